@@ -1,0 +1,25 @@
+"""The `ztc` command line: one group, every subcommand registered here."""
+
+from __future__ import annotations
+
+import click
+
+from bot.cli.common import ZtcGroup
+from bot.cli.data import db, import_, invite, jobs
+from bot.cli.doctor import doctor
+from bot.cli.issues import issues
+
+
+@click.group(cls=ZtcGroup)
+@click.version_option(package_name="ztc")
+def cli() -> None:
+    """ztc — the 直通车 project-assist bot's command line."""
+
+
+for command in (db, doctor, import_, invite, issues, jobs):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point of the `ztc` console script and `python -m bot`."""
+    cli(prog_name="ztc")

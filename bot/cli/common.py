@@ -1,0 +1,144 @@
+"""What every `ztc` command shares: settings and rules, one session per command, error output.
+
+Every command reads the settings and the policy, opens one database session for its work and
+commits it; any error is one line on stderr in the admin's language, with a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.i18n import gettext_for
+from bot.render import error_text, row_error_text
+from bot.settings import Settings, SettingsError, load_settings
+from models.db import make_engine, session_scope
+from models.errors import DomainError
+from models.importer import CsvRejected
+from models.policy import PolicyError, load_policy
+from models.rules import Rules
+
+T = TypeVar("T")
+EXIT_ERROR, EXIT_CONFIG, EXIT_INTERNAL = 1, 3, 4
+
+
+@dataclass
+class Env:
+    """What a command needs: settings, rules and the admin's language."""
+
+    settings: Settings
+    rules: Rules
+
+    @property
+    def locale(self) -> str:
+        """The CLI's language: ZTC_DEFAULT_LOCALE."""
+        return self.settings.default_locale
+
+    def _(self, message: str) -> str:
+        """Translate a message into the CLI's language."""
+        return gettext_for(self.locale)(message)
+
+    def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run `work` in one committed session on a fresh engine."""
+
+        async def go() -> T:
+            engine = make_engine(self.settings.database_url)
+            try:
+                async with session_scope(engine) as session:
+                    return await work(session)
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(go())
+
+    def run_engine(self, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+        """Run `work` with an engine of its own (migrations, checks)."""
+
+        async def go() -> T:
+            engine = make_engine(self.settings.database_url)
+            try:
+                return await work(engine)
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(go())
+
+    def parse_at(self, value: str | None) -> datetime:
+        """`--at` as an aware datetime (naive means the city's zone); now when absent."""
+        if value is None:
+            return datetime.now(UTC)
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise click.BadParameter(
+                self._("{value} is not an ISO date-time such as 2026-10-09T10:00").format(
+                    value=value), param_hint="--at") from None
+        return moment if moment.tzinfo else moment.replace(tzinfo=self.settings.tz)
+
+
+def load_env() -> Env:
+    """Settings and policy, or a one-line error naming the bad one."""
+    settings = load_settings()
+    return Env(settings, Rules.build(load_policy(settings.policy), settings.tz))
+
+
+class ZtcGroup(click.Group):
+    """A group that turns every known failure into one translated line on stderr."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; report known errors without a traceback."""
+        try:
+            return super().invoke(ctx)
+        except (SettingsError, PolicyError) as exc:
+            _fail(_config_prefix() + str(exc), EXIT_CONFIG)
+        except DomainError as exc:
+            _fail(error_text(exc, _locale()), EXIT_ERROR)
+        except CsvRejected as exc:
+            source = ctx.meta.get("ztc.source", "?")
+            lines = [row_error_text(source, e, _locale()) for e in exc.errors]
+            lines.append(gettext_for(_locale())("Nothing was imported."))
+            _fail("\n".join(lines), EXIT_ERROR)
+        except (OperationalError, DBAPIError) as exc:
+            detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            message = gettext_for(_locale())("Cannot use the database: {detail}")
+            _fail(message.format(detail=detail), EXIT_ERROR)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except Exception as exc:  # last resort: a bug must still not print a traceback
+            logging.getLogger("ztc").debug("unexpected error", exc_info=True)
+            message = gettext_for(_locale())("Unexpected error ({kind}): {detail}")
+            _fail(message.format(kind=type(exc).__name__, detail=exc), EXIT_INTERNAL)
+
+
+def _locale() -> str:
+    try:
+        return load_settings().default_locale
+    except SettingsError:
+        return "zh_CN"
+
+
+def _config_prefix() -> str:
+    return gettext_for(_locale())("Configuration error: ")
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def echo_json(data: Any) -> None:
+    """Print JSON as UTF-8, readable by people and tools."""
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+

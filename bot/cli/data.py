@@ -1,0 +1,137 @@
+"""Commands for the database, reference data, invites and jobs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.cli.common import EXIT_ERROR, _fail, echo_json, load_env
+from models.importer import KINDS
+
+
+@click.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create the database or upgrade it in place to the newest schema."""
+    from models.migrate import current_revision, upgrade
+
+    env = load_env()
+
+    async def work(engine: AsyncEngine) -> str | None:
+        await upgrade(engine)
+        return await current_revision(engine)
+
+    revision = env.run_engine(work)
+    click.echo(env._("Database is at schema revision {revision}.").format(revision=revision))
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice([*KINDS, "all"]))
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.pass_context
+def import_(ctx: click.Context, kind: str, path: Path) -> None:
+    """Load a CSV of KIND (upsert by code); `import all DIR` loads DIR's six files in order."""
+    from models.importer import import_csv
+
+    env = load_env()
+    now = datetime.now(UTC)
+    files = [(k, path / f"{k}.csv") for k in KINDS] if kind == "all" else [(kind, path)]
+    if kind == "all":
+        missing = [str(f) for _k, f in files if not f.exists()]
+        if missing:
+            _fail(env._("Missing file(s): {files}").format(files=", ".join(missing)), EXIT_ERROR)
+
+    async def work(session: AsyncSession) -> list[str]:
+        lines = []
+        for file_kind, file in files:
+            ctx.meta["ztc.source"] = str(file)
+            text = file.read_bytes().decode("utf-8-sig", errors="strict")
+            result = await import_csv(session=session, rules=env.rules, kind=file_kind,
+                                      text=text, now=now)
+            lines.append(env._("{file}: {created} created, {updated} updated.").format(
+                file=file, created=result.created, updated=result.updated))
+            if result.retiered:
+                lines.append(env._("Re-routed to the new tier: {issues}").format(
+                    issues=", ".join(result.retiered)))
+        return lines
+
+    try:
+        for line in env.run(work):
+            click.echo(line)
+    except UnicodeDecodeError:
+        _fail(env._("{file}: not UTF-8 text; save the sheet as CSV UTF-8.").format(
+            file=ctx.meta.get("ztc.source")), EXIT_ERROR)
+
+
+@click.command()
+@click.argument("who", type=click.Choice(["contact", "official"]))
+@click.argument("code")
+def invite(who: str, code: str) -> None:
+    """Issue a one-time invite for a contact or an official: prints the token and deep link."""
+    from models.invites import create_invite
+    from models.org import Contact, Official
+    from models.queries import get_by_code
+
+    env = load_env()
+    model = Contact if who == "contact" else Official
+
+    async def work(session: AsyncSession) -> tuple[str, datetime]:
+        person = await get_by_code(session=session, model=model, code=code, entity=who)
+        token, row = await create_invite(session=session, rules=env.rules, person=person,
+                                         now=datetime.now(UTC))
+        return token, row.expires_at
+
+    token, expires = env.run(work)
+    click.echo(env._("Token: {token}").format(token=token))
+    username = env.settings.bot_username
+    if username:
+        click.echo(env._("Link: {link}").format(
+            link=f"https://t.me/{username.lstrip('@')}?start={token}"))
+    else:
+        click.echo(env._("Set ZTC_BOT_USERNAME to print the deep link."))
+    click.echo(env._("Valid until {when}; it works once.").format(
+        when=expires.astimezone(env.settings.tz).isoformat(timespec="minutes")))
+
+
+@click.group()
+def jobs() -> None:
+    """Scheduled work, run by hand."""
+
+
+@jobs.command("list")
+def jobs_list() -> None:
+    """The periodic jobs and their cron lines from the policy."""
+    env = load_env()
+    for job, line in env.rules.policy.schedule.model_dump().items():
+        click.echo(f"{job:22} {line}")
+
+
+@jobs.command("run")
+@click.argument("job", type=click.Choice(["clocks"]))
+@click.option("--at", "at", help="As at this ISO time (naive = the city's zone); default now.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
+def jobs_run(job: str, at: str | None, as_json: bool) -> None:
+    """Run a job once: `clocks` sends due reminders and escalates what is past its deadline."""
+    from models.clocks import process_clocks
+
+    env = load_env()
+    now = env.parse_at(at)
+    report = env.run(lambda s: process_clocks(session=s, rules=env.rules, now=now))
+    if as_json:
+        echo_json({"reminded": report.reminded, "escalated": report.escalated,
+                   "flagged": report.flagged, "resumed": report.resumed})
+        return
+    click.echo(env._("Reminded: {reminded}; escalated: {escalated}; overdue at the top: "
+                     "{flagged}; resumed after the pause cap: {resumed}.").format(
+        reminded=len(report.reminded), escalated=len(report.escalated),
+        flagged=len(report.flagged), resumed=len(report.resumed)))
+    for number in report.escalated:
+        click.echo(env._("Escalated: {issue}").format(issue=number))

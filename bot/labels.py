@@ -1,0 +1,84 @@
+"""Human names of the contract's codes, marked for translation and translated at render time."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from bot.i18n import N_, gettext_for
+from models.codes import Category, EventKind, Level, Rating, Role, Stage, Status, Urgency
+
+LABELS: dict[type[StrEnum], dict[StrEnum, str]] = {
+    Level: {
+        Level.SERVICE_DESK: N_("service desk"),
+        Level.COUNTY: N_("county/park heads"),
+        Level.CITY_DEPUTY: N_("city deputy leader"),
+        Level.CITY_PRINCIPAL: N_("city principal leaders"),
+    },
+    Role: {
+        Role.SERVICE_AGENT: N_("service agent"),
+        Role.REGION_HEAD: N_("region head"),
+        Role.DEPT_HEAD: N_("department head"),
+        Role.CITY_DEPUTY: N_("city deputy leader"),
+        Role.CITY_PRINCIPAL: N_("city principal leader"),
+        Role.ADMIN: N_("admin"),
+    },
+    Category: {
+        Category.LAND: N_("land"),
+        Category.PLANNING: N_("planning"),
+        Category.PERMITS: N_("permits"),
+        Category.FUNDING: N_("funding"),
+        Category.LABOUR: N_("labour"),
+        Category.ENERGY: N_("energy quota"),
+        Category.ENVIRONMENT: N_("environment"),
+        Category.UTILITIES: N_("water, power and gas"),
+        Category.LOGISTICS: N_("logistics"),
+        Category.POLICY: N_("policy"),
+        Category.OTHER: N_("other"),
+    },
+    Stage: {
+        Stage.SIGNED: N_("signed"),
+        Stage.STARTED: N_("started"),
+        Stage.COMPLETED: N_("completed"),
+        Stage.IN_PRODUCTION: N_("in production"),
+        Stage.AT_CAPACITY: N_("at capacity"),
+    },
+    Status: {
+        Status.SUBMITTED: N_("submitted"),
+        Status.ACCEPTED: N_("accepted"),
+        Status.AWAITING_INFO: N_("awaiting material"),
+        Status.RESOLVED: N_("resolved"),
+        Status.CLOSED: N_("closed"),
+        Status.REOPENED: N_("reopened"),
+    },
+    Urgency: {
+        Urgency.NORMAL: N_("normal"),
+        Urgency.URGENT: N_("urgent"),
+    },
+    Rating: {
+        Rating.SATISFIED: N_("satisfied"),
+        Rating.BASICALLY_SATISFIED: N_("basically satisfied"),
+        Rating.UNSATISFIED: N_("unsatisfied"),
+    },
+    EventKind: {
+        EventKind.CREATED: N_("reported"),
+        EventKind.ACCEPTED: N_("accepted"),
+        EventKind.COMMENT: N_("comment"),
+        EventKind.INFO_REQUESTED: N_("material requested"),
+        EventKind.RESUMED: N_("clock resumed"),
+        EventKind.COHANDLER_ADDED: N_("co-handler added"),
+        EventKind.ESCALATED: N_("escalated"),
+        EventKind.DIRECT_LINE: N_("direct line"),
+        EventKind.RESOLVED: N_("resolved"),
+        EventKind.CONFIRMED: N_("rated"),
+        EventKind.REOPENED: N_("reopened"),
+        EventKind.REMINDER: N_("reminder"),
+        EventKind.OVERDUE: N_("overdue at the top"),
+        EventKind.RETIERED: N_("re-routed by new tier"),
+        EventKind.UNASSIGNED: N_("nobody to assign"),
+    },
+}
+
+
+def label(code: StrEnum, locale: str) -> str:
+    """The translated name of a code."""
+    return gettext_for(locale)(LABELS[type(code)][code])

@@ -1,0 +1,127 @@
+"""Turning domain results and errors into text in a reader's language (CLI now, chat later)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+
+from bot.i18n import N_, gettext_for
+from bot.labels import label
+from models.codes import Action, Category, EventKind, Level, Status, Urgency
+from models.errors import DomainError
+from models.importer import RowError
+
+ENTITIES = {
+    "issue": N_("issue"),
+    "project": N_("project"),
+    "official": N_("official"),
+    "contact": N_("contact"),
+    "department": N_("department"),
+    "region": N_("region"),
+}
+ACTIONS = {
+    Action.VIEW: N_("view"),
+    Action.ACCEPT: N_("accept"),
+    Action.COMMENT: N_("comment on"),
+    Action.REQUEST_INFO: N_("ask for material on"),
+    Action.RESUME: N_("resume"),
+    Action.ADD_COHANDLER: N_("add a co-handler to"),
+    Action.ESCALATE: N_("escalate"),
+    Action.DIRECT_LINE: N_("send by the direct line"),
+    Action.RESOLVE: N_("resolve"),
+    Action.CONFIRM: N_("rate"),
+    Action.REOPEN: N_("reopen"),
+    "report": N_("report an issue on"),
+}
+DOMAIN_ERRORS = {
+    "not_found": N_("No {entity} with the code or number {key}."),
+    "not_allowed": N_("You may not {action} {issue}."),
+    "invalid_transition": N_("Issue {issue} is {status}: cannot {action} it now."),
+    "at_top": N_("Issue {issue} is already with the city's principal leaders: nowhere higher."),
+    "invalid_input": N_("Invalid {field}."),
+}
+INPUT_REASONS = {
+    "empty": N_("The {field} is empty."),
+    "too_long": N_("The {field} is {length} characters long; the limit is {limit}."),
+    "already_cohandler": N_("Department {department} already co-handles this issue."),
+}
+FIELDS = {"text": N_("description"), "note": N_("note"), "department": N_("department")}
+ROW_REASONS = {
+    "missing_column": N_("the column {column} is missing from the header"),
+    "unknown_column": N_("unknown column {column}"),
+    "empty": N_("the file has no data rows"),
+    "extra_cells": N_("more cells than columns in the header"),
+    "required": N_("{column} is required"),
+    "duplicate": N_("the code {value} appears twice in this file"),
+    "bad_code": N_("{value} is not a valid {column}"),
+    "bad_date": N_("{column}: {value} is not a date (YYYY-MM-DD)"),
+    "bad_int": N_("{column}: {value} is not a whole number of at least 0"),
+    "unknown_ref": N_("{column}: no record with the code {value}"),
+    "credit_length": N_("credit code {value} must be 18 characters"),
+    "credit_alphabet": N_("credit code {value} has a character not allowed (I, O, Z, S, V …)"),
+    "credit_check": N_("credit code {value} fails its check character"),
+}
+
+
+def error_text(error: DomainError, locale: str) -> str:
+    """A domain error as a sentence in the reader's language."""
+    _ = gettext_for(locale)
+    params: dict[str, Any] = dict(error.params)
+    if error.code == "invalid_input" and params.get("reason") in INPUT_REASONS:
+        params["field"] = _(FIELDS.get(params.get("field", ""), params.get("field", "")))
+        return _(INPUT_REASONS[params["reason"]]).format(**params)
+    if "entity" in params:
+        params["entity"] = _(ENTITIES.get(params["entity"], params["entity"]))
+    if "action" in params:
+        params["action"] = _(ACTIONS.get(params["action"], params["action"]))
+    if isinstance(params.get("status"), Status):
+        params["status"] = label(params["status"], locale)
+    return _(DOMAIN_ERRORS.get(error.code, N_("Invalid {field}."))).format_map(_Blank(params))
+
+
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def row_error_text(source: str, error: RowError, locale: str) -> str:
+    """`FILE:LINE: reason` in the reader's language."""
+    reason = gettext_for(locale)(ROW_REASONS[error.reason]).format_map(_Blank(error.params))
+    return f"{source}:{error.line}: {reason}"
+
+
+def when(value: str | None, tz: ZoneInfo, locale: str) -> str:
+    """An ISO moment in the city's zone, formatted per locale; a dash for none."""
+    if value is None:
+        return "—"
+    return format_datetime(datetime.fromisoformat(value), "medium", tzinfo=tz, locale=locale)
+
+
+def issue_text(data: dict[str, Any], tz: ZoneInfo, locale: str) -> str:
+    """An issue (the JSON shape) as a few readable lines, timeline included when present."""
+    _ = gettext_for(locale)
+    lines = [
+        _("Issue {number} · project {project} · {category} · {urgency}").format(
+            number=data["number"], project=data["project"],
+            category=label(Category(data["category"]), locale),
+            urgency=label(Urgency(data["urgency"]), locale)),
+        _("Status: {status} · level: {level} · handler: {assignee}").format(
+            status=label(Status(data["status"]), locale), level=label(Level(data["level"]), locale),
+            assignee=data["assignee"] or _("nobody yet")),
+        _("Accept by: {accept} · resolve by: {resolve}").format(
+            accept=when(data["accept_due"], tz, locale),
+            resolve=when(data["resolve_due"], tz, locale)),
+    ]
+    if data["co_handlers"]:
+        lines.append(_("Co-handlers: {departments}").format(
+            departments=", ".join(data["co_handlers"])))
+    if data["provisional"]:
+        lines.append(_("Deadline provisional: next year's holidays are not known yet."))
+    for event in data.get("events", []):
+        note = f" — {event['note']}" if event["note"] else ""
+        kind = label(EventKind(event["kind"]), locale)
+        lines.append(f"  {when(event['at'], tz, locale)}  {kind}  {event['actor']}{note}")
+    return "\n".join(lines)

@@ -1,0 +1,73 @@
+"""Settings from ZTC_* environment variables (and an optional .env), validated once in main()."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.db import async_url
+
+LOCALES = ("zh_CN", "en")
+
+
+class SettingsError(Exception):
+    """A setting is missing or bad; the message names it."""
+
+
+class Settings(BaseSettings):
+    """Everything configurable about a deployment."""
+
+    model_config = SettingsConfigDict(env_prefix="ZTC_", env_file=".env", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    bot_username: str | None = None
+    database_url: str = "sqlite:///./ztc.db"
+    bot_api_url: str = "https://api.telegram.org"
+    policy: Path | None = None
+    timezone: str = "Asia/Shanghai"
+    default_locale: str = "zh_CN"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        async_url(value)  # raises ValueError for a scheme we cannot drive
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("default_locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        if value not in LOCALES:
+            raise ValueError(f"must be one of {', '.join(LOCALES)}")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The city's time zone."""
+        return ZoneInfo(self.timezone)
+
+
+def load_settings() -> Settings:
+    """Read the settings; raise SettingsError naming the first bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "ZTC_" + str(first["loc"][0]).upper() if first["loc"] else "ZTC_*"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None

@@ -1,0 +1,1 @@
+"""Babel catalogs: `<lang>/LC_MESSAGES/messages.po` for zh_CN (default) and en."""

@@ -1,0 +1,23 @@
+"""The domain: SQLModel tables and the rules over them. Never imports `telegram`."""
+
+from models.infra import Invite, Outbox, ScheduleRun
+from models.issue import Attachment, Issue, IssueCoHandler, IssueEvent
+from models.org import Contact, Department, Enterprise, Official, Region
+from models.project import ProgressReport, Project
+
+__all__ = [
+    "Attachment",
+    "Contact",
+    "Department",
+    "Enterprise",
+    "Invite",
+    "Issue",
+    "IssueCoHandler",
+    "IssueEvent",
+    "Official",
+    "Outbox",
+    "ProgressReport",
+    "Project",
+    "Region",
+    "ScheduleRun",
+]

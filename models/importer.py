@@ -1,0 +1,275 @@
+"""CSV import of the reference data: regions, departments, officials, enterprises, contacts, projects.
+
+UTF-8 with or without BOM, a header row, columns in any order, an empty cell is "none". Rows are
+upserted by `code`. Every row is checked before anything is written; any bad row rejects the whole
+file (`CsvRejected` lists each as line + reason code), and the caller's transaction rolls back.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import SQLModel, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.codes import Category, RegionKind, Role, Stage
+from models.credit_code import credit_code_problem, normalize_credit_code
+from models.org import Contact, Department, Enterprise, Official, Region
+from models.permissions import SYSTEM
+from models.project import Project
+from models.retier import retier_project
+from models.rules import Rules
+
+KINDS = ("regions", "departments", "officials", "enterprises", "contacts", "projects")
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem: the file's line, a reason code and its parameters."""
+
+    line: int
+    reason: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+class CsvRejected(Exception):
+    """The file has bad rows; nothing from it is kept."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        """Keep every row's error."""
+        self.errors = errors
+        super().__init__(f"{len(errors)} bad row(s)")
+
+
+@dataclass
+class ImportResult:
+    """What an import did."""
+
+    created: int = 0
+    updated: int = 0
+    retiered: list[str] = field(default_factory=list)
+
+
+class _Bad(Exception):
+    def __init__(self, reason: str, **params: str) -> None:
+        self.reason, self.params = reason, params
+
+
+@dataclass(frozen=True)
+class _Spec:
+    model: type[SQLModel]
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    refs: dict[str, type[SQLModel]] = field(default_factory=dict)
+
+
+SPECS: dict[str, _Spec] = {
+    "regions": _Spec(Region, ("code", "name_zh", "kind"), ("name_en",)),
+    "departments": _Spec(Department, ("code", "name_zh"), ("name_en", "categories")),
+    "officials": _Spec(
+        Official, ("code", "name", "role"), ("title", "region", "department"),
+        {"region": Region, "department": Department},
+    ),
+    "enterprises": _Spec(Enterprise, ("code", "name", "credit_code"), ()),
+    "contacts": _Spec(Contact, ("code", "enterprise", "name"), ("phone",), {"enterprise": Enterprise}),
+    "projects": _Spec(
+        Project,
+        ("code", "name", "enterprise", "region", "investment_wan", "stage"),
+        ("industry", "signed_on", "started_on", "completed_on", "production_on", "capacity_on",
+         "listed_on", "leader", "manager", "agent"),
+        {"enterprise": Enterprise, "region": Region, "leader": Official, "manager": Official,
+         "agent": Official},
+    ),
+}
+DATE_COLUMNS = ("signed_on", "started_on", "completed_on", "production_on", "capacity_on",
+                "listed_on")
+
+
+def _enum(enum: Any, column: str, value: str) -> Any:
+    try:
+        return enum(value)
+    except ValueError:
+        raise _Bad("bad_code", column=column, value=value) from None
+
+
+def _date(column: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _Bad("bad_date", column=column, value=value) from None
+
+
+def _int(column: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise _Bad("bad_int", column=column, value=value) from None
+    if number < 0:
+        raise _Bad("bad_int", column=column, value=value)
+    return number
+
+
+def _categories(value: str | None) -> list[str]:
+    codes = [c.strip() for c in (value or "").split(";") if c.strip()]
+    for code in codes:
+        _enum(Category, "categories", code)
+    return codes
+
+
+def _credit(value: str) -> str:
+    code = normalize_credit_code(value)
+    problem = credit_code_problem(code)
+    if problem:
+        raise _Bad(f"credit_{problem}", value=value)
+    return code
+
+
+Row = dict[str, str | None]
+Refs = dict[str, dict[str, int]]
+
+
+def _fields(kind: str, row: Row, refs: Refs) -> dict[str, Any]:
+    """The model fields for a row (raises _Bad); references resolved to ids."""
+
+    def ref(column: str) -> int | None:
+        value = row.get(column)
+        if value is None:
+            return None
+        if value not in refs[column]:
+            raise _Bad("unknown_ref", column=column, value=value)
+        return refs[column][value]
+
+    builders: dict[str, Callable[[], dict[str, Any]]] = {
+        "regions": lambda: {"name_zh": row["name_zh"], "name_en": row.get("name_en"),
+                            "kind": _enum(RegionKind, "kind", row["kind"] or "")},
+        "departments": lambda: {"name_zh": row["name_zh"], "name_en": row.get("name_en"),
+                                "categories": _categories(row.get("categories"))},
+        "officials": lambda: _official(row, ref),
+        "enterprises": lambda: {"name": row["name"], "credit_code": _credit(row["credit_code"] or "")},
+        "contacts": lambda: {"enterprise_id": ref("enterprise"), "name": row["name"],
+                             "phone": row.get("phone")},
+        "projects": lambda: _project(row, ref),
+    }
+    return builders[kind]()
+
+
+def _official(row: Row, ref: Callable[[str], int | None]) -> dict[str, Any]:
+    role = _enum(Role, "role", row["role"] or "")
+    fields = {"name": row["name"], "title": row.get("title"), "role": role,
+              "region_id": ref("region"), "department_id": ref("department")}
+    if role in (Role.SERVICE_AGENT, Role.REGION_HEAD) and fields["region_id"] is None:
+        raise _Bad("required", column="region")
+    if role == Role.DEPT_HEAD and fields["department_id"] is None:
+        raise _Bad("required", column="department")
+    return fields
+
+
+def _project(row: Row, ref: Callable[[str], int | None]) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "name": row["name"], "industry": row.get("industry"),
+        "enterprise_id": ref("enterprise"), "region_id": ref("region"),
+        "investment_wan": _int("investment_wan", row["investment_wan"] or ""),
+        "stage": _enum(Stage, "stage", row["stage"] or ""),
+        "leader_id": ref("leader"), "manager_id": ref("manager"), "agent_id": ref("agent"),
+    }
+    fields.update({column: _date(column, row.get(column)) for column in DATE_COLUMNS})
+    return fields
+
+
+def _read(text: str) -> tuple[list[str], list[tuple[int, Row]]]:
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    header = [(name or "").strip() for name in reader.fieldnames or []]
+    reader.fieldnames = header
+    rows: list[tuple[int, Row]] = []
+    for raw in reader:
+        if raw.get(None):  # type: ignore[call-overload]
+            rows.append((reader.line_num, {"\0": "extra"}))
+            continue
+        cleaned = {k: (v.strip() if isinstance(v, str) else None) or None for k, v in raw.items()}
+        if any(cleaned.values()):
+            rows.append((reader.line_num, cleaned))
+    return header, rows
+
+
+async def _refs(session: AsyncSession, spec: _Spec) -> Refs:
+    refs: Refs = {}
+    for column, model in spec.refs.items():
+        result = await session.exec(select(model.code, model.id))  # type: ignore[attr-defined]
+        refs[column] = {code: id_ for code, id_ in result.all()}
+    return refs
+
+
+def _check_header(spec: _Spec, header: list[str]) -> list[RowError]:
+    errors = [RowError(1, "missing_column", {"column": c}) for c in spec.required if c not in header]
+    known = {*spec.required, *spec.optional}
+    errors += [RowError(1, "unknown_column", {"column": c}) for c in header if c not in known]
+    return errors
+
+
+async def import_csv(
+    *, session: AsyncSession, rules: Rules, kind: str, text: str, now: datetime
+) -> ImportResult:
+    """Check every row of a CSV of `kind`, then upsert all of them by code, or raise CsvRejected."""
+    spec = SPECS[kind]
+    header, rows = _read(text)
+    errors = _check_header(spec, header)
+    if errors or not rows:
+        raise CsvRejected(errors or [RowError(1, "empty", {})])
+    refs = await _refs(session, spec)
+    parsed: dict[str, dict[str, Any]] = {}
+    for line, row in rows:
+        try:
+            if "\0" in row:
+                raise _Bad("extra_cells")
+            missing = next((c for c in spec.required if not row.get(c)), None)
+            if missing:
+                raise _Bad("required", column=missing)
+            code = row["code"] or ""
+            if code in parsed:
+                raise _Bad("duplicate", value=code)
+            parsed[code] = _fields(kind, row, refs)
+        except _Bad as bad:
+            errors.append(RowError(line, bad.reason, bad.params))
+    if errors:
+        raise CsvRejected(errors)
+    return await _upsert(session=session, rules=rules, spec=spec, parsed=parsed, now=now)
+
+
+async def _upsert(
+    *, session: AsyncSession, rules: Rules, spec: _Spec, parsed: dict[str, dict[str, Any]],
+    now: datetime,
+) -> ImportResult:
+    model: Any = spec.model
+    existing = {
+        obj.code: obj
+        for obj in (await session.exec(select(model).where(model.code.in_(parsed)))).all()
+    }
+    result = ImportResult()
+    changed_tier: list[Any] = []
+    for code, fields in parsed.items():
+        obj = existing.get(code)
+        if obj is None:
+            session.add(model(code=code, **fields))
+            result.created += 1
+            continue
+        if model is Project and rules.level_for(obj.investment_wan) != rules.level_for(
+            fields["investment_wan"]
+        ):
+            changed_tier.append(obj)
+        for name, value in fields.items():
+            setattr(obj, name, value)
+        session.add(obj)
+        result.updated += 1
+    await session.flush()
+    for project in changed_tier:
+        moved = await retier_project(session=session, rules=rules, project=project, actor=SYSTEM,
+                                     now=now)
+        result.retiered.extend(moved)
+    return result

@@ -1,0 +1,62 @@
+"""Outbox rows, invites and schedule runs: the tables that make delivery and jobs reliable."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime
+
+
+class Outbox(SQLModel, table=True):
+    """A notification to one recipient, written in the transaction of the change that caused it.
+
+    `dedupe_key` is unique, so the same notice can never be queued twice; the dispatcher marks
+    `sent_at` and never sends a sent row again. The payload holds codes and parameters, translated
+    at delivery time in the recipient's language.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=200, unique=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    kind: str = Field(max_length=32)
+    issue_id: int | None = Field(default=None, foreign_key="issue.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="issueevent.id")
+    official_id: int | None = Field(default=None, foreign_key="official.id")
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    chat_id: int | None = None
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Invite(SQLModel, table=True):
+    """A one-time invitation binding a Telegram account; only the token's SHA-256 is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    official_id: int | None = Field(default=None, foreign_key="official.id")
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ScheduleRun(SQLModel, table=True):
+    """A claim on one run of a periodic job for one period: the unique key makes it run once."""
+
+    __table_args__ = (UniqueConstraint("job", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=64)
+    period: str = Field(max_length=32)
+    status: str = Field(max_length=16)  # running | done | skipped | failed
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    note: str | None = Field(default=None, sa_column=Column(Text))

@@ -1,0 +1,90 @@
+"""Issues, their co-handling departments, their append-only events and attachments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.codes import Category, EventKind, Level, Rating, Status, Urgency
+from models.types import UTCDateTime, code_enum
+
+
+class Issue(SQLModel, table=True):
+    """A problem a project met, on its way up the ladder.
+
+    `clock_start` is when the running clock (accept or resolve) started; `reminders_sent` counts the
+    policy's reminder fractions already sent for that clock, so a sweep never reminds twice.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str | None = Field(default=None, max_length=20, unique=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    reporter_contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    reporter_official_id: int | None = Field(default=None, foreign_key="official.id")
+    category: Category = Field(sa_type=code_enum(Category))
+    urgency: Urgency = Field(sa_type=code_enum(Urgency))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    status: Status = Field(sa_type=code_enum(Status), index=True)
+    level: Level = Field(sa_type=code_enum(Level))
+    assignee_id: int | None = Field(default=None, foreign_key="official.id", index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    clock_start: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    accept_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolve_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reminders_sent: int = 0
+    paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    overdue_flagged: bool = False
+    escalations: int = 0
+    missed_deadlines: int = 0
+    reopen_count: int = 0
+    direct_line: bool = False
+    provisional: bool = False
+    rating: Rating | None = Field(default=None, sa_type=code_enum(Rating))
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class IssueCoHandler(SQLModel, table=True):
+    """A department co-handling an issue (多部门会办)."""
+
+    __table_args__ = (UniqueConstraint("issue_id", "department_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    issue_id: int = Field(foreign_key="issue.id", index=True)
+    department_id: int = Field(foreign_key="department.id")
+    added_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class IssueEvent(SQLModel, table=True):
+    """One step in an issue's life: who, when, what, from→to, note. Never updated or deleted."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    issue_id: int = Field(foreign_key="issue.id", index=True)
+    at: datetime = Field(sa_type=UTCDateTime)
+    kind: EventKind = Field(sa_type=code_enum(EventKind))
+    actor_official_id: int | None = Field(default=None, foreign_key="official.id")
+    actor_contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    from_level: Level | None = Field(default=None, sa_type=code_enum(Level))
+    to_level: Level | None = Field(default=None, sa_type=code_enum(Level))
+    from_status: Status | None = Field(default=None, sa_type=code_enum(Status))
+    to_status: Status | None = Field(default=None, sa_type=code_enum(Status))
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Attachment(SQLModel, table=True):
+    """A photo or document sent with an issue or one of its events."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    issue_id: int = Field(foreign_key="issue.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="issueevent.id")
+    kind: str = Field(max_length=16)  # photo | document
+    file_id: str = Field(max_length=255)
+    file_name: str | None = Field(default=None, max_length=255)
+    mime_type: str | None = Field(default=None, max_length=100)
+    size: int | None = None
+    created_at: datetime = Field(sa_type=UTCDateTime)

@@ -1,0 +1,184 @@
+"""The one place that answers "may actor A do action X on issue I" — role and state together.
+
+Pure: it takes the facts about the issue (built by `facts_for` in models.issues) and returns a
+denial or None. Every service asks `require`; the chat asks `allowed_actions` to draw buttons, but
+the server-side check is the one that counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from models.codes import AWAITING_ACCEPT, OPEN_STATUSES, Action, Level, Role, Status
+from models.errors import AtTop, DomainError, InvalidTransition, NotAllowed
+from models.org import Contact, Official
+from models.policy import Policy
+from models.rules import top_level
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: an official, an enterprise contact, or the system (clocks, imports)."""
+
+    kind: Literal["official", "contact", "system"]
+    id: int | None = None
+    role: Role | None = None
+    region_id: int | None = None
+    department_id: int | None = None
+    enterprise_id: int | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        """An admin of the city's bureau."""
+        return self.kind == "official" and self.role == Role.ADMIN
+
+
+SYSTEM = Actor("system")
+
+
+def actor_of(person: Official | Contact) -> Actor:
+    """The actor for an official or an enterprise contact."""
+    if isinstance(person, Contact):
+        return Actor("contact", person.id, enterprise_id=person.enterprise_id)
+    return Actor("official", person.id, role=person.role, region_id=person.region_id,
+                 department_id=person.department_id)
+
+
+@dataclass(frozen=True)
+class IssueFacts:
+    """What the permission matrix needs to know about one issue."""
+
+    number: str
+    status: Status
+    level: Level
+    assignee_id: int | None
+    enterprise_id: int
+    region_id: int
+    team_ids: frozenset[int]
+    cohandler_department_ids: frozenset[int]
+    missed_deadlines: int
+    reopen_count: int
+    running_due: datetime | None
+
+
+@dataclass(frozen=True)
+class Denial:
+    """Why not: `reason` is "forbidden", "status" or "at_top"."""
+
+    reason: Literal["forbidden", "status", "at_top"]
+
+    def error(self, action: Action, facts: IssueFacts) -> DomainError:
+        """The typed error for this denial."""
+        if self.reason == "at_top":
+            return AtTop(issue=facts.number)
+        if self.reason == "status":
+            return InvalidTransition(action=action.value, issue=facts.number, status=facts.status)
+        return NotAllowed(action=action.value, issue=facts.number)
+
+
+FORBIDDEN, WRONG_STATUS, AT_TOP = Denial("forbidden"), Denial("status"), Denial("at_top")
+
+
+def in_scope(actor: Actor, facts: IssueFacts) -> bool:
+    """Whether the actor may see the issue at all."""
+    if actor.kind == "system":
+        return True
+    if actor.kind == "contact":
+        return actor.enterprise_id == facts.enterprise_id
+    if actor.role in (Role.ADMIN, Role.CITY_PRINCIPAL):
+        return True
+    if actor.id == facts.assignee_id or actor.id in facts.team_ids:
+        return True
+    if actor.role == Role.CITY_DEPUTY:
+        return facts.level in (Level.CITY_DEPUTY, Level.CITY_PRINCIPAL)
+    if actor.role == Role.DEPT_HEAD:
+        return actor.department_id in facts.cohandler_department_ids
+    return actor.region_id == facts.region_id
+
+
+def _direct_line(actor: Actor, facts: IssueFacts, policy: Policy, now: datetime) -> Denial | None:
+    rule = policy.direct_line
+    if actor.kind == "contact":
+        overdue = facts.missed_deadlines > 0 or (
+            facts.running_due is not None and facts.running_due <= now
+        )
+        allowed = ("overdue" in rule.enterprise_when and overdue) or (
+            "reopened" in rule.enterprise_when and facts.reopen_count > 0
+        )
+        return None if allowed else FORBIDDEN
+    if actor.role in rule.roles:
+        return None
+    handler = actor.id == facts.assignee_id
+    return None if handler and facts.level in rule.handler_levels else FORBIDDEN
+
+
+def check(
+    actor: Actor, action: Action, facts: IssueFacts, policy: Policy, now: datetime
+) -> Denial | None:
+    """None when the actor may do the action now; else why not."""
+    if not in_scope(actor, facts):
+        return FORBIDDEN
+    status, handler = facts.status, actor.kind == "official" and actor.id == facts.assignee_id
+    enterprise = actor.kind == "contact"
+    if action == Action.VIEW:
+        return None
+    if action == Action.COMMENT:
+        if actor.kind == "system":
+            return FORBIDDEN
+        return None if status != Status.CLOSED else WRONG_STATUS
+    if action in (Action.CONFIRM, Action.REOPEN):
+        if not enterprise:
+            return FORBIDDEN
+        return None if status == Status.RESOLVED else WRONG_STATUS
+    if action == Action.RESUME:
+        if not (handler or enterprise or actor.kind == "system"):
+            return FORBIDDEN
+        return None if status == Status.AWAITING_INFO else WRONG_STATUS
+    if action in (Action.ACCEPT, Action.REQUEST_INFO, Action.RESOLVE):
+        if not handler:
+            return FORBIDDEN
+        needed = AWAITING_ACCEPT if action == Action.ACCEPT else {Status.ACCEPTED}
+        return None if status in needed else WRONG_STATUS
+    if status not in OPEN_STATUSES:
+        return WRONG_STATUS
+    if action == Action.ADD_COHANDLER:
+        return None if handler or actor.is_admin else FORBIDDEN
+    if action == Action.ESCALATE:
+        if not (handler or actor.is_admin or actor.kind == "system"):
+            return FORBIDDEN
+        return AT_TOP if facts.level == top_level() else None
+    if action == Action.DIRECT_LINE:
+        if actor.kind == "system":
+            return FORBIDDEN
+        denial = _direct_line(actor, facts, policy, now)
+        return denial or (AT_TOP if facts.level == top_level() else None)
+    return FORBIDDEN
+
+
+def require(
+    actor: Actor, action: Action, facts: IssueFacts, policy: Policy, now: datetime
+) -> None:
+    """Raise the typed error unless the actor may do the action now."""
+    denial = check(actor, action, facts, policy, now)
+    if denial is not None:
+        raise denial.error(action, facts)
+
+
+def allowed_actions(
+    actor: Actor, facts: IssueFacts, policy: Policy, now: datetime
+) -> list[Action]:
+    """Every action the actor may take now, in the order buttons would show them."""
+    return [a for a in Action if a != Action.VIEW and check(actor, a, facts, policy, now) is None]
+
+
+def may_report(actor: Actor, *, enterprise_id: int, region_id: int, team_ids: frozenset[int]) -> bool:
+    """Whether the actor may report (or log by phone) a problem on a project."""
+    if actor.kind == "system":
+        return True
+    if actor.kind == "contact":
+        return actor.enterprise_id == enterprise_id
+    if actor.role in (Role.ADMIN, Role.CITY_PRINCIPAL, Role.CITY_DEPUTY):
+        return True
+    return actor.id in team_ids or (actor.region_id is not None and actor.region_id == region_id)

@@ -1,0 +1,245 @@
+"""The policy file: tiers, categories, clocks, the ladder's permissions and the cycle's schedule.
+
+Loaded and validated once at start-up; a bad file stops start-up with one message naming the key.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from models.codes import Category, Level, Role, Urgency
+
+LADDER: tuple[Level, ...] = tuple(Level)
+_SPAN = re.compile(r"^\s*(\d+)\s*(wd|h)\s*$")
+
+
+class PolicyError(Exception):
+    """The policy file cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Span:
+    """A clock's length: working days or clock hours."""
+
+    amount: int
+    unit: Literal["wd", "h"]
+
+    @classmethod
+    def parse(cls, text: str) -> Span:
+        """Read "5wd" or "4h"."""
+        match = _SPAN.match(text)
+        if not match:
+            raise ValueError(f"expected a span like '5wd' or '4h', got {text!r}")
+        return cls(int(match[1]), match[2])  # type: ignore[arg-type]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+SpanField = Annotated[Span, Field()]
+
+
+class Clock(_Strict):
+    """The accept and resolve spans for one urgency."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    accept: Span
+    resolve: Span
+
+    @field_validator("accept", "resolve", mode="before")
+    @classmethod
+    def _span(cls, value: Any) -> Span:
+        return value if isinstance(value, Span) else Span.parse(str(value))
+
+
+class Clocks(_Strict):
+    """Spans per urgency, with optional overrides per level."""
+
+    normal: Clock
+    urgent: Clock
+    levels: dict[Level, dict[Urgency, Clock]] = Field(default_factory=dict)
+
+    def for_issue(self, level: Level, urgency: Urgency) -> Clock:
+        """The clock that applies at a level for an urgency."""
+        override = self.levels.get(level, {}).get(urgency)
+        return override or (self.urgent if urgency == Urgency.URGENT else self.normal)
+
+
+class Reminders(_Strict):
+    """Fractions of a span at which the handler is reminded."""
+
+    fractions: tuple[float, ...] = (0.5, 0.8)
+
+    @field_validator("fractions")
+    @classmethod
+    def _increasing(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(not 0 < f < 1 for f in value) or list(value) != sorted(set(value)):
+            raise ValueError("fractions must be increasing and between 0 and 1")
+        return value
+
+
+class DirectLine(_Strict):
+    """Who may take the direct line to the top."""
+
+    handler_levels: tuple[Level, ...] = (Level.COUNTY,)
+    roles: tuple[Role, ...] = (Role.ADMIN,)
+    enterprise_when: tuple[Literal["overdue", "reopened"], ...] = ("overdue", "reopened")
+
+
+class Pause(_Strict):
+    """The cap on waiting for the enterprise's material."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    cap: Span = Span(10, "wd")
+
+    @field_validator("cap", mode="before")
+    @classmethod
+    def _span(cls, value: Any) -> Span:
+        return value if isinstance(value, Span) else Span.parse(str(value))
+
+
+class Invites(_Strict):
+    """Invite lifetime."""
+
+    ttl_days: int = Field(default=14, ge=1, le=365)
+
+
+class Targets(_Strict):
+    """A year's targets (the seeds' "4633")."""
+
+    agreed_investment_wan: int = Field(ge=0)
+    new_projects_1yi: int = Field(ge=0)
+    projects_50yi: int = Field(ge=0)
+    signed_and_started: int = Field(ge=0)
+
+
+class YearCalendar(_Strict):
+    """A year's holidays and adjusted working days (调休)."""
+
+    holidays: tuple[date, ...] = ()
+    workdays: tuple[date, ...] = ()
+
+
+class Schedule(_Strict):
+    """Cron lines (minute hour day month weekday) for every periodic job."""
+
+    clocks: str
+    monthly_bulletin: str
+    coordination_agenda: str
+    quarterly_review: str
+    half_year_visit: str
+    annual_assessment: str
+    progress_reminder: str
+    weekly_digest: str
+    daily_chase: str
+
+    @field_validator("*")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"bad cron line {value!r}: {exc}") from None
+        return value
+
+
+class Policy(_Strict):
+    """The whole policy file, validated."""
+
+    tiers: dict[Level, int]
+    categories: dict[Category, str]
+    clocks: Clocks
+    reminders: Reminders = Reminders()
+    direct_line: DirectLine = DirectLine()
+    pause: Pause = Pause()
+    invites: Invites = Invites()
+    schedule: Schedule
+    targets: dict[int, Targets] = Field(default_factory=dict)
+    calendar: dict[int, YearCalendar] = Field(default_factory=dict)
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers(cls, value: dict[Level, int]) -> dict[Level, int]:
+        missing = [level.value for level in LADDER if level not in value]
+        if missing:
+            raise ValueError(f"missing level(s): {', '.join(missing)}")
+        bounds = [value[level] for level in LADDER]
+        if bounds[0] != 0:
+            raise ValueError("service_desk must start at 0")
+        if any(b <= a for a, b in zip(bounds, bounds[1:], strict=False)):
+            raise ValueError("thresholds must increase up the ladder")
+        return value
+
+    @field_validator("categories")
+    @classmethod
+    def _all_categories(cls, value: dict[Category, str]) -> dict[Category, str]:
+        missing = [c.value for c in Category if c not in value]
+        if missing:
+            raise ValueError(f"missing category(ies): {', '.join(missing)}")
+        return value
+
+    @model_validator(mode="after")
+    def _calendar_years(self) -> Policy:
+        for year, cal in self.calendar.items():
+            stray = [d for d in (*cal.holidays, *cal.workdays) if d.year != year]
+            if stray:
+                raise ValueError(f"calendar.{year}: {stray[0].isoformat()} is not in {year}")
+        return self
+
+    def level_for(self, investment_wan: int) -> Level:
+        """The tier of a project by its total investment (lower bounds inclusive)."""
+        level = LADDER[0]
+        for candidate in LADDER:
+            if investment_wan >= self.tiers[candidate]:
+                level = candidate
+        return level
+
+
+def _key(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc if part != "[key]") or "(top level)"
+
+
+def parse_policy(text: str, source: str = "policy") -> Policy:
+    """Validate a policy file's text; raise PolicyError naming the first bad key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise PolicyError(f"{source}: {_key(first['loc'])}: {message}") from None
+
+
+def load_policy(path: Path | str | None = None) -> Policy:
+    """Load the policy from a path, or the shipped default when none is given."""
+    if path is None:
+        text = resources.files("models").joinpath("policy.toml").read_text(encoding="utf-8")
+        return parse_policy(text, "policy.toml (shipped)")
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"{file}: cannot read the policy file: {exc.strerror}") from None
+    return parse_policy(text, str(file))

@@ -1,0 +1,128 @@
+"""Reading issues: find one by id or number, list with filters, and the contract's JSON shape."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.codes import OPEN_STATUSES, Status
+from models.errors import NotFound
+from models.issue import Issue, IssueCoHandler, IssueEvent
+from models.issues import running_due
+from models.org import Contact, Department, Official, Region
+from models.project import Project
+
+
+async def get_issue(*, session: AsyncSession, key: str) -> Issue:
+    """An issue by its number ("2026-00012") or its id."""
+    issue = (await session.exec(select(Issue).where(Issue.number == key))).first()
+    if issue is None and key.isdigit():
+        issue = await session.get(Issue, int(key))
+    if issue is None:
+        raise NotFound(entity="issue", key=key)
+    return issue
+
+
+async def get_by_code(*, session: AsyncSession, model: Any, code: str, entity: str) -> Any:
+    """A row of a coded table (project, official, department …) by its code."""
+    found = (await session.exec(select(model).where(model.code == code))).first()
+    if found is None:
+        raise NotFound(entity=entity, key=code)
+    return found
+
+
+def is_overdue(issue: Issue, now: datetime) -> bool:
+    """Whether the running clock has run out."""
+    due = running_due(issue)
+    return due is not None and due <= now
+
+
+async def list_issues(
+    *, session: AsyncSession, now: datetime, status: Status | None = None,
+    region: str | None = None, overdue: bool = False,
+) -> list[Issue]:
+    """Issues, newest first, filtered by status, region code and whether overdue now."""
+    query = select(Issue).order_by(col(Issue.id).desc())
+    if status is not None:
+        query = query.where(Issue.status == status)
+    if region is not None:
+        region_row = await get_by_code(session=session, model=Region, code=region, entity="region")
+        projects = select(Project.id).where(Project.region_id == region_row.id)
+        query = query.where(col(Issue.project_id).in_(projects))
+    if overdue:
+        query = query.where(col(Issue.status).in_(OPEN_STATUSES))
+    issues = list((await session.exec(query)).all())
+    return [i for i in issues if is_overdue(i, now)] if overdue else issues
+
+
+def _iso(value: datetime | None, tz: ZoneInfo) -> str | None:
+    return value.astimezone(tz).isoformat() if value else None
+
+
+async def _codes(session: AsyncSession, model: Any, ids: set[int]) -> dict[int, str]:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    rows = await session.exec(select(model.id, model.code).where(model.id.in_(ids)))
+    return dict(rows.all())
+
+
+async def issue_json(
+    *, session: AsyncSession, issue: Issue, tz: ZoneInfo, events: bool = False
+) -> dict[str, Any]:
+    """The contract's JSON of an issue; with `events`, its timeline."""
+    project = await session.get(Project, issue.project_id)
+    assert project is not None
+    departments = await session.exec(
+        select(Department.code)
+        .join(IssueCoHandler, col(IssueCoHandler.department_id) == Department.id)
+        .where(IssueCoHandler.issue_id == issue.id)
+        .order_by(col(IssueCoHandler.id))
+    )
+    assignee = await _codes(session, Official, {issue.assignee_id} if issue.assignee_id else set())
+    data: dict[str, Any] = {
+        "id": issue.id,
+        "number": issue.number,
+        "project": project.code,
+        "category": issue.category.value,
+        "urgency": issue.urgency.value,
+        "status": issue.status.value,
+        "level": issue.level.value,
+        "assignee": assignee.get(issue.assignee_id or 0),
+        "co_handlers": list(departments.all()),
+        "accept_due": _iso(issue.accept_due, tz),
+        "resolve_due": _iso(issue.resolve_due, tz),
+        "escalations": issue.escalations,
+        "direct_line": issue.direct_line,
+        "provisional": issue.provisional,
+    }
+    if events:
+        data["text"] = issue.text
+        data["rating"] = issue.rating.value if issue.rating else None
+        data["events"] = await _events_json(session, issue, tz)
+    return data
+
+
+async def _events_json(session: AsyncSession, issue: Issue, tz: ZoneInfo) -> list[dict[str, Any]]:
+    rows = list((await session.exec(
+        select(IssueEvent).where(IssueEvent.issue_id == issue.id).order_by(col(IssueEvent.id))
+    )).all())
+    officials = await _codes(session, Official, {e.actor_official_id for e in rows})  # type: ignore[misc]
+    contacts = await _codes(session, Contact, {e.actor_contact_id for e in rows})  # type: ignore[misc]
+    return [
+        {
+            "at": _iso(e.at, tz),
+            "kind": e.kind.value,
+            "actor": officials.get(e.actor_official_id or 0)
+            or contacts.get(e.actor_contact_id or 0)
+            or "system",
+            "from_level": e.from_level.value if e.from_level else None,
+            "to_level": e.to_level.value if e.to_level else None,
+            "note": e.note,
+        }
+        for e in rows
+    ]
