@@ -105,19 +105,25 @@ def issue_text(data: dict[str, Any], tz: ZoneInfo, locale: str) -> str:
     _ = gettext_for(locale)
     lines = [
         _("Issue {number} · project {project} · {category} · {urgency}").format(
-            number=data["number"], project=data["project"],
+            number=data["number"],
+            project=data["project"],
             category=label(Category(data["category"]), locale),
-            urgency=label(Urgency(data["urgency"]), locale)),
+            urgency=label(Urgency(data["urgency"]), locale),
+        ),
         _("Status: {status} · level: {level} · handler: {assignee}").format(
-            status=label(Status(data["status"]), locale), level=label(Level(data["level"]), locale),
-            assignee=data["assignee"] or _("nobody yet")),
+            status=label(Status(data["status"]), locale),
+            level=label(Level(data["level"]), locale),
+            assignee=data["assignee"] or _("nobody yet"),
+        ),
         _("Accept by: {accept} · resolve by: {resolve}").format(
             accept=when(data["accept_due"], tz, locale),
-            resolve=when(data["resolve_due"], tz, locale)),
+            resolve=when(data["resolve_due"], tz, locale),
+        ),
     ]
     if data["co_handlers"]:
-        lines.append(_("Co-handlers: {departments}").format(
-            departments=", ".join(data["co_handlers"])))
+        lines.append(
+            _("Co-handlers: {departments}").format(departments=", ".join(data["co_handlers"]))
+        )
     if data["provisional"]:
         lines.append(_("Deadline provisional: next year's holidays are not known yet."))
     for event in data.get("events", []):

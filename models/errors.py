@@ -1,4 +1,4 @@
-"""Typed domain errors. Each carries a code and parameters; the presentation layer translates it."""
+"""Typed domain errors: each carries a code and parameters; the presentation layer translates."""
 
 from __future__ import annotations
 

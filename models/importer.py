@@ -1,4 +1,4 @@
-"""CSV import of the reference data: regions, departments, officials, enterprises, contacts, projects.
+"""CSV import of reference data: regions, departments, officials, enterprises, contacts, projects.
 
 UTF-8 with or without BOM, a header row, columns in any order, an empty cell is "none". Rows are
 upserted by `code`. Every row is checked before anything is written; any bad row rejects the whole
@@ -72,22 +72,47 @@ SPECS: dict[str, _Spec] = {
     "regions": _Spec(Region, ("code", "name_zh", "kind"), ("name_en",)),
     "departments": _Spec(Department, ("code", "name_zh"), ("name_en", "categories")),
     "officials": _Spec(
-        Official, ("code", "name", "role"), ("title", "region", "department"),
+        Official,
+        ("code", "name", "role"),
+        ("title", "region", "department"),
         {"region": Region, "department": Department},
     ),
     "enterprises": _Spec(Enterprise, ("code", "name", "credit_code"), ()),
-    "contacts": _Spec(Contact, ("code", "enterprise", "name"), ("phone",), {"enterprise": Enterprise}),
+    "contacts": _Spec(
+        Contact, ("code", "enterprise", "name"), ("phone",), {"enterprise": Enterprise}
+    ),
     "projects": _Spec(
         Project,
         ("code", "name", "enterprise", "region", "investment_wan", "stage"),
-        ("industry", "signed_on", "started_on", "completed_on", "production_on", "capacity_on",
-         "listed_on", "leader", "manager", "agent"),
-        {"enterprise": Enterprise, "region": Region, "leader": Official, "manager": Official,
-         "agent": Official},
+        (
+            "industry",
+            "signed_on",
+            "started_on",
+            "completed_on",
+            "production_on",
+            "capacity_on",
+            "listed_on",
+            "leader",
+            "manager",
+            "agent",
+        ),
+        {
+            "enterprise": Enterprise,
+            "region": Region,
+            "leader": Official,
+            "manager": Official,
+            "agent": Official,
+        },
     ),
 }
-DATE_COLUMNS = ("signed_on", "started_on", "completed_on", "production_on", "capacity_on",
-                "listed_on")
+DATE_COLUMNS = (
+    "signed_on",
+    "started_on",
+    "completed_on",
+    "production_on",
+    "capacity_on",
+    "listed_on",
+)
 
 
 def _enum(enum: Any, column: str, value: str) -> Any:
@@ -147,14 +172,26 @@ def _fields(kind: str, row: Row, refs: Refs) -> dict[str, Any]:
         return refs[column][value]
 
     builders: dict[str, Callable[[], dict[str, Any]]] = {
-        "regions": lambda: {"name_zh": row["name_zh"], "name_en": row.get("name_en"),
-                            "kind": _enum(RegionKind, "kind", row["kind"] or "")},
-        "departments": lambda: {"name_zh": row["name_zh"], "name_en": row.get("name_en"),
-                                "categories": _categories(row.get("categories"))},
+        "regions": lambda: {
+            "name_zh": row["name_zh"],
+            "name_en": row.get("name_en"),
+            "kind": _enum(RegionKind, "kind", row["kind"] or ""),
+        },
+        "departments": lambda: {
+            "name_zh": row["name_zh"],
+            "name_en": row.get("name_en"),
+            "categories": _categories(row.get("categories")),
+        },
         "officials": lambda: _official(row, ref),
-        "enterprises": lambda: {"name": row["name"], "credit_code": _credit(row["credit_code"] or "")},
-        "contacts": lambda: {"enterprise_id": ref("enterprise"), "name": row["name"],
-                             "phone": row.get("phone")},
+        "enterprises": lambda: {
+            "name": row["name"],
+            "credit_code": _credit(row["credit_code"] or ""),
+        },
+        "contacts": lambda: {
+            "enterprise_id": ref("enterprise"),
+            "name": row["name"],
+            "phone": row.get("phone"),
+        },
         "projects": lambda: _project(row, ref),
     }
     return builders[kind]()
@@ -162,8 +199,13 @@ def _fields(kind: str, row: Row, refs: Refs) -> dict[str, Any]:
 
 def _official(row: Row, ref: Callable[[str], int | None]) -> dict[str, Any]:
     role = _enum(Role, "role", row["role"] or "")
-    fields = {"name": row["name"], "title": row.get("title"), "role": role,
-              "region_id": ref("region"), "department_id": ref("department")}
+    fields = {
+        "name": row["name"],
+        "title": row.get("title"),
+        "role": role,
+        "region_id": ref("region"),
+        "department_id": ref("department"),
+    }
     if role in (Role.SERVICE_AGENT, Role.REGION_HEAD) and fields["region_id"] is None:
         raise _Bad("required", column="region")
     if role == Role.DEPT_HEAD and fields["department_id"] is None:
@@ -173,11 +215,15 @@ def _official(row: Row, ref: Callable[[str], int | None]) -> dict[str, Any]:
 
 def _project(row: Row, ref: Callable[[str], int | None]) -> dict[str, Any]:
     fields: dict[str, Any] = {
-        "name": row["name"], "industry": row.get("industry"),
-        "enterprise_id": ref("enterprise"), "region_id": ref("region"),
+        "name": row["name"],
+        "industry": row.get("industry"),
+        "enterprise_id": ref("enterprise"),
+        "region_id": ref("region"),
         "investment_wan": _int("investment_wan", row["investment_wan"] or ""),
         "stage": _enum(Stage, "stage", row["stage"] or ""),
-        "leader_id": ref("leader"), "manager_id": ref("manager"), "agent_id": ref("agent"),
+        "leader_id": ref("leader"),
+        "manager_id": ref("manager"),
+        "agent_id": ref("agent"),
     }
     fields.update({column: _date(column, row.get(column)) for column in DATE_COLUMNS})
     return fields
@@ -207,7 +253,9 @@ async def _refs(session: AsyncSession, spec: _Spec) -> Refs:
 
 
 def _check_header(spec: _Spec, header: list[str]) -> list[RowError]:
-    errors = [RowError(1, "missing_column", {"column": c}) for c in spec.required if c not in header]
+    errors = [
+        RowError(1, "missing_column", {"column": c}) for c in spec.required if c not in header
+    ]
     known = {*spec.required, *spec.optional}
     errors += [RowError(1, "unknown_column", {"column": c}) for c in header if c not in known]
     return errors
@@ -216,7 +264,7 @@ def _check_header(spec: _Spec, header: list[str]) -> list[RowError]:
 async def import_csv(
     *, session: AsyncSession, rules: Rules, kind: str, text: str, now: datetime
 ) -> ImportResult:
-    """Check every row of a CSV of `kind`, then upsert all of them by code, or raise CsvRejected."""
+    """Check every row of a CSV of `kind`, then upsert them all by code, or raise CsvRejected."""
     spec = SPECS[kind]
     header, rows = _read(text)
     errors = _check_header(spec, header)
@@ -243,7 +291,11 @@ async def import_csv(
 
 
 async def _upsert(
-    *, session: AsyncSession, rules: Rules, spec: _Spec, parsed: dict[str, dict[str, Any]],
+    *,
+    session: AsyncSession,
+    rules: Rules,
+    spec: _Spec,
+    parsed: dict[str, dict[str, Any]],
     now: datetime,
 ) -> ImportResult:
     model: Any = spec.model
@@ -269,7 +321,8 @@ async def _upsert(
         result.updated += 1
     await session.flush()
     for project in changed_tier:
-        moved = await retier_project(session=session, rules=rules, project=project, actor=SYSTEM,
-                                     now=now)
+        moved = await retier_project(
+            session=session, rules=rules, project=project, actor=SYSTEM, now=now
+        )
         result.retiered.extend(moved)
     return result

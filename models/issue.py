@@ -15,8 +15,9 @@ from models.types import UTCDateTime, code_enum
 class Issue(SQLModel, table=True):
     """A problem a project met, on its way up the ladder.
 
-    `clock_start` is when the running clock (accept or resolve) started; `reminders_sent` counts the
-    policy's reminder fractions already sent for that clock, so a sweep never reminds twice.
+    `clock_start` is when the running clock (accept or resolve) started; `reminders_sent`
+    counts the policy's reminder fractions already sent for that clock, so a sweep never
+    reminds twice.
     """
 
     id: int | None = Field(default=None, primary_key=True)

@@ -1,4 +1,4 @@
-"""The issue life cycle: report, accept, reply, pause, escalate, direct line, resolve, rate, reopen.
+"""The issue life cycle: report, accept, reply, pause, escalate, direct line, resolve, rate.
 
 Each service takes a session, the rules, an actor and `now`; asks models.permissions; changes the
 issue; appends its event; queues its notices — all in the caller's transaction (services flush,
@@ -185,8 +185,9 @@ async def report_issue(
 ) -> Issue:
     """Create an issue for a project and route it to the level of the project's tier."""
     team = frozenset(i for i in (project.leader_id, project.manager_id, project.agent_id) if i)
-    if not may_report(actor, enterprise_id=project.enterprise_id, region_id=project.region_id,
-                      team_ids=team):
+    if not may_report(
+        actor, enterprise_id=project.enterprise_id, region_id=project.region_id, team_ids=team
+    ):
         raise NotAllowed(action="report", issue=project.code)
     body = _clean_text(text, "text", required=True)
     assert body is not None and project.id is not None
@@ -481,7 +482,7 @@ async def confirm_issue(
     now: datetime,
     note: str | None = None,
 ) -> IssueEvent:
-    """The enterprise rates the resolution. 满意/基本满意 close it; 不满意 reopens it a level up."""
+    """The enterprise rates the resolution: 满意/基本满意 close it, 不满意 reopens it higher."""
     await authorize(
         session=session, rules=rules, actor=actor, action=Action.CONFIRM, issue=issue, now=now
     )

@@ -42,8 +42,13 @@ def actor_of(person: Official | Contact) -> Actor:
     """The actor for an official or an enterprise contact."""
     if isinstance(person, Contact):
         return Actor("contact", person.id, enterprise_id=person.enterprise_id)
-    return Actor("official", person.id, role=person.role, region_id=person.region_id,
-                 department_id=person.department_id)
+    return Actor(
+        "official",
+        person.id,
+        role=person.role,
+        region_id=person.region_id,
+        department_id=person.department_id,
+    )
 
 
 @dataclass(frozen=True)
@@ -173,7 +178,9 @@ def allowed_actions(
     return [a for a in Action if a != Action.VIEW and check(actor, a, facts, policy, now) is None]
 
 
-def may_report(actor: Actor, *, enterprise_id: int, region_id: int, team_ids: frozenset[int]) -> bool:
+def may_report(
+    actor: Actor, *, enterprise_id: int, region_id: int, team_ids: frozenset[int]
+) -> bool:
     """Whether the actor may report (or log by phone) a problem on a project."""
     if actor.kind == "system":
         return True

@@ -5,6 +5,7 @@ Loaded and validated once at start-up; a bad file stops start-up with one messag
 
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
 from dataclasses import dataclass
@@ -185,7 +186,7 @@ class Policy(_Strict):
         bounds = [value[level] for level in LADDER]
         if bounds[0] != 0:
             raise ValueError("service_desk must start at 0")
-        if any(b <= a for a, b in zip(bounds, bounds[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(bounds)):
             raise ValueError("thresholds must increase up the ladder")
         return value
 

@@ -42,8 +42,12 @@ def is_overdue(issue: Issue, now: datetime) -> bool:
 
 
 async def list_issues(
-    *, session: AsyncSession, now: datetime, status: Status | None = None,
-    region: str | None = None, overdue: bool = False,
+    *,
+    session: AsyncSession,
+    now: datetime,
+    status: Status | None = None,
+    region: str | None = None,
+    overdue: bool = False,
 ) -> list[Issue]:
     """Issues, newest first, filtered by status, region code and whether overdue now."""
     query = select(Issue).order_by(col(Issue.id).desc())
@@ -108,9 +112,15 @@ async def issue_json(
 
 
 async def _events_json(session: AsyncSession, issue: Issue, tz: ZoneInfo) -> list[dict[str, Any]]:
-    rows = list((await session.exec(
-        select(IssueEvent).where(IssueEvent.issue_id == issue.id).order_by(col(IssueEvent.id))
-    )).all())
+    rows = list(
+        (
+            await session.exec(
+                select(IssueEvent)
+                .where(IssueEvent.issue_id == issue.id)
+                .order_by(col(IssueEvent.id))
+            )
+        ).all()
+    )
     officials = await _codes(session, Official, {e.actor_official_id for e in rows})  # type: ignore[misc]
     contacts = await _codes(session, Contact, {e.actor_contact_id for e in rows})  # type: ignore[misc]
     return [

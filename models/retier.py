@@ -25,9 +25,11 @@ async def retier_project(
     new tier's: a bigger project never pulls an escalated problem back down the ladder.
     """
     tier = rules.level_for(project.investment_wan)
-    query = select(Issue).where(
-        Issue.project_id == project.id, col(Issue.status).in_(OPEN_STATUSES)
-    ).order_by(col(Issue.id))
+    query = (
+        select(Issue)
+        .where(Issue.project_id == project.id, col(Issue.status).in_(OPEN_STATUSES))
+        .order_by(col(Issue.id))
+    )
     moved: list[str] = []
     for issue in (await session.exec(query)).all():
         target = tier
@@ -37,21 +39,36 @@ async def retier_project(
             continue
         before = (issue.level, issue.status)
         status = Status.REOPENED if issue.status == Status.REOPENED else Status.SUBMITTED
-        previous = await move_to_level(session=session, rules=rules, issue=issue, level=target,
-                                       now=now, status=status)
-        await record(session=session, issue=issue, kind=EventKind.RETIERED, actor=actor, now=now,
-                     before=before, previous_assignee=previous,
-                     data={"investment_wan": project.investment_wan})
+        previous = await move_to_level(
+            session=session, rules=rules, issue=issue, level=target, now=now, status=status
+        )
+        await record(
+            session=session,
+            issue=issue,
+            kind=EventKind.RETIERED,
+            actor=actor,
+            now=now,
+            before=before,
+            previous_assignee=previous,
+            data={"investment_wan": project.investment_wan},
+        )
         moved.append(issue.number or str(issue.id))
     return moved
 
 
 async def change_investment(
-    *, session: AsyncSession, rules: Rules, project: Project, investment_wan: int, actor: Actor,
+    *,
+    session: AsyncSession,
+    rules: Rules,
+    project: Project,
+    investment_wan: int,
+    actor: Actor,
     now: datetime,
 ) -> list[str]:
     """Set a project's total investment and re-route its open issues if its tier changed."""
     project.investment_wan = investment_wan
     session.add(project)
     await session.flush()
-    return await retier_project(session=session, rules=rules, project=project, actor=actor, now=now)
+    return await retier_project(
+        session=session, rules=rules, project=project, actor=actor, now=now
+    )

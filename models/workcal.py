@@ -1,8 +1,9 @@
 """Chinese working days: statutory holidays off, the adjusted weekend working days (调休) on.
 
-The `chinesecalendar` package knows the years the State Council has announced. The policy file can
-add a year's schedule (which makes the year known) or override single days of a known year. A day in
-a year nobody knows is judged by the weekday alone and marked provisional: never a silent guess.
+The `chinesecalendar` package knows the years the State Council has announced. The policy file
+can add a year's schedule (which makes the year known) or override single days of a known year.
+A day in a year nobody knows is judged by the weekday alone and marked provisional: never a
+silent guess.
 """
 
 from __future__ import annotations

@@ -75,7 +75,10 @@ async def build_world(session: AsyncSession) -> World:
     ]
     for code, role, region, dept in people:
         world.officials[code] = Official(
-            code=code, name=code, role=role, region_id=region.id,
+            code=code,
+            name=code,
+            role=role,
+            region_id=region.id,
             department_id=world.departments[dept].id if dept else None,
         )
     session.add_all(world.officials.values())
@@ -92,16 +95,25 @@ async def build_world(session: AsyncSession) -> World:
 
 
 async def make_project(
-    session: AsyncSession, world: World, investment_wan: int, *, code: str = "P1",
-    region: Region | None = None, leader: str | None = None, manager: str | None = None,
+    session: AsyncSession,
+    world: World,
+    investment_wan: int,
+    *,
+    code: str = "P1",
+    region: Region | None = None,
+    leader: str | None = None,
+    manager: str | None = None,
     agent: str | None = None,
 ) -> Project:
     """A project of the world's enterprise."""
     assert world.enterprise is not None
     officials = world.officials
     project = Project(
-        code=code, name=code, enterprise_id=world.enterprise.id,
-        region_id=(region or world.region).id, investment_wan=investment_wan,
+        code=code,
+        name=code,
+        enterprise_id=world.enterprise.id,
+        region_id=(region or world.region).id,
+        investment_wan=investment_wan,
         stage=Stage.STARTED,
         leader_id=officials[leader].id if leader else None,
         manager_id=officials[manager].id if manager else None,
@@ -113,12 +125,24 @@ async def make_project(
 
 
 async def make_issue(
-    session: AsyncSession, rules: Rules, world: World, project: Project, when: datetime, *,
-    category: Category = Category.LAND, urgency: Urgency = Urgency.NORMAL,
+    session: AsyncSession,
+    rules: Rules,
+    world: World,
+    project: Project,
+    when: datetime,
+    *,
+    category: Category = Category.LAND,
+    urgency: Urgency = Urgency.NORMAL,
     actor: Actor | None = None,
 ) -> Issue:
     """An issue reported by the world's contact (or `actor`) at `when`."""
     return await report_issue(
-        session=session, rules=rules, actor=actor or world.contact_actor, project=project,
-        category=category, text="用地指标迟迟未落实", urgency=urgency, now=when,
+        session=session,
+        rules=rules,
+        actor=actor or world.contact_actor,
+        project=project,
+        category=category,
+        text="用地指标迟迟未落实",
+        urgency=urgency,
+        now=when,
     )

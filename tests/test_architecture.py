@@ -54,6 +54,11 @@ def test_nothing_runs_at_import_time() -> None:
                 ):
                     func = node.value.func  # type: ignore[union-attr]
                     name = getattr(func, "id", getattr(func, "attr", ""))
-                    assert name not in ("make_engine", "create_async_engine", "load_settings",
-                                        "Settings", "Bot", "load_policy"), (
-                        f"{path.relative_to(ROOT)}:{node.lineno} builds {name} at import time")
+                    assert name not in (
+                        "make_engine",
+                        "create_async_engine",
+                        "load_settings",
+                        "Settings",
+                        "Bot",
+                        "load_policy",
+                    ), f"{path.relative_to(ROOT)}:{node.lineno} builds {name} at import time"

@@ -1,4 +1,4 @@
-"""Layer 2: the clock sweep — reminders, escalation at deadlines, the top, the pause cap, idempotency."""
+"""Layer 2: the clock sweep: reminders, escalation at deadlines, the top, the pause cap."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ async def counts(session: AsyncSession) -> tuple[int, int]:
     return events, notices
 
 
-async def sweep(session: AsyncSession, rules: Rules, when: str):  # noqa: ANN201
+async def sweep(session: AsyncSession, rules: Rules, when: str):
     return await process_clocks(session=session, rules=rules, now=at(when))
 
 
@@ -60,8 +60,13 @@ async def test_reminders_at_each_fraction_exactly_once(
     assert (await sweep(session, rules, "2026-11-22 19:35")).changed == 0  # 80 % is 19:36
     assert (await sweep(session, rules, "2026-11-22 19:36")).reminded == [issue.number]
     assert (await sweep(session, rules, "2026-11-23 09:59")).changed == 0
-    reminders = (await session.exec(select(IssueEvent.data).where(
-        IssueEvent.kind == EventKind.REMINDER).order_by(col(IssueEvent.id)))).all()
+    reminders = (
+        await session.exec(
+            select(IssueEvent.data)
+            .where(IssueEvent.kind == EventKind.REMINDER)
+            .order_by(col(IssueEvent.id))
+        )
+    ).all()
     assert [r["fraction"] for r in reminders] == [0.5, 0.8]
     rows = (await session.exec(select(Outbox).where(Outbox.kind == "reminder"))).all()
     assert {r.official_id for r in rows} == {world.officials["r1-agent-b"].id}
@@ -108,8 +113,13 @@ async def test_the_resolve_deadline_escalates_too(
     session: AsyncSession, rules: Rules, world: World
 ) -> None:
     issue = await desk_issue(session, rules, world)
-    await svc.accept_issue(session=session, rules=rules, actor=world.actor("r1-agent-b"),
-                           issue=issue, now=at("2026-11-20 11:00"))
+    await svc.accept_issue(
+        session=session,
+        rules=rules,
+        actor=world.actor("r1-agent-b"),
+        issue=issue,
+        now=at("2026-11-20 11:00"),
+    )
     assert issue.resolve_due == at("2026-11-27 11:00")
     assert not (await sweep(session, rules, "2026-11-27 10:59")).escalated
     assert (await sweep(session, rules, "2026-11-27 11:00")).escalated == [issue.number]
@@ -131,7 +141,9 @@ async def test_up_the_whole_ladder_and_flagged_once_at_the_top(
     assert issue.level == Level.CITY_PRINCIPAL and issue.escalations == 3
     flagged = (await session.exec(select(Outbox).where(Outbox.kind == "overdue"))).all()
     assert {r.official_id for r in flagged} == {
-        world.officials["principal-a"].id, world.officials["admin"].id}
+        world.officials["principal-a"].id,
+        world.officials["admin"].id,
+    }
     later = await process_clocks(session=session, rules=rules, now=moment + timedelta(days=3))
     assert later.changed == 0
 
@@ -142,8 +154,9 @@ async def test_paused_issues_do_not_escalate(
     issue = await desk_issue(session, rules, world)
     agent = world.actor("r1-agent-b")
     await svc.accept_issue(session=session, rules=rules, actor=agent, issue=issue, now=T0)
-    await svc.request_info(session=session, rules=rules, actor=agent, issue=issue,
-                           reason="请提供不动产权证", now=T0)
+    await svc.request_info(
+        session=session, rules=rules, actor=agent, issue=issue, reason="请提供不动产权证", now=T0
+    )
     report = await sweep(session, rules, "2026-12-03 09:00")  # past the resolve deadline
     assert report.changed == 0 and issue.status == Status.AWAITING_INFO
 
@@ -156,8 +169,9 @@ async def test_the_pause_cap_resumes_the_clock_from_the_cap(
     await svc.accept_issue(session=session, rules=rules, actor=agent, issue=issue, now=T0)
     due = issue.resolve_due
     assert due == at("2026-11-27 10:00")
-    await svc.request_info(session=session, rules=rules, actor=agent, issue=issue,
-                           reason="请提供不动产权证", now=T0)
+    await svc.request_info(
+        session=session, rules=rules, actor=agent, issue=issue, reason="请提供不动产权证", now=T0
+    )
     cap = at("2026-12-04 10:00")  # 10 working days after the pause
     assert (await sweep(session, rules, "2026-12-04 09:59")).changed == 0
     report = await sweep(session, rules, "2026-12-07 10:00")  # found late, after a weekend
@@ -173,8 +187,9 @@ async def test_closed_and_resolved_issues_are_left_alone(
     issue = await desk_issue(session, rules, world)
     agent = world.actor("r1-agent-b")
     await svc.accept_issue(session=session, rules=rules, actor=agent, issue=issue, now=T0)
-    await svc.resolve_issue(session=session, rules=rules, actor=agent, issue=issue, note="已办结",
-                            now=T0)
+    await svc.resolve_issue(
+        session=session, rules=rules, actor=agent, issue=issue, note="已办结", now=T0
+    )
     assert (await sweep(session, rules, "2027-03-01 10:00")).changed == 0
 
 
@@ -199,6 +214,11 @@ async def test_two_sweeps_at_once_on_postgresql_escalate_once(
         await eng.dispose()
     assert sum(done) == 20
     async with session_scope(engine) as s:
-        escalated = (await s.exec(select(func.count()).select_from(IssueEvent).where(
-            IssueEvent.kind == EventKind.ESCALATED))).one()
+        escalated = (
+            await s.exec(
+                select(func.count())
+                .select_from(IssueEvent)
+                .where(IssueEvent.kind == EventKind.ESCALATED)
+            )
+        ).one()
         assert escalated == 20

@@ -15,7 +15,7 @@ async def test_the_database_is_at_head_and_matches_the_models(engine: AsyncEngin
     # conftest built this run's schema from empty through the migrations alone.
     assert await current_revision(engine) == head_revision()
 
-    def diff(sync_conn):  # noqa: ANN001, ANN202
+    def diff(sync_conn):
         context = MigrationContext.configure(sync_conn, opts={"compare_type": True})
         return compare_metadata(context, SQLModel.metadata)
 

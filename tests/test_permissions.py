@@ -73,14 +73,47 @@ def test_a_deputy_sees_issues_at_city_level() -> None:
 @pytest.mark.parametrize(
     ("status", "allowed"),
     [
-        (Status.SUBMITTED, {Action.ACCEPT, Action.COMMENT, Action.ADD_COHANDLER, Action.ESCALATE,
-                            Action.DIRECT_LINE}),
-        (Status.REOPENED, {Action.ACCEPT, Action.COMMENT, Action.ADD_COHANDLER, Action.ESCALATE,
-                           Action.DIRECT_LINE}),
-        (Status.ACCEPTED, {Action.COMMENT, Action.REQUEST_INFO, Action.RESOLVE,
-                           Action.ADD_COHANDLER, Action.ESCALATE, Action.DIRECT_LINE}),
-        (Status.AWAITING_INFO, {Action.COMMENT, Action.RESUME, Action.ADD_COHANDLER,
-                                Action.ESCALATE, Action.DIRECT_LINE}),
+        (
+            Status.SUBMITTED,
+            {
+                Action.ACCEPT,
+                Action.COMMENT,
+                Action.ADD_COHANDLER,
+                Action.ESCALATE,
+                Action.DIRECT_LINE,
+            },
+        ),
+        (
+            Status.REOPENED,
+            {
+                Action.ACCEPT,
+                Action.COMMENT,
+                Action.ADD_COHANDLER,
+                Action.ESCALATE,
+                Action.DIRECT_LINE,
+            },
+        ),
+        (
+            Status.ACCEPTED,
+            {
+                Action.COMMENT,
+                Action.REQUEST_INFO,
+                Action.RESOLVE,
+                Action.ADD_COHANDLER,
+                Action.ESCALATE,
+                Action.DIRECT_LINE,
+            },
+        ),
+        (
+            Status.AWAITING_INFO,
+            {
+                Action.COMMENT,
+                Action.RESUME,
+                Action.ADD_COHANDLER,
+                Action.ESCALATE,
+                Action.DIRECT_LINE,
+            },
+        ),
         (Status.RESOLVED, {Action.COMMENT}),
         (Status.CLOSED, set()),
     ],
@@ -150,8 +183,10 @@ def test_a_deputy_handler_may_not_under_the_shipped_policy() -> None:
 
 
 def test_a_county_head_who_is_not_the_handler_may_not() -> None:
-    assert check(OTHER_HEAD, Action.DIRECT_LINE, facts(region_id=20, assignee_id=99), POLICY,
-                 NOW) is not None
+    assert (
+        check(OTHER_HEAD, Action.DIRECT_LINE, facts(region_id=20, assignee_id=99), POLICY, NOW)
+        is not None
+    )
 
 
 def test_an_admin_may_by_role() -> None:
@@ -173,8 +208,11 @@ def test_the_enterprise_may_after_a_missed_deadline_or_a_reopen() -> None:
 
 
 def test_the_policy_decides_when_the_enterprise_may() -> None:
-    strict = POLICY.model_copy(update={"direct_line": POLICY.direct_line.model_copy(
-        update={"enterprise_when": ("reopened",)})})
+    strict = POLICY.model_copy(
+        update={
+            "direct_line": POLICY.direct_line.model_copy(update={"enterprise_when": ("reopened",)})
+        }
+    )
     assert check(CONTACT, Action.DIRECT_LINE, facts(missed_deadlines=1), strict, NOW) is not None
     assert check(CONTACT, Action.DIRECT_LINE, facts(reopen_count=1), strict, NOW) is None
 

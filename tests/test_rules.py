@@ -1,4 +1,4 @@
-"""Layer 1: the pure rules — tiers, the working-day calendar, spans, the ladder, the policy file."""
+"""Layer 1: the pure rules: tiers, the working-day calendar, spans, the ladder, the policy."""
 
 from __future__ import annotations
 
@@ -194,7 +194,7 @@ def test_bad_policy_names_the_key(old: str, new: str, key: str) -> None:
 
 
 def test_policy_calendar_dates_must_be_in_their_year() -> None:
-    text = SHIPPED + '\n[calendar.2027]\nholidays = [2026-12-31]\n'
+    text = SHIPPED + "\n[calendar.2027]\nholidays = [2026-12-31]\n"
     with pytest.raises(PolicyError, match="calendar"):
         parse_policy(text)
 
@@ -207,4 +207,3 @@ def test_policy_that_is_not_toml() -> None:
 def test_missing_policy_file_is_one_message(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="cannot read"):
         load_policy(tmp_path / "nope.toml")
-

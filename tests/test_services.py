@@ -66,8 +66,14 @@ def ids(world: World, *codes: str) -> set[str]:
     ],
 )
 async def test_route_by_tier(
-    session: AsyncSession, rules: Rules, world: World, investment: int, leader: str | None,
-    agent: str | None, level: Level, assignee: str,
+    session: AsyncSession,
+    rules: Rules,
+    world: World,
+    investment: int,
+    leader: str | None,
+    agent: str | None,
+    level: Level,
+    assignee: str,
 ) -> None:
     project = await make_project(session, world, investment, leader=leader, agent=agent)
     issue = await make_issue(session, rules, world, project, T0)
@@ -130,9 +136,10 @@ async def test_nobody_to_assign_keeps_the_issue_and_tells_the_admins(
     assert await recipients(session, issue, EventKind.UNASSIGNED) == ids(world, "admin")
 
 
-@pytest.mark.parametrize(("category", "department"), [(Category.ENERGY, "fgw"),
-                                                      (Category.PLANNING, "zgj"),
-                                                      (Category.POLICY, None)])
+@pytest.mark.parametrize(
+    ("category", "department"),
+    [(Category.ENERGY, "fgw"), (Category.PLANNING, "zgj"), (Category.POLICY, None)],
+)
 async def test_co_handler_by_category(
     session: AsyncSession, rules: Rules, world: World, category: Category, department: str | None
 ) -> None:
@@ -145,15 +152,35 @@ async def test_co_handler_by_category(
 async def test_text_limits(session: AsyncSession, rules: Rules, world: World) -> None:
     project = await make_project(session, world, 20000)
     with pytest.raises(InvalidInput) as too_long:
-        await svc.report_issue(session=session, rules=rules, actor=world.contact_actor,
-                               project=project, category=Category.LAND, text="字" * 4001, now=T0)
+        await svc.report_issue(
+            session=session,
+            rules=rules,
+            actor=world.contact_actor,
+            project=project,
+            category=Category.LAND,
+            text="字" * 4001,
+            now=T0,
+        )
     assert too_long.value.params["limit"] == 4000
     with pytest.raises(InvalidInput):
-        await svc.report_issue(session=session, rules=rules, actor=world.contact_actor,
-                               project=project, category=Category.LAND, text="   ", now=T0)
-    issue = await svc.report_issue(session=session, rules=rules, actor=world.contact_actor,
-                                   project=project, category=Category.LAND, text="字" * 4000,
-                                   now=T0)
+        await svc.report_issue(
+            session=session,
+            rules=rules,
+            actor=world.contact_actor,
+            project=project,
+            category=Category.LAND,
+            text="   ",
+            now=T0,
+        )
+    issue = await svc.report_issue(
+        session=session,
+        rules=rules,
+        actor=world.contact_actor,
+        project=project,
+        category=Category.LAND,
+        text="字" * 4000,
+        now=T0,
+    )
     assert len(issue.text) == 4000
 
 
@@ -186,32 +213,59 @@ async def test_accept_starts_the_resolve_clock(
     session: AsyncSession, rules: Rules, world: World
 ) -> None:
     issue = await county_issue(session, rules, world)
-    await svc.accept_issue(session=session, rules=rules, actor=world.actor("r1-head"),
-                           issue=issue, now=at("2026-11-20 15:00"))
+    await svc.accept_issue(
+        session=session,
+        rules=rules,
+        actor=world.actor("r1-head"),
+        issue=issue,
+        now=at("2026-11-20 15:00"),
+    )
     assert issue.status == Status.ACCEPTED
     assert issue.resolve_due == at("2026-11-27 15:00")  # 5 working days
     with pytest.raises(InvalidTransition):
-        await svc.accept_issue(session=session, rules=rules, actor=world.actor("r1-head"),
-                               issue=issue, now=at("2026-11-20 16:00"))
+        await svc.accept_issue(
+            session=session,
+            rules=rules,
+            actor=world.actor("r1-head"),
+            issue=issue,
+            now=at("2026-11-20 16:00"),
+        )
 
 
 async def test_urgent_clocks(session: AsyncSession, rules: Rules, world: World) -> None:
     issue = await county_issue(session, rules, world, urgency=Urgency.URGENT)
     assert issue.accept_due == T0 + timedelta(hours=4)
-    await svc.accept_issue(session=session, rules=rules, actor=world.actor("r1-head"),
-                           issue=issue, now=at("2026-11-20 11:00"))
+    await svc.accept_issue(
+        session=session,
+        rules=rules,
+        actor=world.actor("r1-head"),
+        issue=issue,
+        now=at("2026-11-20 11:00"),
+    )
     assert issue.resolve_due == at("2026-11-24 11:00")  # 2 working days
 
 
 async def test_comment_from_both_sides(session: AsyncSession, rules: Rules, world: World) -> None:
     issue = await county_issue(session, rules, world)
-    event = await svc.comment_issue(session=session, rules=rules, actor=world.contact_actor,
-                                    issue=issue, text="补充：用地红线图已上传", now=T0)
+    event = await svc.comment_issue(
+        session=session,
+        rules=rules,
+        actor=world.contact_actor,
+        issue=issue,
+        text="补充：用地红线图已上传",
+        now=T0,
+    )
     assert event.actor_contact_id == world.contact.id
     assert ids(world, "r1-head") <= await recipients(session, issue, EventKind.COMMENT)
     with pytest.raises(NotAllowed):
-        await svc.comment_issue(session=session, rules=rules, actor=world.actor("r2-head"),
-                                issue=issue, text="…", now=T0)
+        await svc.comment_issue(
+            session=session,
+            rules=rules,
+            actor=world.actor("r2-head"),
+            issue=issue,
+            text="…",
+            now=T0,
+        )
 
 
 async def test_pause_and_resume_extend_the_deadline(
@@ -222,24 +276,47 @@ async def test_pause_and_resume_extend_the_deadline(
     await svc.accept_issue(session=session, rules=rules, actor=head, issue=issue, now=T0)
     due = issue.resolve_due
     assert due is not None
-    await svc.request_info(session=session, rules=rules, actor=head, issue=issue,
-                           reason="请补充环评批复", now=at("2026-11-23 10:00"))
+    await svc.request_info(
+        session=session,
+        rules=rules,
+        actor=head,
+        issue=issue,
+        reason="请补充环评批复",
+        now=at("2026-11-23 10:00"),
+    )
     assert issue.status == Status.AWAITING_INFO
     assert await recipients(session, issue, EventKind.INFO_REQUESTED) == {f"c{world.contact.id}"}
-    await svc.resume_issue(session=session, rules=rules, actor=world.contact_actor, issue=issue,
-                           now=at("2026-11-24 16:00"))
+    await svc.resume_issue(
+        session=session,
+        rules=rules,
+        actor=world.contact_actor,
+        issue=issue,
+        now=at("2026-11-24 16:00"),
+    )
     assert issue.status == Status.ACCEPTED
     assert issue.resolve_due == due + timedelta(hours=30)
 
 
 async def test_add_cohandler_once(session: AsyncSession, rules: Rules, world: World) -> None:
     issue = await county_issue(session, rules, world)
-    await svc.add_cohandler(session=session, rules=rules, actor=world.actor("r1-head"),
-                            issue=issue, department=world.departments["fgw"], now=T0)
+    await svc.add_cohandler(
+        session=session,
+        rules=rules,
+        actor=world.actor("r1-head"),
+        issue=issue,
+        department=world.departments["fgw"],
+        now=T0,
+    )
     assert (await issue_json(session=session, issue=issue, tz=TZ))["co_handlers"] == ["zgj", "fgw"]
     with pytest.raises(InvalidInput):
-        await svc.add_cohandler(session=session, rules=rules, actor=world.actor("r1-head"),
-                                issue=issue, department=world.departments["fgw"], now=T0)
+        await svc.add_cohandler(
+            session=session,
+            rules=rules,
+            actor=world.actor("r1-head"),
+            issue=issue,
+            department=world.departments["fgw"],
+            now=T0,
+        )
 
 
 async def test_escalate_one_level_at_a_time_to_the_top_and_no_further(
@@ -247,13 +324,22 @@ async def test_escalate_one_level_at_a_time_to_the_top_and_no_further(
 ) -> None:
     project = await make_project(session, world, 9999, agent="r1-agent-b")
     issue = await make_issue(session, rules, world, project, T0)
-    steps = [("r1-agent-b", Level.COUNTY, "r1-head"), ("r1-head", Level.CITY_DEPUTY, "deputy-a"),
-             ("deputy-a", Level.CITY_PRINCIPAL, "principal-a")]
+    steps = [
+        ("r1-agent-b", Level.COUNTY, "r1-head"),
+        ("r1-head", Level.CITY_DEPUTY, "deputy-a"),
+        ("deputy-a", Level.CITY_PRINCIPAL, "principal-a"),
+    ]
     now = T0
     for n, (actor, level, assignee) in enumerate(steps, start=1):
         now += timedelta(hours=1)
-        event = await svc.escalate_issue(session=session, rules=rules, actor=world.actor(actor),
-                                         issue=issue, now=now, note="超出本级权限")
+        event = await svc.escalate_issue(
+            session=session,
+            rules=rules,
+            actor=world.actor(actor),
+            issue=issue,
+            now=now,
+            note="超出本级权限",
+        )
         assert (issue.level, issue.escalations, issue.status) == (level, n, Status.SUBMITTED)
         assert issue.assignee_id == world.officials[assignee].id
         assert issue.accept_due == rules.accept_due(now, level, Urgency.NORMAL).at
@@ -261,8 +347,9 @@ async def test_escalate_one_level_at_a_time_to_the_top_and_no_further(
         told = await recipients(session, issue, EventKind.ESCALATED, event)
         assert ids(world, assignee) <= told and not ids(world, actor) & told  # not the actor
     with pytest.raises(AtTop):
-        await svc.escalate_issue(session=session, rules=rules, actor=world.actor("principal-a"),
-                                 issue=issue, now=now)
+        await svc.escalate_issue(
+            session=session, rules=rules, actor=world.actor("principal-a"), issue=issue, now=now
+        )
     assert issue.level == Level.CITY_PRINCIPAL and issue.escalations == 3
 
 
@@ -270,10 +357,19 @@ async def test_direct_line_jumps_to_the_principal_leaders(
     session: AsyncSession, rules: Rules, world: World
 ) -> None:
     issue = await county_issue(session, rules, world)
-    await svc.direct_line(session=session, rules=rules, actor=world.actor("r1-head"),
-                          issue=issue, now=T0, note="县级无法协调能耗指标")
+    await svc.direct_line(
+        session=session,
+        rules=rules,
+        actor=world.actor("r1-head"),
+        issue=issue,
+        now=T0,
+        note="县级无法协调能耗指标",
+    )
     assert (issue.level, issue.direct_line, issue.status) == (
-        Level.CITY_PRINCIPAL, True, Status.SUBMITTED)
+        Level.CITY_PRINCIPAL,
+        True,
+        Status.SUBMITTED,
+    )
     assert issue.assignee_id == world.officials["principal-a"].id
     assert await kinds(session, issue) == ["created", "direct_line"]
 
@@ -283,10 +379,16 @@ async def test_enterprise_direct_line_only_once_overdue(
 ) -> None:
     issue = await county_issue(session, rules, world)
     with pytest.raises(NotAllowed):
-        await svc.direct_line(session=session, rules=rules, actor=world.contact_actor,
-                              issue=issue, now=T0)
-    await svc.direct_line(session=session, rules=rules, actor=world.contact_actor, issue=issue,
-                          now=at("2026-11-23 10:00"))
+        await svc.direct_line(
+            session=session, rules=rules, actor=world.contact_actor, issue=issue, now=T0
+        )
+    await svc.direct_line(
+        session=session,
+        rules=rules,
+        actor=world.contact_actor,
+        issue=issue,
+        now=at("2026-11-23 10:00"),
+    )
     assert issue.level == Level.CITY_PRINCIPAL
 
 
@@ -295,28 +397,39 @@ async def test_resolve_then_rate(session: AsyncSession, rules: Rules, world: Wor
     head = world.actor("r1-head")
     await svc.accept_issue(session=session, rules=rules, actor=head, issue=issue, now=T0)
     with pytest.raises(InvalidInput):
-        await svc.resolve_issue(session=session, rules=rules, actor=head, issue=issue, note="",
-                                now=T0)
-    await svc.resolve_issue(session=session, rules=rules, actor=head, issue=issue,
-                            note="已协调土地指标", now=T0)
+        await svc.resolve_issue(
+            session=session, rules=rules, actor=head, issue=issue, note="", now=T0
+        )
+    await svc.resolve_issue(
+        session=session, rules=rules, actor=head, issue=issue, note="已协调土地指标", now=T0
+    )
     assert await recipients(session, issue, EventKind.RESOLVED) >= {f"c{world.contact.id}"}
     with pytest.raises(NotAllowed):
-        await svc.confirm_issue(session=session, rules=rules, actor=head, issue=issue,
-                                rating=Rating.SATISFIED, now=T0)
-    await svc.confirm_issue(session=session, rules=rules, actor=world.contact_actor, issue=issue,
-                            rating=Rating.BASICALLY_SATISFIED, now=T0)
+        await svc.confirm_issue(
+            session=session, rules=rules, actor=head, issue=issue, rating=Rating.SATISFIED, now=T0
+        )
+    await svc.confirm_issue(
+        session=session,
+        rules=rules,
+        actor=world.contact_actor,
+        issue=issue,
+        rating=Rating.BASICALLY_SATISFIED,
+        now=T0,
+    )
     assert (issue.status, issue.rating) == (Status.CLOSED, Rating.BASICALLY_SATISFIED)
     with pytest.raises(InvalidTransition):
-        await svc.reopen_issue(session=session, rules=rules, actor=world.contact_actor,
-                               issue=issue, now=T0)
+        await svc.reopen_issue(
+            session=session, rules=rules, actor=world.contact_actor, issue=issue, now=T0
+        )
 
 
 async def resolved(session: AsyncSession, rules: Rules, world: World) -> Issue:
     issue = await county_issue(session, rules, world)
     head = world.actor("r1-head")
     await svc.accept_issue(session=session, rules=rules, actor=head, issue=issue, now=T0)
-    await svc.resolve_issue(session=session, rules=rules, actor=head, issue=issue, note="已办结",
-                            now=T0)
+    await svc.resolve_issue(
+        session=session, rules=rules, actor=head, issue=issue, note="已办结", now=T0
+    )
     return issue
 
 
@@ -325,13 +438,21 @@ async def test_unsatisfied_reopens_one_level_up(
 ) -> None:
     issue = await resolved(session, rules, world)
     later = at("2026-11-24 09:00")
-    await svc.confirm_issue(session=session, rules=rules, actor=world.contact_actor, issue=issue,
-                            rating=Rating.UNSATISFIED, now=later, note="问题并未解决")
+    await svc.confirm_issue(
+        session=session,
+        rules=rules,
+        actor=world.contact_actor,
+        issue=issue,
+        rating=Rating.UNSATISFIED,
+        now=later,
+        note="问题并未解决",
+    )
     assert (issue.status, issue.level) == (Status.REOPENED, Level.CITY_DEPUTY)
     assert issue.assignee_id == world.officials["deputy-a"].id
     assert issue.reopen_count == 1 and issue.accept_due == at("2026-11-25 09:00")
-    await svc.accept_issue(session=session, rules=rules, actor=world.actor("deputy-a"),
-                           issue=issue, now=later)
+    await svc.accept_issue(
+        session=session, rules=rules, actor=world.actor("deputy-a"), issue=issue, now=later
+    )
     assert issue.status == Status.ACCEPTED
 
 
@@ -339,13 +460,15 @@ async def test_reopen_goes_back_to_the_same_handler(
     session: AsyncSession, rules: Rules, world: World
 ) -> None:
     issue = await resolved(session, rules, world)
-    await svc.reopen_issue(session=session, rules=rules, actor=world.contact_actor, issue=issue,
-                           now=T0)
+    await svc.reopen_issue(
+        session=session, rules=rules, actor=world.contact_actor, issue=issue, now=T0
+    )
     assert (issue.status, issue.level) == (Status.REOPENED, Level.COUNTY)
     assert issue.assignee_id == world.officials["r1-head"].id
     # a reopened issue lets the enterprise take the direct line (shipped policy)
-    await svc.direct_line(session=session, rules=rules, actor=world.contact_actor, issue=issue,
-                          now=T0)
+    await svc.direct_line(
+        session=session, rules=rules, actor=world.contact_actor, issue=issue, now=T0
+    )
     assert issue.level == Level.CITY_PRINCIPAL
 
 
@@ -353,8 +476,14 @@ async def test_events_are_append_only_and_complete(
     session: AsyncSession, rules: Rules, world: World
 ) -> None:
     issue = await resolved(session, rules, world)
-    await svc.confirm_issue(session=session, rules=rules, actor=world.contact_actor, issue=issue,
-                            rating=Rating.SATISFIED, now=T0)
+    await svc.confirm_issue(
+        session=session,
+        rules=rules,
+        actor=world.contact_actor,
+        issue=issue,
+        rating=Rating.SATISFIED,
+        now=T0,
+    )
     assert await kinds(session, issue) == ["created", "accepted", "resolved", "confirmed"]
     data = await issue_json(session=session, issue=issue, tz=TZ, events=True)
     assert [e["actor"] for e in data["events"]] == ["C1", "r1-head", "r1-head", "C1"]
@@ -382,8 +511,14 @@ async def test_retier_moves_open_issues_up(
     issue = await make_issue(session, rules, world, project, T0)
     closed = await make_issue(session, rules, world, project, T0)
     closed.status = Status.CLOSED
-    moved = await change_investment(session=session, rules=rules, project=project,
-                                    investment_wan=100000, actor=SYSTEM, now=at("2026-11-21 09:00"))
+    moved = await change_investment(
+        session=session,
+        rules=rules,
+        project=project,
+        investment_wan=100000,
+        actor=SYSTEM,
+        now=at("2026-11-21 09:00"),
+    )
     assert moved == [issue.number]
     assert (issue.level, issue.status) == (Level.CITY_DEPUTY, Status.SUBMITTED)
     assert issue.assignee_id == world.officials["deputy-a"].id
@@ -396,11 +531,13 @@ async def test_retier_never_pulls_an_escalated_issue_down(
 ) -> None:
     project = await make_project(session, world, 100000)
     escalated = await make_issue(session, rules, world, project, T0)
-    await svc.escalate_issue(session=session, rules=rules, actor=world.actor("deputy-a"),
-                             issue=escalated, now=T0)
+    await svc.escalate_issue(
+        session=session, rules=rules, actor=world.actor("deputy-a"), issue=escalated, now=T0
+    )
     plain = await make_issue(session, rules, world, project, T0)
-    moved = await change_investment(session=session, rules=rules, project=project,
-                                    investment_wan=9000, actor=SYSTEM, now=T0)
+    moved = await change_investment(
+        session=session, rules=rules, project=project, investment_wan=9000, actor=SYSTEM, now=T0
+    )
     assert moved == [plain.number]
     assert escalated.level == Level.CITY_PRINCIPAL
     assert plain.level == Level.SERVICE_DESK
@@ -411,5 +548,14 @@ async def test_same_tier_change_moves_nothing(
 ) -> None:
     project = await make_project(session, world, 10000)
     await make_issue(session, rules, world, project, T0)
-    assert await change_investment(session=session, rules=rules, project=project,
-                                   investment_wan=99999, actor=SYSTEM, now=T0) == []
+    assert (
+        await change_investment(
+            session=session,
+            rules=rules,
+            project=project,
+            investment_wan=99999,
+            actor=SYSTEM,
+            now=T0,
+        )
+        == []
+    )

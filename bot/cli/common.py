@@ -83,7 +83,10 @@ class Env:
         except ValueError:
             raise click.BadParameter(
                 self._("{value} is not an ISO date-time such as 2026-10-09T10:00").format(
-                    value=value), param_hint="--at") from None
+                    value=value
+                ),
+                param_hint="--at",
+            ) from None
         return moment if moment.tzinfo else moment.replace(tzinfo=self.settings.tz)
 
 
@@ -140,5 +143,3 @@ def _fail(message: str, code: int) -> None:
 def echo_json(data: Any) -> None:
     """Print JSON as UTF-8, readable by people and tools."""
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
-
-

@@ -54,21 +54,32 @@ def import_(ctx: click.Context, kind: str, path: Path) -> None:
         for file_kind, file in files:
             ctx.meta["ztc.source"] = str(file)
             text = file.read_bytes().decode("utf-8-sig", errors="strict")
-            result = await import_csv(session=session, rules=env.rules, kind=file_kind,
-                                      text=text, now=now)
-            lines.append(env._("{file}: {created} created, {updated} updated.").format(
-                file=file, created=result.created, updated=result.updated))
+            result = await import_csv(
+                session=session, rules=env.rules, kind=file_kind, text=text, now=now
+            )
+            lines.append(
+                env._("{file}: {created} created, {updated} updated.").format(
+                    file=file, created=result.created, updated=result.updated
+                )
+            )
             if result.retiered:
-                lines.append(env._("Re-routed to the new tier: {issues}").format(
-                    issues=", ".join(result.retiered)))
+                lines.append(
+                    env._("Re-routed to the new tier: {issues}").format(
+                        issues=", ".join(result.retiered)
+                    )
+                )
         return lines
 
     try:
         for line in env.run(work):
             click.echo(line)
     except UnicodeDecodeError:
-        _fail(env._("{file}: not UTF-8 text; save the sheet as CSV UTF-8.").format(
-            file=ctx.meta.get("ztc.source")), EXIT_ERROR)
+        _fail(
+            env._("{file}: not UTF-8 text; save the sheet as CSV UTF-8.").format(
+                file=ctx.meta.get("ztc.source")
+            ),
+            EXIT_ERROR,
+        )
 
 
 @click.command()
@@ -85,20 +96,25 @@ def invite(who: str, code: str) -> None:
 
     async def work(session: AsyncSession) -> tuple[str, datetime]:
         person = await get_by_code(session=session, model=model, code=code, entity=who)
-        token, row = await create_invite(session=session, rules=env.rules, person=person,
-                                         now=datetime.now(UTC))
+        token, row = await create_invite(
+            session=session, rules=env.rules, person=person, now=datetime.now(UTC)
+        )
         return token, row.expires_at
 
     token, expires = env.run(work)
     click.echo(env._("Token: {token}").format(token=token))
     username = env.settings.bot_username
     if username:
-        click.echo(env._("Link: {link}").format(
-            link=f"https://t.me/{username.lstrip('@')}?start={token}"))
+        click.echo(
+            env._("Link: {link}").format(link=f"https://t.me/{username.lstrip('@')}?start={token}")
+        )
     else:
         click.echo(env._("Set ZTC_BOT_USERNAME to print the deep link."))
-    click.echo(env._("Valid until {when}; it works once.").format(
-        when=expires.astimezone(env.settings.tz).isoformat(timespec="minutes")))
+    click.echo(
+        env._("Valid until {when}; it works once.").format(
+            when=expires.astimezone(env.settings.tz).isoformat(timespec="minutes")
+        )
+    )
 
 
 @click.group()
@@ -126,12 +142,25 @@ def jobs_run(job: str, at: str | None, as_json: bool) -> None:
     now = env.parse_at(at)
     report = env.run(lambda s: process_clocks(session=s, rules=env.rules, now=now))
     if as_json:
-        echo_json({"reminded": report.reminded, "escalated": report.escalated,
-                   "flagged": report.flagged, "resumed": report.resumed})
+        echo_json(
+            {
+                "reminded": report.reminded,
+                "escalated": report.escalated,
+                "flagged": report.flagged,
+                "resumed": report.resumed,
+            }
+        )
         return
-    click.echo(env._("Reminded: {reminded}; escalated: {escalated}; overdue at the top: "
-                     "{flagged}; resumed after the pause cap: {resumed}.").format(
-        reminded=len(report.reminded), escalated=len(report.escalated),
-        flagged=len(report.flagged), resumed=len(report.resumed)))
+    click.echo(
+        env._(
+            "Reminded: {reminded}; escalated: {escalated}; overdue at the top: "
+            "{flagged}; resumed after the pause cap: {resumed}."
+        ).format(
+            reminded=len(report.reminded),
+            escalated=len(report.escalated),
+            flagged=len(report.flagged),
+            resumed=len(report.resumed),
+        )
+    )
     for number in report.escalated:
         click.echo(env._("Escalated: {issue}").format(issue=number))

@@ -34,10 +34,18 @@ def doctor() -> None:
     settings = env.settings
     url = make_url(settings.database_url).render_as_string(hide_password=True)
     lines = [
-        (OK, _("Settings: database {url}, time zone {tz}, language {locale}.").format(
-            url=url, tz=settings.timezone, locale=settings.default_locale)),
-        (OK, _("Policy: {source} is valid.").format(
-            source=settings.policy or _("the shipped policy.toml"))),
+        (
+            OK,
+            _("Settings: database {url}, time zone {tz}, language {locale}.").format(
+                url=url, tz=settings.timezone, locale=settings.default_locale
+            ),
+        ),
+        (
+            OK,
+            _("Policy: {source} is valid.").format(
+                source=settings.policy or _("the shipped policy.toml")
+            ),
+        ),
     ]
     lines += asyncio.run(_database(settings.database_url, _))
     year = datetime.now(UTC).astimezone(settings.tz).year
@@ -45,9 +53,16 @@ def doctor() -> None:
         if env.rules.calendar.knows(y):
             lines.append((OK, _("Holidays of {year} are known.").format(year=y)))
         else:
-            lines.append((WARN, _("Holidays of {year} are not known: deadlines in {year} count "
-                                  "weekdays only and are marked provisional until the policy's "
-                                  "[calendar.{year}] lists them.").format(year=y)))
+            lines.append(
+                (
+                    WARN,
+                    _(
+                        "Holidays of {year} are not known: deadlines in {year} count "
+                        "weekdays only and are marked provisional until the policy's "
+                        "[calendar.{year}] lists them."
+                    ).format(year=y),
+                )
+            )
     if settings.bot_token is None:
         lines.append((WARN, _("ZTC_BOT_TOKEN is not set: the bot cannot run yet.")))
     for mark, text in lines:
@@ -69,7 +84,19 @@ async def _database(url: str, _: object) -> list[tuple[str, str]]:
         await engine.dispose()
     head = head_revision()
     if current == head:
-        return [(OK, gettext("Database reachable; schema is current ({revision}).").format(
-            revision=head))]
-    return [(BAD, gettext("Database schema is at {current}, the code needs {head}: run "
-                          "`ztc db upgrade`.").format(current=current or "—", head=head))]
+        return [
+            (
+                OK,
+                gettext("Database reachable; schema is current ({revision}).").format(
+                    revision=head
+                ),
+            )
+        ]
+    return [
+        (
+            BAD,
+            gettext(
+                "Database schema is at {current}, the code needs {head}: run `ztc db upgrade`."
+            ).format(current=current or "—", head=head),
+        )
+    ]

@@ -51,8 +51,15 @@ def issues() -> None:
 @click.option("--at", "at", help=AT_HELP)
 @click.option("--by", "by", help="Official code of who took the report (phone, visit).")
 @click.option("--json", "as_json", is_flag=True)
-def issues_new(project: str, category: str, text: str, urgent: bool, at: str | None,
-               by: str | None, as_json: bool) -> None:
+def issues_new(
+    project: str,
+    category: str,
+    text: str,
+    urgent: bool,
+    at: str | None,
+    by: str | None,
+    as_json: bool,
+) -> None:
     """Log a problem received by phone or visit; it is routed like any other."""
     env = load_env()
     now = env.parse_at(at)
@@ -60,9 +67,15 @@ def issues_new(project: str, category: str, text: str, urgent: bool, at: str | N
     async def work(session: AsyncSession) -> dict[str, Any]:
         target = await get_by_code(session=session, model=Project, code=project, entity="project")
         issue = await services.report_issue(
-            session=session, rules=env.rules, actor=await _actor(session, by), project=target,
-            category=Category(category), text=text,
-            urgency=Urgency.URGENT if urgent else Urgency.NORMAL, now=now)
+            session=session,
+            rules=env.rules,
+            actor=await _actor(session, by),
+            project=target,
+            category=Category(category),
+            text=text,
+            urgency=Urgency.URGENT if urgent else Urgency.NORMAL,
+            now=now,
+        )
         return await issue_json(session=session, issue=issue, tz=env.settings.tz)
 
     _print(env, env.run(work), as_json)
@@ -74,15 +87,21 @@ def issues_new(project: str, category: str, text: str, urgent: bool, at: str | N
 @click.option("--overdue", is_flag=True, help="Only open issues past their running deadline.")
 @click.option("--at", "at", help="Judge 'overdue' as at this ISO time; default now.")
 @click.option("--json", "as_json", is_flag=True)
-def issues_list(status: str | None, region: str | None, overdue: bool, at: str | None,
-                as_json: bool) -> None:
+def issues_list(
+    status: str | None, region: str | None, overdue: bool, at: str | None, as_json: bool
+) -> None:
     """Issues, newest first."""
     env = load_env()
     now = env.parse_at(at)
 
     async def work(session: AsyncSession) -> list[dict[str, Any]]:
-        found = await list_issues(session=session, now=now, region=region, overdue=overdue,
-                                  status=Status(status) if status else None)
+        found = await list_issues(
+            session=session,
+            now=now,
+            region=region,
+            overdue=overdue,
+            status=Status(status) if status else None,
+        )
         return [await issue_json(session=session, issue=i, tz=env.settings.tz) for i in found]
 
     rows = env.run(work)
@@ -133,15 +152,30 @@ def _kw(session: AsyncSession, env: Env, actor: Actor, issue: Issue, now: dateti
     return {"session": session, "rules": env.rules, "actor": actor, "issue": issue, "now": now}
 
 
-_action("accept", lambda s, e, a, i, n, t: services.accept_issue(**_kw(s, e, a, i, t), note=n),
-        "受理: accept the issue; its resolve clock starts.")
-_action("escalate", lambda s, e, a, i, n, t: services.escalate_issue(**_kw(s, e, a, i, t), note=n),
-        "提级: send the issue one level up the ladder.")
-_action("direct-line", lambda s, e, a, i, n, t: services.direct_line(**_kw(s, e, a, i, t), note=n),
-        "直通车: send the issue straight to the city's principal leaders.")
-_action("resolve", lambda s, e, a, i, n, t: services.resolve_issue(**_kw(s, e, a, i, t),
-                                                                   note=n or ""),
-        "办结: resolve the issue with a note to the enterprise.", note_required=True)
-_action("comment", lambda s, e, a, i, n, t: services.comment_issue(**_kw(s, e, a, i, t),
-                                                                   text=n or ""),
-        "Add a comment or reply to the issue's timeline.", note_required=True)
+_action(
+    "accept",
+    lambda s, e, a, i, n, t: services.accept_issue(**_kw(s, e, a, i, t), note=n),
+    "受理: accept the issue; its resolve clock starts.",
+)
+_action(
+    "escalate",
+    lambda s, e, a, i, n, t: services.escalate_issue(**_kw(s, e, a, i, t), note=n),
+    "提级: send the issue one level up the ladder.",
+)
+_action(
+    "direct-line",
+    lambda s, e, a, i, n, t: services.direct_line(**_kw(s, e, a, i, t), note=n),
+    "直通车: send the issue straight to the city's principal leaders.",
+)
+_action(
+    "resolve",
+    lambda s, e, a, i, n, t: services.resolve_issue(**_kw(s, e, a, i, t), note=n or ""),
+    "办结: resolve the issue with a note to the enterprise.",
+    note_required=True,
+)
+_action(
+    "comment",
+    lambda s, e, a, i, n, t: services.comment_issue(**_kw(s, e, a, i, t), text=n or ""),
+    "Add a comment or reply to the issue's timeline.",
+    note_required=True,
+)
