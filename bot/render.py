@@ -56,6 +56,8 @@ ROW_REASONS = {
     "extra_cells": N_("more cells than columns in the header"),
     "required": N_("{column} is required"),
     "duplicate": N_("the code {value} appears twice in this file"),
+    "duplicate_value": N_("{column} {value} already belongs to {other}"),
+    "too_long": N_("{column} is longer than {limit} characters"),
     "bad_code": N_("{value} is not a valid {column}"),
     "bad_date": N_("{column}: {value} is not a date (YYYY-MM-DD)"),
     "bad_int": N_("{column}: {value} is not a whole number of at least 0"),
@@ -70,9 +72,11 @@ def error_text(error: DomainError, locale: str) -> str:
     """A domain error as a sentence in the reader's language."""
     _ = gettext_for(locale)
     params: dict[str, Any] = dict(error.params)
-    if error.code == "invalid_input" and params.get("reason") in INPUT_REASONS:
-        params["field"] = _(FIELDS.get(params.get("field", ""), params.get("field", "")))
-        return _(INPUT_REASONS[params["reason"]]).format(**params)
+    reason = params.get("reason")
+    if error.code == "invalid_input" and reason in INPUT_REASONS:
+        field = params.get("field", "")
+        params["field"] = _(FIELDS[field]) if field in FIELDS else field
+        return _(INPUT_REASONS[reason]).format(**params)
     if "entity" in params:
         params["entity"] = _(ENTITIES.get(params["entity"], params["entity"]))
     if "action" in params:

@@ -40,7 +40,7 @@ async def process_clocks(*, session: AsyncSession, rules: Rules, now: datetime) 
     """Act on every open issue's clock as at `now`."""
     query = (
         select(Issue)
-        .where(col(Issue.status).in_(OPEN_STATUSES))
+        .where(col(Issue.status).in_(OPEN_STATUSES), col(Issue.next_check_at) <= now)
         .order_by(col(Issue.id))
         .with_for_update(skip_locked=True)
     )
@@ -82,6 +82,7 @@ async def _sweep_one(
             issue.missed_deadlines += 1
             await record(
                 session=session,
+                rules=rules,
                 issue=issue,
                 kind=EventKind.OVERDUE,
                 actor=SYSTEM,
@@ -97,6 +98,7 @@ async def _sweep_one(
         issue.reminders_sent = passed
         await record(
             session=session,
+            rules=rules,
             issue=issue,
             kind=EventKind.REMINDER,
             actor=SYSTEM,

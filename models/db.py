@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -40,9 +41,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class DatabaseFolderMissing(Exception):
+    """The SQLite file's folder does not exist (checked before aiosqlite starts its thread)."""
+
+    def __init__(self, folder: Path) -> None:
+        """Keep the folder for the message."""
+        self.folder = folder
+        super().__init__(f"the folder {folder} does not exist")
+
+
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for a URL as people write it (SQLite gets foreign keys on)."""
-    engine = create_async_engine(async_url(url), **kwargs)
+    parsed = async_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        folder = Path(parsed.database).expanduser().resolve().parent
+        if not folder.is_dir():
+            raise DatabaseFolderMissing(folder)
+    engine = create_async_engine(parsed, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine

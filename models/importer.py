@@ -66,6 +66,7 @@ class _Spec:
     required: tuple[str, ...]
     optional: tuple[str, ...]
     refs: dict[str, type[SQLModel]] = field(default_factory=dict)
+    unique: tuple[str, ...] = ()
 
 
 SPECS: dict[str, _Spec] = {
@@ -77,7 +78,7 @@ SPECS: dict[str, _Spec] = {
         ("title", "region", "department"),
         {"region": Region, "department": Department},
     ),
-    "enterprises": _Spec(Enterprise, ("code", "name", "credit_code"), ()),
+    "enterprises": _Spec(Enterprise, ("code", "name", "credit_code"), (), unique=("credit_code",)),
     "contacts": _Spec(
         Contact, ("code", "enterprise", "name"), ("phone",), {"enterprise": Enterprise}
     ),
@@ -230,18 +231,31 @@ def _project(row: Row, ref: Callable[[str], int | None]) -> dict[str, Any]:
 
 
 def _read(text: str) -> tuple[list[str], list[tuple[int, Row]]]:
+    """The header and the non-blank rows, each with the line it starts on."""
     reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
     header = [(name or "").strip() for name in reader.fieldnames or []]
     reader.fieldnames = header
     rows: list[tuple[int, Row]] = []
     for raw in reader:
+        # the record ends on line_num; quoted cells may span lines, and blank lines are skipped
+        cells = [v for v in raw.values() if isinstance(v, str)]
+        line = reader.line_num - sum(v.count("\n") for v in cells)
         if raw.get(None):  # type: ignore[call-overload]
-            rows.append((reader.line_num, {"\0": "extra"}))
+            rows.append((line, {"\0": "extra"}))
             continue
         cleaned = {k: (v.strip() if isinstance(v, str) else None) or None for k, v in raw.items()}
         if any(cleaned.values()):
-            rows.append((reader.line_num, cleaned))
+            rows.append((line, cleaned))
     return header, rows
+
+
+def _check_lengths(model: type[SQLModel], code: str, fields: dict[str, Any]) -> None:
+    """Refuse a text longer than its column, the same way on every database."""
+    columns = model.__table__.c  # type: ignore[attr-defined]
+    for name, value in (("code", code), *fields.items()):
+        limit = getattr(columns[name].type, "length", None) if name in columns else None
+        if isinstance(value, str) and limit and len(value) > limit:
+            raise _Bad("too_long", column=name, limit=str(limit))
 
 
 async def _refs(session: AsyncSession, spec: _Spec) -> Refs:
@@ -267,11 +281,14 @@ async def import_csv(
     """Check every row of a CSV of `kind`, then upsert them all by code, or raise CsvRejected."""
     spec = SPECS[kind]
     header, rows = _read(text)
+    if not header:
+        raise CsvRejected([RowError(1, "empty", {})])
     errors = _check_header(spec, header)
     if errors or not rows:
         raise CsvRejected(errors or [RowError(1, "empty", {})])
     refs = await _refs(session, spec)
     parsed: dict[str, dict[str, Any]] = {}
+    lines: dict[str, int] = {}
     for line, row in rows:
         try:
             if "\0" in row:
@@ -282,12 +299,40 @@ async def import_csv(
             code = row["code"] or ""
             if code in parsed:
                 raise _Bad("duplicate", value=code)
-            parsed[code] = _fields(kind, row, refs)
+            fields = _fields(kind, row, refs)
+            _check_lengths(spec.model, code, fields)
+            parsed[code] = fields
+            lines[code] = line
         except _Bad as bad:
             errors.append(RowError(line, bad.reason, bad.params))
+    errors += await _unique_conflicts(session, spec, parsed, lines)
     if errors:
-        raise CsvRejected(errors)
+        raise CsvRejected(sorted(errors, key=lambda e: e.line))
     return await _upsert(session=session, rules=rules, spec=spec, parsed=parsed, now=now)
+
+
+async def _unique_conflicts(
+    session: AsyncSession, spec: _Spec, parsed: dict[str, dict[str, Any]], lines: dict[str, int]
+) -> list[RowError]:
+    """Rows whose unique values (besides the code) repeat in the file or belong to another code."""
+    model: Any = spec.model
+    errors: list[RowError] = []
+    for column in spec.unique:
+        owner: dict[Any, str] = {}
+        values = {fields[column] for fields in parsed.values()}
+        taken = await session.exec(
+            select(model.code, getattr(model, column)).where(getattr(model, column).in_(values))
+        )
+        stored = {value: code for code, value in taken.all()}
+        for code, fields in parsed.items():
+            value = fields[column]
+            other = owner.setdefault(value, code)  # an earlier row of this file
+            if other == code:
+                other = stored.get(value, code)  # another record already in the database
+            if other != code:
+                params = {"column": column, "value": str(value), "other": other}
+                errors.append(RowError(lines[code], "duplicate_value", params))
+    return errors
 
 
 async def _upsert(

@@ -38,6 +38,7 @@ class Issue(SQLModel, table=True):
     resolve_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reminders_sent: int = 0
     paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_check_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     overdue_flagged: bool = False
     escalations: int = 0
     missed_deadlines: int = 0

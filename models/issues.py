@@ -43,6 +43,21 @@ def running_due(issue: Issue) -> datetime | None:
     return issue.resolve_due if issue.status == Status.ACCEPTED else None
 
 
+def next_check(issue: Issue, rules: Rules) -> datetime | None:
+    """When the clock sweep must next look at the issue: a reminder, a deadline or the pause cap.
+
+    Kept in an indexed column so the every-minute sweep reads only the issues that need it.
+    """
+    if issue.status == Status.AWAITING_INFO and issue.paused_at is not None:
+        return rules.due(issue.paused_at, rules.policy.pause.cap).at
+    due = running_due(issue)
+    if due is None or issue.clock_start is None or issue.overdue_flagged:
+        return None
+    span = due - issue.clock_start
+    pending = rules.policy.reminders.fractions[issue.reminders_sent :]
+    return min((issue.clock_start + span * f for f in pending), default=due)
+
+
 async def facts_for(*, session: AsyncSession, issue: Issue) -> IssueFacts:
     """The facts the permission matrix needs about an issue."""
     project = await session.get(Project, issue.project_id)
@@ -83,6 +98,7 @@ async def authorize(
 async def record(
     *,
     session: AsyncSession,
+    rules: Rules,
     issue: Issue,
     kind: EventKind,
     actor: Actor,
@@ -95,6 +111,7 @@ async def record(
 ) -> IssueEvent:
     """Append the event for a change already made to `issue` and queue its notices."""
     issue.updated_at = now
+    issue.next_check_at = next_check(issue, rules)
     session.add(issue)
     from_level, from_status = before or (issue.level, issue.status)
     event = IssueEvent(
@@ -213,6 +230,7 @@ async def report_issue(
         session.add(IssueCoHandler(issue_id=issue.id, department_id=department.id, added_at=now))
     await record(
         session=session,
+        rules=rules,
         issue=issue,
         kind=EventKind.CREATED,
         actor=actor,
@@ -221,7 +239,14 @@ async def report_issue(
         note=body,
     )
     if issue.assignee_id is None:
-        await record(session=session, issue=issue, kind=EventKind.UNASSIGNED, actor=actor, now=now)
+        await record(
+            session=session,
+            rules=rules,
+            issue=issue,
+            kind=EventKind.UNASSIGNED,
+            actor=actor,
+            now=now,
+        )
     return issue
 
 
@@ -243,6 +268,7 @@ async def accept_issue(
     start_resolve_clock(issue, rules, now)
     return await record(
         session=session,
+        rules=rules,
         issue=issue,
         kind=EventKind.ACCEPTED,
         actor=actor,
@@ -261,7 +287,13 @@ async def comment_issue(
     )
     body = _clean_text(text, "note", required=True)
     return await record(
-        session=session, issue=issue, kind=EventKind.COMMENT, actor=actor, now=now, note=body
+        session=session,
+        rules=rules,
+        issue=issue,
+        kind=EventKind.COMMENT,
+        actor=actor,
+        now=now,
+        note=body,
     )
 
 
@@ -283,6 +315,7 @@ async def request_info(
     issue.status, issue.paused_at = Status.AWAITING_INFO, now
     return await record(
         session=session,
+        rules=rules,
         issue=issue,
         kind=EventKind.INFO_REQUESTED,
         actor=actor,
@@ -317,6 +350,7 @@ async def resume_issue(
         issue.clock_start += paused
     return await record(
         session=session,
+        rules=rules,
         issue=issue,
         kind=EventKind.RESUMED,
         actor=actor,
@@ -358,6 +392,7 @@ async def add_cohandler(
     session.add(IssueCoHandler(issue_id=issue.id, department_id=department.id, added_at=now))
     return await record(
         session=session,
+        rules=rules,
         issue=issue,
         kind=EventKind.COHANDLER_ADDED,
         actor=actor,
@@ -382,6 +417,7 @@ async def _jump(
     previous = await move_to_level(session=session, rules=rules, issue=issue, level=level, now=now)
     return await record(
         session=session,
+        rules=rules,
         issue=issue,
         kind=kind,
         actor=actor,
@@ -463,6 +499,7 @@ async def resolve_issue(
     issue.status, issue.resolved_at = Status.RESOLVED, now
     return await record(
         session=session,
+        rules=rules,
         issue=issue,
         kind=EventKind.RESOLVED,
         actor=actor,
@@ -493,6 +530,7 @@ async def confirm_issue(
         issue.status, issue.closed_at = Status.CLOSED, now
         return await record(
             session=session,
+            rules=rules,
             issue=issue,
             kind=EventKind.CONFIRMED,
             actor=actor,
@@ -550,6 +588,7 @@ async def _reopen(
     data = {"rating": issue.rating.value} if up and issue.rating else {}
     return await record(
         session=session,
+        rules=rules,
         issue=issue,
         kind=EventKind.REOPENED,
         actor=actor,

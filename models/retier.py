@@ -44,6 +44,7 @@ async def retier_project(
         )
         await record(
             session=session,
+            rules=rules,
             issue=issue,
             kind=EventKind.RETIERED,
             actor=actor,

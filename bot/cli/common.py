@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.i18n import gettext_for
 from bot.render import error_text, row_error_text
 from bot.settings import Settings, SettingsError, load_settings
-from models.db import make_engine, session_scope
+from models.db import DatabaseFolderMissing, make_engine, session_scope
 from models.errors import DomainError
 from models.importer import CsvRejected
 from models.policy import PolicyError, load_policy
@@ -103,25 +104,36 @@ class ZtcGroup(click.Group):
         """Run the command; report known errors without a traceback."""
         try:
             return super().invoke(ctx)
-        except (SettingsError, PolicyError) as exc:
-            _fail(_config_prefix() + str(exc), EXIT_CONFIG)
-        except DomainError as exc:
-            _fail(error_text(exc, _locale()), EXIT_ERROR)
-        except CsvRejected as exc:
-            source = ctx.meta.get("ztc.source", "?")
-            lines = [row_error_text(source, e, _locale()) for e in exc.errors]
-            lines.append(gettext_for(_locale())("Nothing was imported."))
-            _fail("\n".join(lines), EXIT_ERROR)
-        except (OperationalError, DBAPIError) as exc:
-            detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            message = gettext_for(_locale())("Cannot use the database: {detail}")
-            _fail(message.format(detail=detail), EXIT_ERROR)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
-        except Exception as exc:  # last resort: a bug must still not print a traceback
-            logging.getLogger("ztc").debug("unexpected error", exc_info=True)
-            message = gettext_for(_locale())("Unexpected error ({kind}): {detail}")
-            _fail(message.format(kind=type(exc).__name__, detail=exc), EXIT_INTERNAL)
+        except BrokenPipeError:
+            # the reader went away (`ztc issues list | head`): stop quietly, per Python's docs
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_ERROR)
+        except Exception as exc:  # every failure ends here as one line, never a traceback
+            message, code = _explain(exc, ctx.meta.get("ztc.source", "?"), _locale())
+            _fail(message, code)
+
+
+def _explain(exc: Exception, source: str, locale: str) -> tuple[str, int]:
+    """The translated line (or lines, for a rejected CSV) and exit code for a failure."""
+    _ = gettext_for(locale)
+    if isinstance(exc, SettingsError | PolicyError):
+        return _("Configuration error: ") + str(exc), EXIT_CONFIG
+    if isinstance(exc, DomainError):
+        return error_text(exc, locale), EXIT_ERROR
+    if isinstance(exc, CsvRejected):
+        lines = [row_error_text(source, e, locale) for e in exc.errors]
+        return "\n".join([*lines, _("Nothing was imported.")]), EXIT_ERROR
+    if isinstance(exc, DatabaseFolderMissing):
+        text = _("Cannot use the database: the folder {folder} does not exist.")
+        return text.format(folder=exc.folder), EXIT_ERROR
+    if isinstance(exc, OperationalError | DBAPIError):
+        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        return _("Cannot use the database: {detail}").format(detail=detail), EXIT_ERROR
+    logging.getLogger("ztc").debug("unexpected error", exc_info=exc)
+    text = _("Unexpected error ({kind}): {detail}")
+    return text.format(kind=type(exc).__name__, detail=exc), EXIT_INTERNAL
 
 
 def _locale() -> str:
@@ -129,10 +141,6 @@ def _locale() -> str:
         return load_settings().default_locale
     except SettingsError:
         return "zh_CN"
-
-
-def _config_prefix() -> str:
-    return gettext_for(_locale())("Configuration error: ")
 
 
 def _fail(message: str, code: int) -> None:

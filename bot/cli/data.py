@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cli.common import EXIT_ERROR, _fail, echo_json, load_env
+from jobs import JOBS, run_job
 from models.importer import KINDS
 
 
@@ -131,25 +133,16 @@ def jobs_list() -> None:
 
 
 @jobs.command("run")
-@click.argument("job", type=click.Choice(["clocks"]))
+@click.argument("job", type=click.Choice(sorted(JOBS)))
 @click.option("--at", "at", help="As at this ISO time (naive = the city's zone); default now.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
 def jobs_run(job: str, at: str | None, as_json: bool) -> None:
     """Run a job once: `clocks` sends due reminders and escalates what is past its deadline."""
-    from models.clocks import process_clocks
-
     env = load_env()
     now = env.parse_at(at)
-    report = env.run(lambda s: process_clocks(session=s, rules=env.rules, now=now))
+    report = env.run_engine(lambda engine: run_job(job, engine=engine, rules=env.rules, now=now))
     if as_json:
-        echo_json(
-            {
-                "reminded": report.reminded,
-                "escalated": report.escalated,
-                "flagged": report.flagged,
-                "resumed": report.resumed,
-            }
-        )
+        echo_json(dataclasses.asdict(report))
         return
     click.echo(
         env._(

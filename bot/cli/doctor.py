@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import click
@@ -11,7 +12,7 @@ from sqlalchemy.engine import make_url
 from bot.cli.common import EXIT_ERROR, load_env
 from bot.i18n import gettext_for
 from bot.settings import SettingsError, load_settings
-from models.db import make_engine
+from models.db import DatabaseFolderMissing, make_engine
 from models.migrate import current_revision, head_revision
 from models.policy import PolicyError
 
@@ -71,10 +72,11 @@ def doctor() -> None:
         raise SystemExit(EXIT_ERROR)
 
 
-async def _database(url: str, _: object) -> list[tuple[str, str]]:
-    gettext = _  # the caller's translator
-    assert callable(gettext)
-    engine = make_engine(url)
+async def _database(url: str, gettext: Callable[[str], str]) -> list[tuple[str, str]]:
+    try:
+        engine = make_engine(url)
+    except DatabaseFolderMissing as exc:
+        return [(BAD, gettext("Database unreachable: {detail}").format(detail=exc))]
     try:
         current = await current_revision(engine)
     except Exception as exc:  # any driver failure means the same to the admin: unreachable
@@ -84,19 +86,7 @@ async def _database(url: str, _: object) -> list[tuple[str, str]]:
         await engine.dispose()
     head = head_revision()
     if current == head:
-        return [
-            (
-                OK,
-                gettext("Database reachable; schema is current ({revision}).").format(
-                    revision=head
-                ),
-            )
-        ]
-    return [
-        (
-            BAD,
-            gettext(
-                "Database schema is at {current}, the code needs {head}: run `ztc db upgrade`."
-            ).format(current=current or "—", head=head),
-        )
-    ]
+        text = gettext("Database reachable; schema is current ({revision}).")
+        return [(OK, text.format(revision=head))]
+    text = gettext("Database schema is at {current}, the code needs {head}: run `ztc db upgrade`.")
+    return [(BAD, text.format(current=current or "—", head=head))]

@@ -299,6 +299,7 @@ def upgrade() -> None:
         sa.Column("resolve_due", models.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("reminders_sent", sa.Integer(), nullable=False),
         sa.Column("paused_at", models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_check_at", models.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("overdue_flagged", sa.Boolean(), nullable=False),
         sa.Column("escalations", sa.Integer(), nullable=False),
         sa.Column("missed_deadlines", sa.Integer(), nullable=False),
@@ -340,6 +341,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("issue", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_issue_assignee_id"), ["assignee_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_issue_next_check_at"), ["next_check_at"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_issue_project_id"), ["project_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_issue_status"), ["status"], unique=False)
 
@@ -606,6 +610,7 @@ def downgrade() -> None:
     with op.batch_alter_table("issue", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_issue_status"))
         batch_op.drop_index(batch_op.f("ix_issue_project_id"))
+        batch_op.drop_index(batch_op.f("ix_issue_next_check_at"))
         batch_op.drop_index(batch_op.f("ix_issue_assignee_id"))
 
     op.drop_table("issue")

@@ -1,0 +1,121 @@
+"""Benchmark the core at a city's real scale: import 600 projects; sweep 5,000 open issues.
+
+Run:  .venv/bin/python bench/bench_core.py [DATABASE_URL]
+(default: a temporary SQLite file). It resets the database's schema: never point it at real data.
+Results are printed as a Markdown table row; bench/RESULTS.md keeps them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlmodel import SQLModel, select
+
+from models.clocks import process_clocks
+from models.codes import Category
+from models.db import make_engine, session_scope
+from models.importer import KINDS, import_csv
+from models.issues import report_issue
+from models.migrate import upgrade
+from models.permissions import SYSTEM
+from models.policy import load_policy
+from models.project import Project
+from models.rules import Rules
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+PROJECTS = 600
+ISSUES = int(__import__("os").environ.get("BENCH_ISSUES", "5000"))
+
+
+def projects_csv() -> str:
+    """600 projects spread over the sample regions, enterprises and every tier."""
+    regions = ["hetdz", "qjp", "haq", "hyq", "hzq", "lsx", "xyx", "jhx", "hagy"]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["code", "name", "enterprise", "region", "investment_wan", "stage"])
+    for n in range(PROJECTS):
+        investment = [5000, 20000, 150000, 600000][n % 4] + n
+        writer.writerow(
+            [f"B{n:04d}", f"项目{n}", f"E0{1 + n % 8}", regions[n % 9], investment, "signed"]
+        )
+    return out.getvalue()
+
+
+async def reset(url: str) -> None:
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        else:
+            await conn.run_sync(SQLModel.metadata.drop_all)
+            await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    await upgrade(engine)
+    await engine.dispose()
+
+
+async def main(url: str) -> None:
+    await reset(url)
+    rules = Rules.build(load_policy())
+    engine = make_engine(url)
+    now = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+    async with session_scope(engine) as s:
+        for kind in KINDS[:-1]:
+            text_ = (EXAMPLES / f"{kind}.csv").read_text("utf-8")
+            await import_csv(session=s, rules=rules, kind=kind, text=text_, now=now)
+    tracemalloc.start()
+    started = time.perf_counter()
+    async with session_scope(engine) as s:
+        await import_csv(session=s, rules=rules, kind="projects", text=projects_csv(), now=now)
+    import_s = time.perf_counter() - started
+    import_peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    async with session_scope(engine) as s:
+        projects = (await s.exec(select(Project).where(Project.code.startswith("B")))).all()
+        for n in range(ISSUES):
+            await report_issue(
+                session=s,
+                rules=rules,
+                actor=SYSTEM,
+                project=projects[n % PROJECTS],
+                category=Category.LAND,
+                text="bench",
+                now=now,
+            )
+    timings = []
+    # a quiet minute (nothing due), then every reminder due, then every deadline passed at once
+    moments = (now + timedelta(hours=1), now + timedelta(hours=40), now + timedelta(days=3))
+    for moment in moments:
+        tracemalloc.start()
+        started = time.perf_counter()
+        async with session_scope(engine) as s:
+            report = await process_clocks(session=s, rules=rules, now=moment)
+        timings.append(
+            (
+                time.perf_counter() - started,
+                tracemalloc.get_traced_memory()[1] / 2**20,
+                report.changed,
+            )
+        )
+        tracemalloc.stop()
+    await engine.dispose()
+    cells = [f"{s:.3f} s, {m:.0f} MiB, {n} acted" for s, m, n in timings]
+    print(
+        f"| {engine.dialect.name} | {ISSUES} | {import_s:.2f} s, {import_peak:.0f} MiB | "
+        + " | ".join(cells)
+        + " |"
+    )
+
+
+if __name__ == "__main__":
+    target = sys.argv[1] if len(sys.argv) > 1 else f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    asyncio.run(main(target))
