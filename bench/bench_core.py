@@ -17,15 +17,14 @@ import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import text
-from sqlmodel import SQLModel, select
+from sqlmodel import select
 
 from models.clocks import process_clocks
 from models.codes import Category
 from models.db import make_engine, session_scope
 from models.importer import KINDS, import_csv
 from models.issues import report_issue
-from models.migrate import upgrade
+from models.migrate import recreate
 from models.permissions import SYSTEM
 from models.policy import load_policy
 from models.project import Project
@@ -50,23 +49,10 @@ def projects_csv() -> str:
     return out.getvalue()
 
 
-async def reset(url: str) -> None:
-    engine = make_engine(url)
-    async with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-        else:
-            await conn.run_sync(SQLModel.metadata.drop_all)
-            await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    await upgrade(engine)
-    await engine.dispose()
-
-
 async def main(url: str) -> None:
-    await reset(url)
     rules = Rules.build(load_policy())
     engine = make_engine(url)
+    await recreate(engine)
     now = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
     async with session_scope(engine) as s:
         for kind in KINDS[:-1]:

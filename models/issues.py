@@ -401,7 +401,7 @@ async def add_cohandler(
     )
 
 
-async def _jump(
+async def relocate(
     *,
     session: AsyncSession,
     rules: Rules,
@@ -410,11 +410,15 @@ async def _jump(
     level: Level,
     kind: EventKind,
     now: datetime,
-    note: str | None,
+    note: str | None = None,
     data: dict[str, Any] | None = None,
+    status: Status = Status.SUBMITTED,
 ) -> IssueEvent:
+    """Move the issue to `level` (its assignee must accept afresh) and record why as `kind`."""
     before = (issue.level, issue.status)
-    previous = await move_to_level(session=session, rules=rules, issue=issue, level=level, now=now)
+    previous = await move_to_level(
+        session=session, rules=rules, issue=issue, level=level, now=now, status=status
+    )
     return await record(
         session=session,
         rules=rules,
@@ -447,7 +451,7 @@ async def escalate_issue(
     assert above is not None
     issue.escalations += 1
     issue.missed_deadlines += int(missed)
-    return await _jump(
+    return await relocate(
         session=session,
         rules=rules,
         actor=actor,
@@ -475,7 +479,7 @@ async def direct_line(
     )
     issue.escalations += 1
     issue.direct_line = True
-    return await _jump(
+    return await relocate(
         session=session,
         rules=rules,
         actor=actor,
@@ -578,23 +582,17 @@ async def _reopen(
     note: str | None,
     up: bool,
 ) -> IssueEvent:
-    before = (issue.level, issue.status)
     issue.resolved_at = None
     issue.reopen_count += 1
-    level = (level_above(issue.level) or issue.level) if up else issue.level
-    previous = await move_to_level(
-        session=session, rules=rules, issue=issue, level=level, now=now, status=Status.REOPENED
-    )
-    data = {"rating": issue.rating.value} if up and issue.rating else {}
-    return await record(
+    return await relocate(
         session=session,
         rules=rules,
-        issue=issue,
-        kind=EventKind.REOPENED,
         actor=actor,
+        issue=issue,
+        level=(level_above(issue.level) or issue.level) if up else issue.level,
+        kind=EventKind.REOPENED,
         now=now,
-        before=before,
         note=note,
-        data=data,
-        previous_assignee=previous,
+        data={"rating": issue.rating.value} if up and issue.rating else {},
+        status=Status.REOPENED,
     )

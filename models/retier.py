@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.codes import OPEN_STATUSES, EventKind, Status
 from models.issue import Issue
-from models.issues import move_to_level, record
+from models.issues import relocate
 from models.permissions import Actor
 from models.policy import LADDER
 from models.project import Project
@@ -37,21 +37,16 @@ async def retier_project(
             target = max(tier, issue.level, key=LADDER.index)
         if target == issue.level:
             continue
-        before = (issue.level, issue.status)
-        status = Status.REOPENED if issue.status == Status.REOPENED else Status.SUBMITTED
-        previous = await move_to_level(
-            session=session, rules=rules, issue=issue, level=target, now=now, status=status
-        )
-        await record(
+        await relocate(
             session=session,
             rules=rules,
-            issue=issue,
-            kind=EventKind.RETIERED,
             actor=actor,
+            issue=issue,
+            level=target,
+            kind=EventKind.RETIERED,
             now=now,
-            before=before,
-            previous_assignee=previous,
             data={"investment_wan": project.investment_wan},
+            status=Status.REOPENED if issue.status == Status.REOPENED else Status.SUBMITTED,
         )
         moved.append(issue.number or str(issue.id))
     return moved

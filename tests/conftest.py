@@ -18,7 +18,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import make_engine
-from models.migrate import upgrade
+from models.migrate import recreate
 from models.policy import load_policy
 from models.rules import Rules
 
@@ -39,14 +39,7 @@ def pytest_report_header() -> str:
 async def reset_database(url: str) -> None:
     """Drop everything and migrate from empty."""
     engine = make_engine(url)
-    async with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-        else:
-            await conn.run_sync(SQLModel.metadata.drop_all)
-            await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    await upgrade(engine)
+    await recreate(engine)
     await engine.dispose()
 
 

@@ -142,8 +142,19 @@ def ztc_json(*args: str) -> Any:
 
 def new_issue(project: str, *extra: str, at: str = FRIDAY, category: str = "land") -> dict:
     """`ztc issues new` for a project, as JSON."""
-    return ztc_json("issues", "new", "--project", project, "--category", category,
-                    "--text", f"{project}: 用地指标迟迟未落实", "--at", at, *extra)
+    return ztc_json(
+        "issues",
+        "new",
+        "--project",
+        project,
+        "--category",
+        category,
+        "--text",
+        f"{project}: 用地指标迟迟未落实",
+        "--at",
+        at,
+        *extra,
+    )
 
 
 def nothing_done(report: dict) -> bool:
@@ -166,8 +177,16 @@ def subprocess_env(url: str, **extra: str) -> dict[str, str]:
 
 def run(argv: list[str], url: str, cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
     """Run a real process; stderr must never carry a traceback."""
-    done = subprocess.run(argv, env=subprocess_env(url, **extra), cwd=cwd, capture_output=True,
-                          text=True, encoding="utf-8", timeout=120, check=False)
+    done = subprocess.run(
+        argv,
+        env=subprocess_env(url, **extra),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+        check=False,
+    )
     assert "Traceback" not in done.stderr and "Traceback" not in done.stdout, done.stderr
     return done
 
@@ -190,9 +209,15 @@ def test_doctor_before_upgrade_fails_then_upgrade_makes_it_current(env: str) -> 
 
 def test_doctor_names_an_unreachable_database(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/no/such/dir/ztc.db"
-    result = subprocess.run([str(Path(sys.executable).with_name("ztc")), "doctor"],
-                            env=subprocess_env(url), cwd=tmp_path, capture_output=True,
-                            text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("ztc")), "doctor"],
+        env=subprocess_env(url),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 1
     assert "Database unreachable" in result.stdout and "does not exist" in result.stdout
     assert "Traceback" not in result.stderr
@@ -226,11 +251,14 @@ def test_import_one_file(migrated: str) -> None:
 def test_bad_csv_via_cli_imports_nothing(migrated: str, tmp_path: Path) -> None:
     ztc("import", "regions", str(EXAMPLES / "regions.csv"))
     bad = tmp_path / "regions.csv"
-    bad.write_text("code,name_zh,name_en,kind\n"
-                   "new1,新区一,,district\n"
-                   "qjp,清江浦区（改）,,district\n"
-                   "new2,新区二,,township\n"
-                   "new3,,,park\n", encoding="utf-8")
+    bad.write_text(
+        "code,name_zh,name_en,kind\n"
+        "new1,新区一,,district\n"
+        "qjp,清江浦区（改）,,district\n"
+        "new2,新区二,,township\n"
+        "new3,,,park\n",
+        encoding="utf-8",
+    )
     result = ztc("import", "regions", str(bad), code=1)
     assert result.stderr.splitlines() == [
         f"{bad}:4: township is not a valid kind",
@@ -250,8 +278,9 @@ def test_import_all_with_a_bad_projects_file(migrated: str, tmp_path: Path) -> N
     for file in EXAMPLES.glob("*.csv"):
         (tmp_path / file.name).write_bytes(file.read_bytes())
     projects = tmp_path / "projects.csv"
-    projects.write_text(projects.read_text("utf-8").replace(",9999,completed,", ",9999,done,"),
-                        encoding="utf-8")
+    projects.write_text(
+        projects.read_text("utf-8").replace(",9999,completed,", ",9999,done,"), encoding="utf-8"
+    )
     result = ztc("import", "all", str(tmp_path), code=1)
     assert f"{projects}:5: done is not a valid stage" in result.stderr.splitlines()
     assert result.stderr.splitlines()[-1] == "Nothing was imported."
@@ -281,9 +310,10 @@ def test_import_accepts_bom(migrated: str, tmp_path: Path) -> None:
 
 def test_duplicate_credit_code_via_cli_names_the_line(migrated: str, tmp_path: Path) -> None:
     file = tmp_path / "enterprises.csv"
-    file.write_text("code,name,credit_code\n"
-                    "E01,甲,91320800MA142QXJN5\n"
-                    "E02,乙,91320800MA142QXJN5\n", encoding="utf-8")
+    file.write_text(
+        "code,name,credit_code\nE01,甲,91320800MA142QXJN5\nE02,乙,91320800MA142QXJN5\n",
+        encoding="utf-8",
+    )
     result = ztc("import", "enterprises", str(file), code=1)
     assert result.stderr.startswith(f"{file}:3: ")
 
@@ -311,12 +341,28 @@ def test_routing_and_clocks_done_when(samples: str) -> None:
         assert issue["accept_due"] == MONDAY_DUE  # Friday 10:00 + 1 working day
         assert issue["resolve_due"] is None
         assert (issue["escalations"], issue["direct_line"], issue["provisional"]) == (
-            0, False, False)
+            0,
+            False,
+            False,
+        )
         assert issue["co_handlers"] == ["zgj"]  # land → 资规局
         assert re.fullmatch(r"2026-\d{5}", issue["number"])
-        assert set(issue) >= {"id", "number", "project", "category", "urgency", "status",
-                              "level", "assignee", "co_handlers", "accept_due", "resolve_due",
-                              "escalations", "direct_line", "provisional"}
+        assert set(issue) >= {
+            "id",
+            "number",
+            "project",
+            "category",
+            "urgency",
+            "status",
+            "level",
+            "assignee",
+            "co_handlers",
+            "accept_due",
+            "resolve_due",
+            "escalations",
+            "direct_line",
+            "provisional",
+        }
     numbers = {code: created[code]["number"] for code in ROUTES}
 
     # Just before the deadline: reminders only (once), nothing escalates.
@@ -367,22 +413,32 @@ def test_urgent_accept_due_is_four_hours(samples: str) -> None:
 
 
 def test_new_issue_errors(samples: str) -> None:
-    missing = ztc("issues", "new", "--project", "P99", "--category", "land", "--text", "x",
-                  code=1)
+    missing = ztc("issues", "new", "--project", "P99", "--category", "land", "--text", "x", code=1)
     assert "No project" in missing.stderr and "P99" in missing.stderr
     ztc("issues", "new", "--project", "P04", "--category", "roads", "--text", "x", code=2)
-    empty = ztc("issues", "new", "--project", "P04", "--category", "land", "--text", "  ",
-                code=1)
+    empty = ztc("issues", "new", "--project", "P04", "--category", "land", "--text", "  ", code=1)
     assert "empty" in empty.stderr
-    nobody = ztc("issues", "new", "--project", "P04", "--category", "land", "--text", "x",
-                 "--by", "ghost", code=1)
+    nobody = ztc(
+        "issues",
+        "new",
+        "--project",
+        "P04",
+        "--category",
+        "land",
+        "--text",
+        "x",
+        "--by",
+        "ghost",
+        code=1,
+    )
     assert "ghost" in nobody.stderr
 
 
 def test_wrong_official_cannot_accept(samples: str) -> None:
     number = new_issue("P04")["number"]
-    result = ztc("issues", "accept", number, "--by", "qjp-head", "--at", "2026-11-20T11:00",
-                 code=1)
+    result = ztc(
+        "issues", "accept", number, "--by", "qjp-head", "--at", "2026-11-20T11:00", code=1
+    )
     assert result.stderr.strip() == f"You may not accept {number}."
     assert result.stdout == ""
     assert show(number)["status"] == "submitted"
@@ -390,23 +446,55 @@ def test_wrong_official_cannot_accept(samples: str) -> None:
 
 def test_accept_comment_resolve_timeline(samples: str) -> None:
     number = new_issue("P04")["number"]
-    accepted = ztc_json("issues", "accept", number, "--by", "xyx-agent", "--note", "收到",
-                        "--at", "2026-11-20T11:00")
+    accepted = ztc_json(
+        "issues",
+        "accept",
+        number,
+        "--by",
+        "xyx-agent",
+        "--note",
+        "收到",
+        "--at",
+        "2026-11-20T11:00",
+    )
     assert accepted["status"] == "accepted"
     assert accepted["resolve_due"] == "2026-11-27T11:00:00+08:00"  # 5 working days
-    ztc("issues", "comment", number, "--by", "xyx-agent", "--note", "已协调资规局",
-        "--at", "2026-11-23T09:00")
+    ztc(
+        "issues",
+        "comment",
+        number,
+        "--by",
+        "xyx-agent",
+        "--note",
+        "已协调资规局",
+        "--at",
+        "2026-11-23T09:00",
+    )
     ztc("issues", "resolve", number, "--by", "xyx-agent", code=2)  # --note is required
-    again = ztc("issues", "accept", number, "--by", "xyx-agent", "--at", "2026-11-23T09:30",
-                code=1)
+    again = ztc(
+        "issues", "accept", number, "--by", "xyx-agent", "--at", "2026-11-23T09:30", code=1
+    )
     assert "cannot accept" in again.stderr
-    resolved = ztc_json("issues", "resolve", number, "--by", "xyx-agent", "--note", "已落实",
-                        "--at", "2026-11-24T16:00")
+    resolved = ztc_json(
+        "issues",
+        "resolve",
+        number,
+        "--by",
+        "xyx-agent",
+        "--note",
+        "已落实",
+        "--at",
+        "2026-11-24T16:00",
+    )
     assert resolved["status"] == "resolved"
     shown = show(number)
     assert [e["kind"] for e in shown["events"]] == ["created", "accepted", "comment", "resolved"]
-    assert [e["actor"] for e in shown["events"]] == ["system", "xyx-agent", "xyx-agent",
-                                                     "xyx-agent"]
+    assert [e["actor"] for e in shown["events"]] == [
+        "system",
+        "xyx-agent",
+        "xyx-agent",
+        "xyx-agent",
+    ]
     assert [e["note"] for e in shown["events"][1:]] == ["收到", "已协调资规局", "已落实"]
     assert shown["events"][-1]["at"] == "2026-11-24T16:00:00+08:00"
     assert set(shown["events"][0]) == {"at", "kind", "actor", "from_level", "to_level", "note"}
@@ -416,11 +504,19 @@ def test_accept_comment_resolve_timeline(samples: str) -> None:
 
 def test_escalate_and_direct_line(samples: str) -> None:
     number = new_issue("P04")["number"]
-    up = ztc_json("issues", "escalate", number, "--by", "xyx-agent", "--note", "需县里协调",
-                  "--at", "2026-11-20T11:00")
+    up = ztc_json(
+        "issues",
+        "escalate",
+        number,
+        "--by",
+        "xyx-agent",
+        "--note",
+        "需县里协调",
+        "--at",
+        "2026-11-20T11:00",
+    )
     assert (up["level"], up["assignee"], up["escalations"]) == ("county", "xyx-head", 1)
-    top = ztc_json("issues", "direct-line", number, "--by", "xyx-head",
-                   "--at", "2026-11-20T12:00")
+    top = ztc_json("issues", "direct-line", number, "--by", "xyx-head", "--at", "2026-11-20T12:00")
     assert (top["level"], top["assignee"]) == ("city_principal", "principal-a")
     assert top["direct_line"] is True and top["escalations"] == 2
     nowhere = ztc("issues", "escalate", number, "--by", "admin-a", code=1)
@@ -498,10 +594,12 @@ def test_invite_contact_without_bot_username(samples: str) -> None:
 # --- configuration errors ---
 
 
-def test_bad_policy_thresholds_name_tiers(migrated: str, tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_policy_thresholds_name_tiers(
+    migrated: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     shipped = (Path(__file__).resolve().parent.parent / "models" / "policy.toml").read_text(
-        "utf-8")
+        "utf-8"
+    )
     policy = tmp_path / "policy.toml"
     policy.write_text(shipped.replace("city_deputy = 100000", "city_deputy = 5000"), "utf-8")
     monkeypatch.setenv("ZTC_POLICY", str(policy))
@@ -511,10 +609,12 @@ def test_bad_policy_thresholds_name_tiers(migrated: str, tmp_path: Path,
     assert ztc("doctor", code=1).stdout.count("tiers") == 1
 
 
-def test_bad_policy_category_names_the_key(migrated: str, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_policy_category_names_the_key(
+    migrated: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     shipped = (Path(__file__).resolve().parent.parent / "models" / "policy.toml").read_text(
-        "utf-8")
+        "utf-8"
+    )
     policy = tmp_path / "policy.toml"
     policy.write_text(shipped.replace('labour = "rsj"', 'labor = "rsj"'), "utf-8")
     monkeypatch.setenv("ZTC_POLICY", str(policy))
@@ -543,15 +643,32 @@ def test_at_not_iso_is_a_usage_error(migrated: str) -> None:
     assert "--at" in result.stderr and "tomorrow" in result.stderr
     assert "ISO" in result.stderr
     ztc("jobs", "run", "clocks", "--at", "20/11/2026", code=2)
-    ztc("issues", "new", "--project", "P04", "--category", "land", "--text", "x",
-        "--at", "Friday", code=2)
+    ztc(
+        "issues",
+        "new",
+        "--project",
+        "P04",
+        "--category",
+        "land",
+        "--text",
+        "x",
+        "--at",
+        "Friday",
+        code=2,
+    )
 
 
 def test_jobs_list_lists_the_nine_jobs(env: str) -> None:
     lines = ztc("jobs", "list").stdout.strip().splitlines()
     assert [line.split()[0] for line in lines] == [
-        "clocks", "monthly_bulletin", "coordination_agenda", "quarterly_review",
-        "half_year_visit", "annual_assessment", "progress_reminder", "weekly_digest",
+        "clocks",
+        "monthly_bulletin",
+        "coordination_agenda",
+        "quarterly_review",
+        "half_year_visit",
+        "annual_assessment",
+        "progress_reminder",
+        "weekly_digest",
         "daily_chase",
     ]
     assert lines[0].split(None, 1)[1] == "* * * * *"
@@ -565,15 +682,17 @@ def test_unknown_command_and_help(env: str) -> None:
 # --- language ---
 
 
-def test_default_locale_formats_dates_the_chinese_way(samples: str,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_locale_formats_dates_the_chinese_way(
+    samples: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("ZTC_DEFAULT_LOCALE")
     number = new_issue("P04")["number"]
     assert "2026年11月23日" in ztc("issues", "show", number).stdout
 
 
-def test_default_locale_is_chinese(migrated: str, monkeypatch: pytest.MonkeyPatch,
-                                   tmp_path: Path) -> None:
+def test_default_locale_is_chinese(
+    migrated: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("ZTC_DEFAULT_LOCALE")
     summary = ztc("import", "regions", str(EXAMPLES / "regions.csv")).stdout
     assert CJK.search(summary.replace(str(EXAMPLES), "")), summary
@@ -608,8 +727,24 @@ def test_console_script(migrated: str, tmp_path: Path) -> None:
     assert version.returncode == 0 and "0.1.0" in version.stdout
     imported = run([str(script), "import", "all", str(EXAMPLES)], migrated, tmp_path)
     assert imported.returncode == 0, imported.stderr
-    new = run([str(script), "issues", "new", "--project", "P04", "--category", "land",
-               "--text", "急", "--at", FRIDAY, "--json"], migrated, tmp_path)
+    new = run(
+        [
+            str(script),
+            "issues",
+            "new",
+            "--project",
+            "P04",
+            "--category",
+            "land",
+            "--text",
+            "急",
+            "--at",
+            FRIDAY,
+            "--json",
+        ],
+        migrated,
+        tmp_path,
+    )
     assert new.returncode == 0, new.stderr
     assert json.loads(new.stdout)["accept_due"] == MONDAY_DUE
     unknown = run([str(script), "issues", "show", "2026-99999"], migrated, tmp_path)
@@ -618,8 +753,10 @@ def test_console_script(migrated: str, tmp_path: Path) -> None:
     bad_csv.write_text("code,name,role,region\nx,甲,region_head,\n", "utf-8")
     rejected = run([str(script), "import", "officials", str(bad_csv)], migrated, tmp_path)
     assert rejected.returncode == 1
-    assert rejected.stderr.splitlines() == [f"{bad_csv}:2: region is required",
-                                            "Nothing was imported."]
+    assert rejected.stderr.splitlines() == [
+        f"{bad_csv}:2: region is required",
+        "Nothing was imported.",
+    ]
     bad_at = run([str(script), "jobs", "run", "clocks", "--at", "soon"], migrated, tmp_path)
     assert bad_at.returncode == 2 and "--at" in bad_at.stderr
     assert count(migrated, Enterprise) == 8
@@ -629,8 +766,15 @@ def test_unreachable_sqlite_prints_no_thread_traceback(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/no/such/dir/ztc.db"
     script = str(Path(sys.executable).with_name("ztc"))
     for args in (["issues", "list"], ["db", "upgrade"]) * 3:  # it shows in most runs, not all
-        done = subprocess.run([script, *args], env=subprocess_env(url), cwd=tmp_path,
-                              capture_output=True, text=True, timeout=120, check=False)
+        done = subprocess.run(
+            [script, *args],
+            env=subprocess_env(url),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert done.returncode == 1
         assert "Cannot use the database" in done.stderr
         assert "Traceback" not in done.stderr, done.stderr

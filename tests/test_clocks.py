@@ -222,3 +222,37 @@ async def test_two_sweeps_at_once_on_postgresql_escalate_once(
             )
         ).one()
         assert escalated == 20
+
+
+async def test_next_check_follows_the_clock(
+    session: AsyncSession, rules: Rules, world: World
+) -> None:
+    issue = await desk_issue(session, rules, world)
+    assert issue.next_check_at == at("2026-11-21 22:00")  # the 50 % reminder
+    await sweep(session, rules, "2026-11-21 22:00")
+    assert issue.next_check_at == at("2026-11-22 19:36")  # the 80 % reminder
+    await sweep(session, rules, "2026-11-22 19:36")
+    assert issue.next_check_at == at("2026-11-23 10:00")  # the deadline itself
+    agent = world.actor("r1-agent-b")
+    await svc.accept_issue(session=session, rules=rules, actor=agent, issue=issue, now=T0)
+    await svc.request_info(
+        session=session, rules=rules, actor=agent, issue=issue, reason="请提供不动产权证", now=T0
+    )
+    assert issue.next_check_at == at("2026-12-04 10:00")  # the pause cap
+    await svc.resume_issue(
+        session=session, rules=rules, actor=world.contact_actor, issue=issue, now=T0
+    )
+    await svc.resolve_issue(
+        session=session, rules=rules, actor=agent, issue=issue, note="已办结", now=T0
+    )
+    assert issue.next_check_at is None
+
+
+async def test_the_sweep_reads_only_issues_due_for_a_look(
+    session: AsyncSession, rules: Rules, world: World
+) -> None:
+    issue = await desk_issue(session, rules, world)
+    issue.next_check_at = None  # as if nothing were due: the sweep must not even look
+    session.add(issue)
+    assert (await sweep(session, rules, "2026-12-01 10:00")).changed == 0
+    assert issue.level == Level.SERVICE_DESK

@@ -166,8 +166,9 @@ async def test_reimport_updates_and_creates_nothing(
 
 async def test_reimport_mixes_created_and_updated(session: AsyncSession, rules: Rules) -> None:
     await load(session, rules, "regions", "code,name_zh,kind\nr1,甲区,district\n")
-    result = await load(session, rules, "regions",
-                        "code,name_zh,kind\nr1,甲区改,county\nr2,乙区,park\n")
+    result = await load(
+        session, rules, "regions", "code,name_zh,kind\nr1,甲区改,county\nr2,乙区,park\n"
+    )
     assert (result.created, result.updated) == (1, 1)
     r1 = await by_code(session, Region, "r1")
     assert (r1.name_zh, r1.kind) == ("甲区改", RegionKind.COUNTY)
@@ -211,12 +212,7 @@ async def test_quoted_cell_with_comma_and_newline(session: AsyncSession, rules: 
 
 async def test_line_numbers_count_physical_lines(session: AsyncSession, rules: Rules) -> None:
     # Line 2-3: one record over two lines; line 4 blank; line 5 the bad row.
-    text = (
-        "code,name_zh,name_en,kind\n"
-        'q1,甲,"two\nlines",county\n'
-        "\n"
-        "q2,乙,,village\n"
-    )
+    text = 'code,name_zh,name_en,kind\nq1,甲,"two\nlines",county\n\nq2,乙,,village\n'
     errors = await rejected(session, rules, "regions", text)
     assert reasons(errors) == [(5, "bad_code")]
 
@@ -245,10 +241,10 @@ async def test_bad_row_among_good_rows_keeps_nothing(
     before = await count(session, Region)
     text = (
         "code,name_zh,name_en,kind\n"
-        "new1,新区一,,district\n"         # line 2: a new, good row
-        "qjp,清江浦区（改）,,district\n"    # line 3: a good update of an existing row
-        "new2,新区二,,township\n"          # line 4: bad kind
-        "new3,新区三,,park\n"             # line 5: good
+        "new1,新区一,,district\n"  # line 2: a new, good row
+        "qjp,清江浦区（改）,,district\n"  # line 3: a good update of an existing row
+        "new2,新区二,,township\n"  # line 4: bad kind
+        "new3,新区三,,park\n"  # line 5: good
     )
     errors = await rejected(session, rules, "regions", text)
     assert reasons(errors) == [(4, "bad_code")]
@@ -275,8 +271,9 @@ async def test_bad_project_row_keeps_earlier_files_and_no_projects(
 ) -> None:
     await load_examples(session, rules, KINDS[:-1])
     await session.commit()
-    text = example("projects").replace("P16,传艺钠电正负极材料项目,E04,hagy,",
-                                       "P16,传艺钠电正负极材料项目,E04,atlantis,")
+    text = example("projects").replace(
+        "P16,传艺钠电正负极材料项目,E04,hagy,", "P16,传艺钠电正负极材料项目,E04,atlantis,"
+    )
     errors = await rejected(session, rules, "projects", text)
     assert reasons(errors) == [(17, "unknown_ref")]
     assert errors[0].params == {"column": "region", "value": "atlantis"}
@@ -286,13 +283,7 @@ async def test_bad_project_row_keeps_earlier_files_and_no_projects(
 
 
 async def test_every_bad_row_is_reported(session: AsyncSession, rules: Rules) -> None:
-    text = (
-        "code,name_zh,kind\n"
-        "a,甲,city\n"
-        "b,,park\n"
-        "c,丙,moon\n"
-        "a,丁,park\n"
-    )
+    text = "code,name_zh,kind\na,甲,city\nb,,park\nc,丙,moon\na,丁,park\n"
     errors = await rejected(session, rules, "regions", text)
     assert reasons(errors) == [(3, "required"), (4, "bad_code"), (5, "duplicate")]
 
@@ -310,8 +301,15 @@ async def base(session: AsyncSession, rules: Rules) -> AsyncSession:
 def project_row(**overrides: str) -> str:
     """A good project row (P99 in lsx), with some cells replaced."""
     cells = dict.fromkeys(PROJECT_HEADER.split(","), "")
-    cells.update(code="P99", name="测试项目", enterprise="E01", region="lsx",
-                 investment_wan="12000", stage="signed", signed_on="2026-01-05")
+    cells.update(
+        code="P99",
+        name="测试项目",
+        enterprise="E01",
+        region="lsx",
+        investment_wan="12000",
+        stage="signed",
+        signed_on="2026-01-05",
+    )
     cells.update(overrides)
     return ",".join(cells.values())
 
@@ -323,63 +321,218 @@ def projects_file(*rows: str) -> str:
 
 REASON_CASES: list[tuple[str, str, str, int, str, dict[str, str]]] = [
     # (id, kind, text, line, reason, params)
-    ("missing_column", "regions", "code,name_zh\nx,甲\n", 1, "missing_column",
-     {"column": "kind"}),
-    ("unknown_column", "regions", "code,name_zh,kind,colour\nx,甲,city,red\n", 1,
-     "unknown_column", {"column": "colour"}),
+    ("missing_column", "regions", "code,name_zh\nx,甲\n", 1, "missing_column", {"column": "kind"}),
+    (
+        "unknown_column",
+        "regions",
+        "code,name_zh,kind,colour\nx,甲,city,red\n",
+        1,
+        "unknown_column",
+        {"column": "colour"},
+    ),
     ("header_only", "regions", "code,name_zh,name_en,kind\n", 1, "empty", {}),
     ("header_and_blank_lines", "regions", "code,name_zh,name_en,kind\n\n\n", 1, "empty", {}),
-    ("required_name", "regions", "code,name_zh,kind\nx,甲,city\ny,,city\n", 3, "required",
-     {"column": "name_zh"}),
-    ("required_code", "regions", "code,name_zh,kind\nx,甲,city\n,乙,city\n", 3, "required",
-     {"column": "code"}),
-    ("whitespace_is_empty", "enterprises", f"code,name,credit_code\nE9,  ,{GOOD_CREDIT}\n", 2,
-     "required", {"column": "name"}),
-    ("duplicate_code", "regions", "code,name_zh,kind\nx,甲,city\ny,乙,park\nx,丙,park\n", 4,
-     "duplicate", {"value": "x"}),
-    ("extra_cells", "regions", "code,name_zh,kind\nx,甲,city\ny,乙,park,surplus\n", 3,
-     "extra_cells", {}),
-    ("bad_kind", "regions", "code,name_zh,kind\nx,甲,City\n", 2, "bad_code",
-     {"column": "kind", "value": "City"}),
-    ("bad_role", "officials", "code,name,role,region\nx1,甲,service_agent,lsx\nx2,乙,mayor,\n",
-     3, "bad_code", {"column": "role", "value": "mayor"}),
-    ("bad_category", "departments", "code,name_zh,categories\nd1,甲,land;roads\n", 2,
-     "bad_code", {"column": "categories", "value": "roads"}),
-    ("bad_stage", "projects", projects_file(project_row(stage="planning")), 3, "bad_code",
-     {"column": "stage", "value": "planning"}),
-    ("bad_date_day", "projects", projects_file(project_row(started_on="2026-02-30")), 3,
-     "bad_date", {"column": "started_on", "value": "2026-02-30"}),
-    ("bad_date_slashes", "projects", projects_file(project_row(signed_on="2026/01/05")), 3,
-     "bad_date", {"column": "signed_on", "value": "2026/01/05"}),
-    ("bad_int_negative", "projects", projects_file(project_row(investment_wan="-1")), 3,
-     "bad_int", {"column": "investment_wan", "value": "-1"}),
-    ("bad_int_yi", "projects", projects_file(project_row(investment_wan="1.5亿")), 3,
-     "bad_int", {"column": "investment_wan", "value": "1.5亿"}),
-    ("bad_int_decimal", "projects", projects_file(project_row(investment_wan="15000.5")), 3,
-     "bad_int", {"column": "investment_wan", "value": "15000.5"}),
-    ("required_investment", "projects", projects_file(project_row(investment_wan="")), 3,
-     "required", {"column": "investment_wan"}),
-    ("unknown_region", "projects", projects_file(project_row(region="atlantis")), 3,
-     "unknown_ref", {"column": "region", "value": "atlantis"}),
-    ("unknown_leader", "projects", projects_file(project_row(leader="ghost")), 3,
-     "unknown_ref", {"column": "leader", "value": "ghost"}),
-    ("unknown_enterprise", "contacts", "code,enterprise,name\nC98,E01,甲\nC99,E99,乙\n", 3,
-     "unknown_ref", {"column": "enterprise", "value": "E99"}),
-    ("unknown_department", "officials", "code,name,role,region,department\n"
-     "h1,甲,dept_head,city,nope\n", 2, "unknown_ref", {"column": "department", "value": "nope"}),
-    ("credit_check", "enterprises",
-     f"code,name,credit_code\nE9,甲,{GOOD_CREDIT}\nE10,乙,{GOOD_CREDIT[:-1]}"
-     f"{'0' if GOOD_CREDIT[-1] != '0' else '1'}\n", 3, "credit_check", {}),
-    ("credit_length", "enterprises", "code,name,credit_code\nE9,甲,91320800MA142QXJN\n", 2,
-     "credit_length", {"value": "91320800MA142QXJN"}),
-    ("credit_alphabet", "enterprises", "code,name,credit_code\nE9,甲,91320800MA142QXJNI\n", 2,
-     "credit_alphabet", {"value": "91320800MA142QXJNI"}),
-    ("region_head_without_region", "officials", "code,name,role,region\nh1,甲,region_head,\n",
-     2, "required", {"column": "region"}),
-    ("agent_without_region", "officials", "code,name,title,role,region,department\n"
-     "a1,甲,代办员,service_agent,,\n", 2, "required", {"column": "region"}),
-    ("dept_head_without_department", "officials", "code,name,role,region\n"
-     "d1,甲,dept_head,city\n", 2, "required", {"column": "department"}),
+    (
+        "required_name",
+        "regions",
+        "code,name_zh,kind\nx,甲,city\ny,,city\n",
+        3,
+        "required",
+        {"column": "name_zh"},
+    ),
+    (
+        "required_code",
+        "regions",
+        "code,name_zh,kind\nx,甲,city\n,乙,city\n",
+        3,
+        "required",
+        {"column": "code"},
+    ),
+    (
+        "whitespace_is_empty",
+        "enterprises",
+        f"code,name,credit_code\nE9,  ,{GOOD_CREDIT}\n",
+        2,
+        "required",
+        {"column": "name"},
+    ),
+    (
+        "duplicate_code",
+        "regions",
+        "code,name_zh,kind\nx,甲,city\ny,乙,park\nx,丙,park\n",
+        4,
+        "duplicate",
+        {"value": "x"},
+    ),
+    (
+        "extra_cells",
+        "regions",
+        "code,name_zh,kind\nx,甲,city\ny,乙,park,surplus\n",
+        3,
+        "extra_cells",
+        {},
+    ),
+    (
+        "bad_kind",
+        "regions",
+        "code,name_zh,kind\nx,甲,City\n",
+        2,
+        "bad_code",
+        {"column": "kind", "value": "City"},
+    ),
+    (
+        "bad_role",
+        "officials",
+        "code,name,role,region\nx1,甲,service_agent,lsx\nx2,乙,mayor,\n",
+        3,
+        "bad_code",
+        {"column": "role", "value": "mayor"},
+    ),
+    (
+        "bad_category",
+        "departments",
+        "code,name_zh,categories\nd1,甲,land;roads\n",
+        2,
+        "bad_code",
+        {"column": "categories", "value": "roads"},
+    ),
+    (
+        "bad_stage",
+        "projects",
+        projects_file(project_row(stage="planning")),
+        3,
+        "bad_code",
+        {"column": "stage", "value": "planning"},
+    ),
+    (
+        "bad_date_day",
+        "projects",
+        projects_file(project_row(started_on="2026-02-30")),
+        3,
+        "bad_date",
+        {"column": "started_on", "value": "2026-02-30"},
+    ),
+    (
+        "bad_date_slashes",
+        "projects",
+        projects_file(project_row(signed_on="2026/01/05")),
+        3,
+        "bad_date",
+        {"column": "signed_on", "value": "2026/01/05"},
+    ),
+    (
+        "bad_int_negative",
+        "projects",
+        projects_file(project_row(investment_wan="-1")),
+        3,
+        "bad_int",
+        {"column": "investment_wan", "value": "-1"},
+    ),
+    (
+        "bad_int_yi",
+        "projects",
+        projects_file(project_row(investment_wan="1.5亿")),
+        3,
+        "bad_int",
+        {"column": "investment_wan", "value": "1.5亿"},
+    ),
+    (
+        "bad_int_decimal",
+        "projects",
+        projects_file(project_row(investment_wan="15000.5")),
+        3,
+        "bad_int",
+        {"column": "investment_wan", "value": "15000.5"},
+    ),
+    (
+        "required_investment",
+        "projects",
+        projects_file(project_row(investment_wan="")),
+        3,
+        "required",
+        {"column": "investment_wan"},
+    ),
+    (
+        "unknown_region",
+        "projects",
+        projects_file(project_row(region="atlantis")),
+        3,
+        "unknown_ref",
+        {"column": "region", "value": "atlantis"},
+    ),
+    (
+        "unknown_leader",
+        "projects",
+        projects_file(project_row(leader="ghost")),
+        3,
+        "unknown_ref",
+        {"column": "leader", "value": "ghost"},
+    ),
+    (
+        "unknown_enterprise",
+        "contacts",
+        "code,enterprise,name\nC98,E01,甲\nC99,E99,乙\n",
+        3,
+        "unknown_ref",
+        {"column": "enterprise", "value": "E99"},
+    ),
+    (
+        "unknown_department",
+        "officials",
+        "code,name,role,region,department\nh1,甲,dept_head,city,nope\n",
+        2,
+        "unknown_ref",
+        {"column": "department", "value": "nope"},
+    ),
+    (
+        "credit_check",
+        "enterprises",
+        f"code,name,credit_code\nE9,甲,{GOOD_CREDIT}\nE10,乙,{GOOD_CREDIT[:-1]}"
+        f"{'0' if GOOD_CREDIT[-1] != '0' else '1'}\n",
+        3,
+        "credit_check",
+        {},
+    ),
+    (
+        "credit_length",
+        "enterprises",
+        "code,name,credit_code\nE9,甲,91320800MA142QXJN\n",
+        2,
+        "credit_length",
+        {"value": "91320800MA142QXJN"},
+    ),
+    (
+        "credit_alphabet",
+        "enterprises",
+        "code,name,credit_code\nE9,甲,91320800MA142QXJNI\n",
+        2,
+        "credit_alphabet",
+        {"value": "91320800MA142QXJNI"},
+    ),
+    (
+        "region_head_without_region",
+        "officials",
+        "code,name,role,region\nh1,甲,region_head,\n",
+        2,
+        "required",
+        {"column": "region"},
+    ),
+    (
+        "agent_without_region",
+        "officials",
+        "code,name,title,role,region,department\na1,甲,代办员,service_agent,,\n",
+        2,
+        "required",
+        {"column": "region"},
+    ),
+    (
+        "dept_head_without_department",
+        "officials",
+        "code,name,role,region\nd1,甲,dept_head,city\n",
+        2,
+        "required",
+        {"column": "department"},
+    ),
 ]
 
 
@@ -388,8 +541,14 @@ REASON_CASES: list[tuple[str, str, str, int, str, dict[str, str]]] = [
     [pytest.param(*case[1:], id=case[0]) for case in REASON_CASES],
 )
 async def test_each_reason(
-    base: AsyncSession, rules: Rules, engine: AsyncEngine, kind: str, text: str, line: int,
-    reason: str, params: dict[str, str],
+    base: AsyncSession,
+    rules: Rules,
+    engine: AsyncEngine,
+    kind: str,
+    text: str,
+    line: int,
+    reason: str,
+    params: dict[str, str],
 ) -> None:
     session = base
     await session.commit()
@@ -406,8 +565,18 @@ async def test_each_reason(
 def test_every_reason_has_a_case() -> None:
     covered = {case[4] for case in REASON_CASES}
     assert covered >= {
-        "missing_column", "unknown_column", "empty", "required", "duplicate", "extra_cells",
-        "bad_code", "bad_date", "bad_int", "unknown_ref", "credit_check", "credit_length",
+        "missing_column",
+        "unknown_column",
+        "empty",
+        "required",
+        "duplicate",
+        "extra_cells",
+        "bad_code",
+        "bad_date",
+        "bad_int",
+        "unknown_ref",
+        "credit_check",
+        "credit_length",
         "credit_alphabet",
     }
     assert set(SPECS) == set(KINDS)
@@ -422,7 +591,9 @@ async def test_zero_byte_file_is_rejected(session: AsyncSession, rules: Rules) -
 async def test_missing_and_unknown_columns_together(session: AsyncSession, rules: Rules) -> None:
     errors = await rejected(session, rules, "contacts", "code,name,company\nC1,甲,E01\n")
     assert sorted((e.reason, e.params["column"]) for e in errors) == [
-        ("missing_column", "enterprise"), ("unknown_column", "company")]
+        ("missing_column", "enterprise"),
+        ("unknown_column", "company"),
+    ]
 
 
 async def test_credit_code_is_normalised(base: AsyncSession, rules: Rules) -> None:
@@ -450,8 +621,9 @@ async def test_officials_roles_and_optional_region(base: AsyncSession, rules: Ru
 
 async def test_too_long_code_is_a_row_error(session: AsyncSession, rules: Rules) -> None:
     long_code = "r" * 33
-    errors = await rejected(session, rules, "regions",
-                            f"code,name_zh,kind\nok,甲,city\n{long_code},乙,park\n")
+    errors = await rejected(
+        session, rules, "regions", f"code,name_zh,kind\nok,甲,city\n{long_code},乙,park\n"
+    )
     assert reasons(errors) == [(3, "too_long")]
     assert errors[0].params == {"column": "code", "limit": "32"}
 
@@ -468,12 +640,14 @@ async def test_credit_code_of_another_stored_enterprise_is_a_row_error(
 ) -> None:
     await load(session, rules, "enterprises", f"code,name,credit_code\nE8,甲,{GOOD_CREDIT_2}\n")
     await session.commit()
-    errors = await rejected(session, rules, "enterprises",
-                            f"code,name,credit_code\nE9,乙,{GOOD_CREDIT_2}\n")
+    errors = await rejected(
+        session, rules, "enterprises", f"code,name,credit_code\nE9,乙,{GOOD_CREDIT_2}\n"
+    )
     assert reasons(errors) == [(2, "duplicate_value")]
     # the same enterprise re-imported with its own code is an update, not a conflict
-    again = await load(session, rules, "enterprises",
-                       f"code,name,credit_code\nE8,甲二,{GOOD_CREDIT_2}\n")
+    again = await load(
+        session, rules, "enterprises", f"code,name,credit_code\nE8,甲二,{GOOD_CREDIT_2}\n"
+    )
     assert (again.created, again.updated) == (0, 1)
 
 
@@ -487,8 +661,15 @@ async def test_investment_change_reroutes_open_issue(
     p04 = await by_code(session, Project, "P04")
     contact = await by_code(session, Contact, "C11")  # E08's contact; P04 is E08's
     assert contact.enterprise_id == p04.enterprise_id
-    issue = await report_issue(session=session, rules=rules, actor=actor_of(contact),
-                               project=p04, category=Category.LAND, text="用地指标未落实", now=NOW)
+    issue = await report_issue(
+        session=session,
+        rules=rules,
+        actor=actor_of(contact),
+        project=p04,
+        category=Category.LAND,
+        text="用地指标未落实",
+        now=NOW,
+    )
     assert issue.level == Level.SERVICE_DESK
     assert (await session_get(session, Official, issue.assignee_id)).code == "xyx-agent"
     await session.commit()
@@ -501,8 +682,9 @@ async def test_investment_change_reroutes_open_issue(
     bigger = example("projects").replace(",新型储能,9999,", ",新型储能,100000,")
     assert bigger != example("projects")
     later = datetime(2026, 11, 20, 15, 0, tzinfo=TZ)
-    result = await import_csv(session=session, rules=rules, kind="projects", text=bigger,
-                              now=later)
+    result = await import_csv(
+        session=session, rules=rules, kind="projects", text=bigger, now=later
+    )
     assert result.retiered == [issue.number]
     assert (result.created, result.updated) == (0, 16)
     await session.commit()
@@ -514,12 +696,15 @@ async def test_investment_change_reroutes_open_issue(
         # P04 has no leader: the first city_deputy by code.
         assert (await session_get(fresh, Official, moved.assignee_id)).code == "deputy-a"
         assert moved.accept_due == datetime(2026, 11, 23, 15, 0, tzinfo=TZ)
-        events = (await fresh.exec(
-            select(IssueEvent).where(IssueEvent.issue_id == issue.id)
-            .order_by(col(IssueEvent.id)))).all()
+        events = (
+            await fresh.exec(
+                select(IssueEvent)
+                .where(IssueEvent.issue_id == issue.id)
+                .order_by(col(IssueEvent.id))
+            )
+        ).all()
         assert [e.kind for e in events] == [EventKind.CREATED, EventKind.RETIERED]
         retiered = events[-1]
-        assert (retiered.from_level, retiered.to_level) == (Level.SERVICE_DESK,
-                                                            Level.CITY_DEPUTY)
+        assert (retiered.from_level, retiered.to_level) == (Level.SERVICE_DESK, Level.CITY_DEPUTY)
         assert retiered.data.get("investment_wan") == 100000
         assert (await by_code(fresh, Project, "P04")).investment_wan == 100000
