@@ -240,7 +240,7 @@ def _read(text: str) -> tuple[list[str], list[tuple[int, Row]]]:
         # the record ends on line_num; quoted cells may span lines, and blank lines are skipped
         cells = [v for v in raw.values() if isinstance(v, str)]
         line = reader.line_num - sum(v.count("\n") for v in cells)
-        if raw.get(None):  # type: ignore[call-overload]
+        if raw.get(None):
             rows.append((line, {"\0": "extra"}))
             continue
         cleaned = {k: (v.strip() if isinstance(v, str) else None) or None for k, v in raw.items()}

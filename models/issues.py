@@ -114,6 +114,7 @@ async def record(
     issue.next_check_at = next_check(issue, rules)
     session.add(issue)
     from_level, from_status = before or (issue.level, issue.status)
+    assert issue.id is not None
     event = IssueEvent(
         issue_id=issue.id,
         at=now,

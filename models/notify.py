@@ -104,7 +104,8 @@ async def notify(
             event_id=event.id,
             payload=payload,
             next_attempt_at=now,
-            **{f"{who}_id": person},
+            official_id=person if who == "official" else None,
+            contact_id=person if who == "contact" else None,
         )
         for who, people in (("official", officials), ("contact", contacts))
         for person in sorted(people)
