@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -54,21 +55,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-SpanField = Annotated[Span, Field()]
+def _to_span(value: Any) -> Any:
+    return Span.parse(value) if isinstance(value, str) else value
+
+
+# A span written in the policy file as text ("5wd", "4h").
+SpanText = Annotated[Span, BeforeValidator(_to_span)]
 
 
 class Clock(_Strict):
     """The accept and resolve spans for one urgency."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
-
-    accept: Span
-    resolve: Span
-
-    @field_validator("accept", "resolve", mode="before")
-    @classmethod
-    def _span(cls, value: Any) -> Span:
-        return value if isinstance(value, Span) else Span.parse(str(value))
+    accept: SpanText
+    resolve: SpanText
 
 
 class Clocks(_Strict):
@@ -108,14 +107,7 @@ class DirectLine(_Strict):
 class Pause(_Strict):
     """The cap on waiting for the enterprise's material."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
-
-    cap: Span = Span(10, "wd")
-
-    @field_validator("cap", mode="before")
-    @classmethod
-    def _span(cls, value: Any) -> Span:
-        return value if isinstance(value, Span) else Span.parse(str(value))
+    cap: SpanText = Span(10, "wd")
 
 
 class Invites(_Strict):
