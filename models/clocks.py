@@ -14,9 +14,16 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.codes import OPEN_STATUSES, EventKind, Status
+from models.codes import OPEN_STATUSES, EventKind
 from models.issue import Issue
-from models.issues import escalate_issue, record, resume_issue, running_due
+from models.issues import (
+    escalate_issue,
+    pause_end,
+    record,
+    reminder_moments,
+    resume_issue,
+    running_due,
+)
 from models.permissions import SYSTEM
 from models.rules import Rules, level_above
 
@@ -54,8 +61,8 @@ async def _sweep_one(
     *, session: AsyncSession, rules: Rules, issue: Issue, now: datetime, report: ClockReport
 ) -> None:
     number = issue.number or str(issue.id)
-    if issue.status == Status.AWAITING_INFO and issue.paused_at is not None:
-        cap = rules.due(issue.paused_at, rules.policy.pause.cap).at
+    cap = pause_end(issue, rules)
+    if cap is not None:
         if cap > now:
             return
         await resume_issue(
@@ -91,11 +98,10 @@ async def _sweep_one(
             )
             report.flagged.append(number)
         return
-    span = due - issue.clock_start
-    fractions = rules.policy.reminders.fractions
-    passed = sum(1 for f in fractions if issue.clock_start + span * f <= now)
+    passed = sum(1 for moment in reminder_moments(issue, rules, due) if moment <= now)
     if passed > issue.reminders_sent:
         issue.reminders_sent = passed
+        fraction = rules.policy.reminders.fractions[passed - 1]
         await record(
             session=session,
             rules=rules,
@@ -103,6 +109,6 @@ async def _sweep_one(
             kind=EventKind.REMINDER,
             actor=SYSTEM,
             now=now,
-            data={"fraction": fractions[passed - 1], "due": due.isoformat()},
+            data={"fraction": fraction, "due": due.isoformat()},
         )
         report.reminded.append(number)

@@ -43,19 +43,32 @@ def running_due(issue: Issue) -> datetime | None:
     return issue.resolve_due if issue.status == Status.ACCEPTED else None
 
 
+def pause_end(issue: Issue, rules: Rules) -> datetime | None:
+    """When a pause for the enterprise's material runs out (None if not paused)."""
+    if issue.status != Status.AWAITING_INFO or issue.paused_at is None:
+        return None
+    return rules.due(issue.paused_at, rules.policy.pause.cap).at
+
+
+def reminder_moments(issue: Issue, rules: Rules, due: datetime) -> list[datetime]:
+    """The moments of the policy's reminders within the running clock's span."""
+    assert issue.clock_start is not None
+    span = due - issue.clock_start
+    return [issue.clock_start + span * f for f in rules.policy.reminders.fractions]
+
+
 def next_check(issue: Issue, rules: Rules) -> datetime | None:
     """When the clock sweep must next look at the issue: a reminder, a deadline or the pause cap.
 
     Kept in an indexed column so the every-minute sweep reads only the issues that need it.
     """
-    if issue.status == Status.AWAITING_INFO and issue.paused_at is not None:
-        return rules.due(issue.paused_at, rules.policy.pause.cap).at
+    if issue.status == Status.AWAITING_INFO:
+        return pause_end(issue, rules)
     due = running_due(issue)
     if due is None or issue.clock_start is None or issue.overdue_flagged:
         return None
-    span = due - issue.clock_start
-    pending = rules.policy.reminders.fractions[issue.reminders_sent :]
-    return min((issue.clock_start + span * f for f in pending), default=due)
+    pending = reminder_moments(issue, rules, due)[issue.reminders_sent :]
+    return min(pending, default=due)
 
 
 async def facts_for(*, session: AsyncSession, issue: Issue) -> IssueFacts:
@@ -66,7 +79,6 @@ async def facts_for(*, session: AsyncSession, issue: Issue) -> IssueFacts:
     departments = await session.exec(
         select(IssueCoHandler.department_id).where(IssueCoHandler.issue_id == issue.id)
     )
-    team = {i for i in (project.leader_id, project.manager_id, project.agent_id) if i}
     return IssueFacts(
         number=issue.number or str(issue.id),
         status=issue.status,
@@ -74,7 +86,7 @@ async def facts_for(*, session: AsyncSession, issue: Issue) -> IssueFacts:
         assignee_id=issue.assignee_id,
         enterprise_id=project.enterprise_id,
         region_id=project.region_id,
-        team_ids=frozenset(team),
+        team_ids=project.team_ids,
         cohandler_department_ids=frozenset(departments.all()),
         missed_deadlines=issue.missed_deadlines,
         reopen_count=issue.reopen_count,
@@ -202,9 +214,11 @@ async def report_issue(
     now: datetime,
 ) -> Issue:
     """Create an issue for a project and route it to the level of the project's tier."""
-    team = frozenset(i for i in (project.leader_id, project.manager_id, project.agent_id) if i)
     if not may_report(
-        actor, enterprise_id=project.enterprise_id, region_id=project.region_id, team_ids=team
+        actor,
+        enterprise_id=project.enterprise_id,
+        region_id=project.region_id,
+        team_ids=project.team_ids,
     ):
         raise NotAllowed(action="report", issue=project.code)
     body = _clean_text(text, "text", required=True)

@@ -48,7 +48,7 @@ async def _officials(
     if audience == A.TEAM:
         project = await session.get(Project, issue.project_id)
         assert project is not None
-        return {i for i in (project.leader_id, project.manager_id, project.agent_id) if i}
+        return set(project.team_ids)
     if audience == A.ADMINS:
         query = select(Official.id).where(Official.role == Role.ADMIN)
     elif audience == A.COHANDLERS:

@@ -33,6 +33,11 @@ class Project(SQLModel, table=True):
     manager_id: int | None = Field(default=None, foreign_key="official.id")
     agent_id: int | None = Field(default=None, foreign_key="official.id")
 
+    @property
+    def team_ids(self) -> frozenset[int]:
+        """The officials of the project's service team: leader, manager and agent."""
+        return frozenset(i for i in (self.leader_id, self.manager_id, self.agent_id) if i)
+
 
 class ProgressReport(SQLModel, table=True):
     """An enterprise's monthly report: the stage reached and cumulative investment completed."""

@@ -53,15 +53,11 @@ class Env:
     def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `work` in one committed session on a fresh engine."""
 
-        async def go() -> T:
-            engine = make_engine(self.settings.database_url)
-            try:
-                async with session_scope(engine) as session:
-                    return await work(session)
-            finally:
-                await engine.dispose()
+        async def in_session(engine: AsyncEngine) -> T:
+            async with session_scope(engine) as session:
+                return await work(session)
 
-        return asyncio.run(go())
+        return self.run_engine(in_session)
 
     def run_engine(self, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
         """Run `work` with an engine of its own (migrations, checks)."""
