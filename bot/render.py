@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
+from babel.numbers import format_compact_currency, format_decimal
 
 from bot.i18n import N_, gettext_for
 from bot.labels import label
@@ -42,13 +43,27 @@ DOMAIN_ERRORS = {
     "invalid_transition": N_("Issue {issue} is {status}: cannot {action} it now."),
     "at_top": N_("Issue {issue} is already with the city's principal leaders: nowhere higher."),
     "invalid_input": N_("Invalid {field}."),
+    "invite_refused": N_("This invitation cannot be used."),
+}
+INVITE_REASONS = {
+    "unknown": N_("This invitation link is not valid. Please ask for a new one."),
+    "used": N_("This invitation link was already used. Please ask for a new one."),
+    "expired": N_("This invitation link has expired. Please ask for a new one."),
 }
 INPUT_REASONS = {
     "empty": N_("The {field} is empty."),
     "too_long": N_("The {field} is {length} characters long; the limit is {limit}."),
     "already_cohandler": N_("Department {department} already co-handles this issue."),
+    "too_many": N_("At most {limit} files can be attached."),
+    "too_big": N_("A file may be at most {limit} MB."),
 }
-FIELDS = {"text": N_("description"), "note": N_("note"), "department": N_("department")}
+FIELDS = {
+    "text": N_("description"),
+    "note": N_("note"),
+    "department": N_("department"),
+    "files": N_("files"),
+    "file": N_("file"),
+}
 ROW_REASONS = {
     "missing_column": N_("the column {column} is missing from the header"),
     "unknown_column": N_("unknown column {column}"),
@@ -73,6 +88,8 @@ def error_text(error: DomainError, locale: str) -> str:
     _ = gettext_for(locale)
     params: dict[str, Any] = dict(error.params)
     reason = params.get("reason")
+    if error.code == "invite_refused" and reason in INVITE_REASONS:
+        return _(INVITE_REASONS[reason])
     if error.code == "invalid_input" and reason in INPUT_REASONS:
         field = params.get("field", "")
         params["field"] = _(FIELDS[field]) if field in FIELDS else field
@@ -135,3 +152,19 @@ def issue_text(data: dict[str, Any], tz: ZoneInfo, locale: str) -> str:
         kind = label(EventKind(event["kind"]), locale)
         lines.append(f"  {when(event['at'], tz, locale)}  {kind}  {event['actor']}{note}")
     return "\n".join(lines)
+
+
+def moment(value: datetime | None, tz: ZoneInfo, locale: str) -> str:
+    """A moment in the city's zone, formatted per locale; a dash for none."""
+    if value is None:
+        return "—"
+    return format_datetime(value, "medium", tzinfo=tz, locale=locale)
+
+
+def money(wan: int, locale: str) -> str:
+    """An amount held in 万元: 亿元/万元 in Chinese, a compact CNY figure elsewhere."""
+    if locale.startswith("zh"):
+        if wan >= 10_000:
+            return format_decimal(wan / 10_000, "#,##0.####", locale=locale) + "亿元"
+        return format_decimal(wan, "#,##0", locale=locale) + "万元"
+    return format_compact_currency(wan * 10_000, "CNY", locale=locale, fraction_digits=2)

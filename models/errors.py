@@ -45,3 +45,9 @@ class InvalidInput(DomainError):
     """A value is not acceptable: params `field`, `reason` (a code), and detail params."""
 
     code = "invalid_input"
+
+
+class InviteRefused(DomainError):
+    """An invite cannot be used: param `reason` is unknown, used or expired."""
+
+    code = "invite_refused"

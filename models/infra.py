@@ -30,6 +30,8 @@ class Outbox(SQLModel, table=True):
     chat_id: int | None = None
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     attempts: int = 0
+    # How many parts of a long (split) text are delivered, so a retry resumes, never repeats.
+    parts_sent: int = 0
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -60,3 +62,18 @@ class ScheduleRun(SQLModel, table=True):
     started_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     note: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class ChatState(SQLModel, table=True):
+    """PTB's persisted state (user/chat/bot data, conversation states) as JSON, by kind and key.
+
+    Conversation state holds ids and codes only, never ORM objects (STYLE: "ids only").
+    """
+
+    __table_args__ = (UniqueConstraint("kind", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)  # user | chat | bot | conversation:<name>
+    key: str = Field(max_length=200)
+    data: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    updated_at: datetime = Field(sa_type=UTCDateTime)

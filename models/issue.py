@@ -5,11 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.codes import Category, EventKind, Level, Rating, Status, Urgency
 from models.types import UTCDateTime, code_enum
+
+
+# Optimistic concurrency: every UPDATE of an issue checks and bumps this, so of two officials
+# pressing a button at once (or a button and the clock sweep) one wins and the other gets
+# StaleDataError instead of silently overwriting — SQLite has no SELECT … FOR UPDATE.
+_VERSION = Column("version", Integer, nullable=False, server_default="1")
 
 
 class Issue(SQLModel, table=True):
@@ -19,6 +25,8 @@ class Issue(SQLModel, table=True):
     counts the policy's reminder fractions already sent for that clock, so a sweep never
     reminds twice.
     """
+
+    __mapper_args__ = {"version_id_col": _VERSION}  # noqa: RUF012
 
     id: int | None = Field(default=None, primary_key=True)
     number: str | None = Field(default=None, max_length=20, unique=True)
@@ -48,6 +56,7 @@ class Issue(SQLModel, table=True):
     rating: Rating | None = Field(default=None, sa_type=code_enum(Rating))
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    version: int = Field(default=1, sa_column=_VERSION)
 
 
 class IssueCoHandler(SQLModel, table=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,7 +15,7 @@ from models.errors import NotFound
 from models.issue import Issue, IssueCoHandler, IssueEvent
 from models.issues import running_due
 from models.org import Contact, Department, Official, Region
-from models.project import Project
+from models.project import ProgressReport, Project
 
 
 async def get_issue(*, session: AsyncSession, key: str) -> Issue:
@@ -136,3 +137,109 @@ async def _events_json(session: AsyncSession, issue: Issue, tz: ZoneInfo) -> lis
         }
         for e in rows
     ]
+
+
+@dataclass
+class IssueView:
+    """An issue with what a card shows: project, handler, co-handlers, latest events."""
+
+    issue: Issue
+    project: Project
+    assignee: Official | None
+    departments: list[Department]
+    events: list[tuple[IssueEvent, str | None]]  # (event, actor's name; None for the system)
+
+
+async def issue_view(*, session: AsyncSession, issue: Issue, last: int = 8) -> IssueView:
+    """Everything an issue card needs, in a few queries."""
+    project = await session.get(Project, issue.project_id)
+    assert project is not None
+    assignee = await session.get(Official, issue.assignee_id) if issue.assignee_id else None
+    departments = await session.exec(
+        select(Department)
+        .join(IssueCoHandler, col(IssueCoHandler.department_id) == Department.id)
+        .where(IssueCoHandler.issue_id == issue.id)
+        .order_by(col(IssueCoHandler.id))
+    )
+    events = list(
+        (
+            await session.exec(
+                select(IssueEvent)
+                .where(IssueEvent.issue_id == issue.id)
+                .order_by(col(IssueEvent.id).desc())
+                .limit(last)
+            )
+        ).all()
+    )[::-1]
+    names: list[tuple[IssueEvent, str | None]] = []
+    for event in events:
+        actor = (
+            await session.get(Official, event.actor_official_id)
+            if event.actor_official_id
+            else await session.get(Contact, event.actor_contact_id)
+            if event.actor_contact_id
+            else None
+        )
+        names.append((event, actor.name if actor else None))
+    return IssueView(issue, project, assignee, list(departments.all()), names)
+
+
+async def inbox_issues(*, session: AsyncSession, official_id: int, now: datetime) -> list[Issue]:
+    """An official's open issues: overdue first, then by the running deadline."""
+    query = select(Issue).where(
+        Issue.assignee_id == official_id, col(Issue.status).in_(OPEN_STATUSES)
+    )
+    issues = list((await session.exec(query)).all())
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+
+    def key(issue: Issue) -> tuple[bool, datetime, int]:
+        due = running_due(issue)
+        return (not is_overdue(issue, now), due or far, issue.id or 0)
+
+    return sorted(issues, key=key)
+
+
+async def enterprise_issues(*, session: AsyncSession, enterprise_id: int) -> list[Issue]:
+    """An enterprise's issues, newest first."""
+    projects = select(Project.id).where(Project.enterprise_id == enterprise_id)
+    query = (
+        select(Issue).where(col(Issue.project_id).in_(projects)).order_by(col(Issue.id).desc())
+    )
+    return list((await session.exec(query)).all())
+
+
+async def enterprise_projects(*, session: AsyncSession, enterprise_id: int) -> list[Project]:
+    """An enterprise's projects by code."""
+    query = select(Project).where(Project.enterprise_id == enterprise_id).order_by(Project.code)
+    return list((await session.exec(query)).all())
+
+
+async def latest_progress(*, session: AsyncSession, project_id: int) -> ProgressReport | None:
+    """A project's most recent monthly progress report."""
+    query = (
+        select(ProgressReport)
+        .where(ProgressReport.project_id == project_id)
+        .order_by(col(ProgressReport.month).desc())
+    )
+    return (await session.exec(query)).first()
+
+
+async def team_projects(*, session: AsyncSession, official_id: int) -> list[Project]:
+    """The projects an official serves as leader, manager or agent, by code."""
+    query = (
+        select(Project)
+        .where(
+            (Project.leader_id == official_id)
+            | (Project.manager_id == official_id)
+            | (Project.agent_id == official_id)
+        )
+        .order_by(Project.code)
+    )
+    return list((await session.exec(query)).all())
+
+
+async def available_departments(*, session: AsyncSession, issue: Issue) -> list[Department]:
+    """Departments that could still be added as co-handlers of an issue, by code."""
+    taken = select(IssueCoHandler.department_id).where(IssueCoHandler.issue_id == issue.id)
+    query = select(Department).where(col(Department.id).not_in(taken)).order_by(Department.code)
+    return list((await session.exec(query)).all())

@@ -8,6 +8,7 @@ from bot.cli.common import ZtcGroup
 from bot.cli.data import db, import_, invite, jobs
 from bot.cli.doctor import doctor
 from bot.cli.issues import issues
+from bot.cli.run import run
 
 
 @click.group(cls=ZtcGroup)
@@ -16,7 +17,7 @@ def cli() -> None:
     """ztc — the 直通车 project-assist bot's command line."""
 
 
-for command in (db, doctor, import_, invite, issues, jobs):
+for command in (db, doctor, import_, invite, issues, jobs, run):
     cli.add_command(command)
 
 

@@ -1,0 +1,145 @@
+"""The one place that builds the bot: `build_application(settings, builder=None)`.
+
+Nothing runs at import time. The application gets: the Bot API server from the settings, the
+database persistence, per-chat ordered concurrency, every handler (handlers.register), the outbox
+dispatcher and the clock watcher, started and stopped with the application.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Update
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    ContextTypes,
+)
+
+import handlers
+from bot.persistence import DbPersistence
+from bot.runtime import Runtime, ZtcApplication, ZtcContext, utc_now
+from bot.settings import Settings, SettingsError
+from handlers.notices import notice_renderer
+from jobs.clocks import run_clocks
+from jobs.dispatch import Dispatcher
+from models.db import make_engine
+from models.policy import load_policy
+from models.rules import Rules
+
+log = logging.getLogger(__name__)
+
+
+class PerChatOrder(BaseUpdateProcessor):
+    """Updates of different chats run concurrently; those of one chat one at a time, in order."""
+
+    def __init__(self, max_concurrent_updates: int = 64) -> None:
+        """Allow up to `max_concurrent_updates` chats at once."""
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def do_process_update(self, update: object, coroutine: Any) -> None:
+        """Run the update's handlers under its chat's lock."""
+        key = _chat_key(update)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            if not lock.locked() and self._locks.get(key) is lock:
+                del self._locks[key]  # keep the map as small as the chats in flight
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+
+def _chat_key(update: object) -> int:
+    if isinstance(update, Update):
+        if update.effective_chat is not None:
+            return update.effective_chat.id
+        if update.effective_user is not None:
+            return update.effective_user.id
+    return 0
+
+
+def build_application(
+    settings: Settings,
+    builder: ApplicationBuilder | None = None,  # type: ignore[type-arg]
+    *,
+    engine: AsyncEngine | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    clock_interval: float = 60.0,
+) -> Application:  # type: ignore[type-arg]
+    """The bot, ready for run_polling/run_webhook or a test's own start/stop."""
+    if settings.bot_token is None:
+        raise SettingsError("ZTC_BOT_TOKEN: missing (get one from @BotFather)")
+    rules = Rules.build(load_policy(settings.policy), settings.tz)
+    runtime = Runtime(
+        settings=settings,
+        rules=rules,
+        engine=engine or make_engine(settings.database_url),
+        clock=clock,
+        owns_engine=engine is None,
+    )
+    root = settings.bot_api_url.rstrip("/")
+    app = (
+        (builder or ApplicationBuilder())
+        .token(settings.bot_token.get_secret_value())
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .application_class(ZtcApplication, kwargs={"runtime": runtime})
+        .context_types(ContextTypes(context=ZtcContext))
+        .persistence(DbPersistence(runtime.engine))
+        .concurrent_updates(PerChatOrder())
+        .post_init(_start_background)
+        .post_stop(_stop_background)
+        .post_shutdown(_dispose)
+        .build()
+    )
+    handlers.register(app)
+    if app.job_queue is not None and clock_interval > 0:
+        app.job_queue.run_repeating(_clock_tick, interval=clock_interval, first=1.0, name="clocks",
+                                    job_kwargs={"max_instances": 1, "coalesce": True})
+    return app
+
+
+async def _clock_tick(context: ZtcContext) -> None:
+    """The clock watcher: reminders and escalations as at now; then deliver what it queued."""
+    rt = context.rt
+    report = await run_clocks(engine=rt.engine, rules=rt.rules, now=rt.now())
+    if report.changed:
+        log.info("clock sweep: %s", report)
+        rt.wake_dispatcher()
+
+
+async def _start_background(app: Application) -> None:  # type: ignore[type-arg]
+    rt: Runtime = app.runtime  # type: ignore[attr-defined]
+    rt.dispatcher = Dispatcher(engine=rt.engine, bot=app.bot, render=notice_renderer(rt),
+                               clock=rt.clock)
+    stop = asyncio.Event()
+    task = asyncio.create_task(rt.dispatcher.run(stop), name="outbox-dispatcher")
+    rt.tasks = [stop, task]
+
+
+async def _stop_background(app: Application) -> None:  # type: ignore[type-arg]
+    rt: Runtime = app.runtime  # type: ignore[attr-defined]
+    if rt.tasks:
+        stop, task = rt.tasks
+        stop.set()
+        await task  # the message in hand is finished and recorded
+        rt.tasks = []
+
+
+async def _dispose(app: Application) -> None:  # type: ignore[type-arg]
+    rt: Runtime = app.runtime  # type: ignore[attr-defined]
+    if rt.owns_engine:
+        await rt.engine.dispose()

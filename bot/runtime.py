@@ -1,0 +1,68 @@
+"""What every handler and job of a running bot shares: settings, rules, the engine and the clock.
+
+It hangs off the Application (`ZtcApplication.runtime`) rather than `bot_data`, because
+`bot_data` is persisted as JSON and these are live objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.settings import Settings
+from models.rules import Rules
+
+if TYPE_CHECKING:
+    from jobs.dispatch import Dispatcher
+
+
+def utc_now() -> datetime:
+    """The wall clock, aware, in UTC: the only place the running bot reads it."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """The live objects of one running bot."""
+
+    settings: Settings
+    rules: Rules
+    engine: AsyncEngine
+    clock: Callable[[], datetime] = utc_now
+    dispatcher: Dispatcher | None = None
+    owns_engine: bool = True
+    tasks: list[Any] = field(default_factory=list)
+
+    def now(self) -> datetime:
+        """Now, from the runtime's clock (the demo can move it)."""
+        return self.clock()
+
+    def wake_dispatcher(self) -> None:
+        """New outbox rows are committed: deliver them without waiting for the next pass."""
+        if self.dispatcher is not None:
+            self.dispatcher.wake()
+
+
+class ZtcApplication(Application):  # type: ignore[type-arg]
+    """PTB's Application carrying the bot's Runtime."""
+
+    __slots__ = ("runtime",)
+
+    def __init__(self, *, runtime: Runtime, **kwargs: Any) -> None:
+        """Build the application with its runtime."""
+        super().__init__(**kwargs)
+        self.runtime = runtime
+
+
+class ZtcContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """The callback context, with the runtime one attribute away."""
+
+    @property
+    def rt(self) -> Runtime:
+        """The running bot's shared objects."""
+        return self.application.runtime  # type: ignore[attr-defined,no-any-return]

@@ -1,0 +1,51 @@
+"""Every callback-data prefix and conversation state, in one registry.
+
+Callback data is `prefix:part:part…` and never trusted: handlers re-read the issue and re-check
+permission on every press. Telegram allows 64 bytes; the longest here is ~30.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class CB(StrEnum):
+    """Callback prefixes."""
+
+    LANG = "lang"  # lang:<locale>
+    PROJECT = "rp"  # rp:<project id>
+    CATEGORY = "rc"  # rc:<category>
+    URGENCY = "ru"  # ru:<urgency>
+    SUBMIT = "rs"  # rs
+    ABORT = "rx"  # rx
+    CARD = "c"  # c:<issue id>
+    ACT = "a"  # a:<action>:<issue id>:<stamp>
+    COHANDLER = "co"  # co:<issue id>:<department id>:<stamp>
+    RATE = "rt"  # rt:<issue id>:<rating>:<stamp>
+    PAGE = "pg"  # pg:<list>:<page>
+
+
+class State(IntEnum):
+    """Conversation states."""
+
+    PROJECT = 1
+    CATEGORY = 2
+    DESCRIBE = 3
+    URGENCY = 4
+    CONFIRM = 5
+    NOTE = 10
+
+
+def pack(prefix: CB, *parts: object) -> str:
+    """Callback data from a prefix and its parts."""
+    return ":".join((prefix.value, *(str(p) for p in parts)))
+
+
+def unpack(data: str | None) -> list[str]:
+    """The parts after the prefix (empty for missing data)."""
+    return (data or "").split(":")[1:]
+
+
+def pattern(prefix: CB) -> str:
+    """The regex matching a prefix's callback data."""
+    return rf"^{prefix.value}(:|$)"

@@ -1,0 +1,137 @@
+"""An issue as a chat card: HTML text in the reader's language and the buttons they may press now.
+
+The same card answers /my and /inbox, refreshes a stale press, and rides on every notification,
+so what a person can do is always drawn from `allowed_actions` at the moment of drawing.
+"""
+
+from __future__ import annotations
+
+import html
+import zlib
+from datetime import datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.i18n import N_, gettext_for
+from bot.labels import label
+from bot.render import moment, money
+from handlers.callbacks import CB, pack
+from models.codes import Action, Rating
+from models.issue import Issue
+from models.issues import facts_for, running_due
+from models.permissions import Actor, allowed_actions
+from models.queries import IssueView, is_overdue, issue_view
+from models.rules import Rules
+
+OFFICIAL_BUTTONS = {
+    Action.ACCEPT: N_("Accept"),
+    Action.COMMENT: N_("Reply"),
+    Action.REQUEST_INFO: N_("Ask for material"),
+    Action.RESUME: N_("Resume"),
+    Action.ADD_COHANDLER: N_("Co-handler"),
+    Action.ESCALATE: N_("Escalate"),
+    Action.DIRECT_LINE: N_("Direct line"),
+    Action.RESOLVE: N_("Resolve"),
+}
+CONTACT_BUTTONS = {
+    Action.COMMENT: N_("Add information"),
+    Action.RESUME: N_("Material sent"),
+    Action.DIRECT_LINE: N_("Direct line"),
+    Action.REOPEN: N_("Reopen"),
+}
+DESCRIPTION_SHOWN = 600
+
+
+def stamp(issue: Issue) -> str:
+    """A short fingerprint of where the issue stands; a card carrying an old one is stale."""
+    state = f"{issue.status}|{issue.level}|{issue.assignee_id}|{issue.reopen_count}"
+    return format(zlib.crc32(state.encode()), "x")
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=False)
+
+
+def card_text(view: IssueView, *, tz: object, locale: str, now: datetime) -> str:
+    """The card's HTML: headline, where it stands, deadlines, the description, the timeline."""
+    _ = gettext_for(locale)
+    i, p = view.issue, view.project
+    lines = [
+        _("<b>Issue {number}</b> · {category} · {urgency}").format(
+            number=_e(i.number),
+            category=label(i.category, locale),
+            urgency=label(i.urgency, locale),
+        ),
+        _("Project: {code} {name} ({amount})").format(
+            code=_e(p.code), name=_e(p.name), amount=money(p.investment_wan, locale)
+        ),
+        _("Status: {status} · level: {level} · handler: {handler}").format(
+            status=label(i.status, locale),
+            level=label(i.level, locale),
+            handler=_e(view.assignee.name) if view.assignee else _("nobody yet"),
+        ),
+    ]
+    lines.extend(_deadline_lines(i, tz=tz, locale=locale, now=now))
+    if view.departments:
+        names = "、".join(_e(d.name_zh if locale.startswith("zh") else d.name_en or d.name_zh)
+                         for d in view.departments)
+        lines.append(_("Co-handlers: {departments}").format(departments=names))
+    if i.rating is not None:
+        lines.append(_("Rating: {rating}").format(rating=label(i.rating, locale)))
+    text = i.text if len(i.text) <= DESCRIPTION_SHOWN else i.text[:DESCRIPTION_SHOWN] + "…"
+    lines += ["", _e(text), "", _("<b>Timeline</b>")]
+    for event, actor in view.events:
+        who = _e(actor) if actor else _("system")
+        note = f" — {_e(event.note[:200])}" if event.note and event.kind != "created" else ""
+        lines.append(f"{moment(event.at, tz, locale)} · {label(event.kind, locale)} · {who}{note}")
+    return "\n".join(lines)
+
+
+def _deadline_lines(issue: Issue, *, tz: object, locale: str, now: datetime) -> list[str]:
+    _ = gettext_for(locale)
+    due = running_due(issue)
+    if due is None:
+        return []
+    template = (
+        N_("Accept by: {when}") if issue.status in ("submitted", "reopened")
+        else N_("Resolve by: {when}")
+    )
+    line = _(template).format(when=moment(due, tz, locale))  # type: ignore[arg-type]
+    if is_overdue(issue, now):
+        line += " " + _("(overdue)")
+    if issue.provisional:
+        line += " " + _("(provisional: next year's holidays are not known yet)")
+    return [line]
+
+
+def card_buttons(
+    issue: Issue, actions: list[Action], *, official: bool, locale: str
+) -> InlineKeyboardMarkup | None:
+    """The buttons for the actions allowed now, two to a row; ratings on a row of their own."""
+    _ = gettext_for(locale)
+    names = OFFICIAL_BUTTONS if official else CONTACT_BUTTONS
+    s = stamp(issue)
+    buttons = [
+        InlineKeyboardButton(_(names[a]), callback_data=pack(CB.ACT, a.value, issue.id, s))
+        for a in actions
+        if a in names
+    ]
+    rows = [buttons[k : k + 2] for k in range(0, len(buttons), 2)]
+    if Action.CONFIRM in actions:
+        rows.insert(0, [
+            InlineKeyboardButton(label(r, locale), callback_data=pack(CB.RATE, issue.id, r.value, s))
+            for r in Rating
+        ])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+async def render_card(
+    *, session: AsyncSession, rules: Rules, issue: Issue, actor: Actor, locale: str, now: datetime
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The card of an issue for one reader, with the buttons that reader may press now."""
+    view = await issue_view(session=session, issue=issue)
+    facts = await facts_for(session=session, issue=issue)
+    actions = allowed_actions(actor, facts, rules.policy, now)
+    text = card_text(view, tz=rules.tz, locale=locale, now=now)
+    return text, card_buttons(issue, actions, official=actor.kind == "official", locale=locale)

@@ -1,0 +1,135 @@
+"""/my and /inbox (paginated issue lists), /progress and /stats."""
+
+from __future__ import annotations
+
+from babel.numbers import format_percent
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.i18n import N_
+from bot.labels import label
+from bot.render import moment, money
+from bot.runtime import ZtcContext
+from handlers.callbacks import CB, pack, unpack
+from handlers.common import Turn, speaker
+from models.db import session_scope
+from models.figures import scope_figures
+from models.issue import Issue
+from models.issues import running_due
+from models.org import Contact, Official
+from models.queries import (
+    enterprise_issues,
+    enterprise_projects,
+    inbox_issues,
+    is_overdue,
+    latest_progress,
+)
+
+PAGE = 5
+EMPTY = {"my": N_("Your enterprise has no issues yet. /report"), "inbox": N_("Nothing is waiting for you.")}
+TITLES = {"my": N_("Your enterprise's issues ({count}):"), "inbox": N_("Assigned to you ({count}):")}
+
+
+async def _issues(turn: Turn, which: str) -> list[Issue]:
+    async with session_scope(turn.engine) as session:
+        if which == "my" and isinstance(turn.person, Contact):
+            return await enterprise_issues(session=session, enterprise_id=turn.person.enterprise_id)
+        if which == "inbox" and isinstance(turn.person, Official) and turn.person.id:
+            return await inbox_issues(session=session, official_id=turn.person.id, now=turn.rt.now())
+    return []
+
+
+def _page(turn: Turn, which: str, issues: list[Issue], page: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    if not issues:
+        return turn._(EMPTY[which]), None
+    pages = (len(issues) + PAGE - 1) // PAGE
+    page = min(max(page, 0), pages - 1)
+    now, tz = turn.rt.now(), turn.rt.rules.tz
+    rows = []
+    for issue in issues[page * PAGE : (page + 1) * PAGE]:
+        mark = "⚠ " if is_overdue(issue, now) else ""
+        text = f"{mark}{issue.number} · {label(issue.category, turn.locale)} · {label(issue.status, turn.locale)}"
+        due = running_due(issue)
+        if due is not None:
+            text += f" · {moment(due, tz, turn.locale)}"
+        rows.append([InlineKeyboardButton(text[:64], callback_data=pack(CB.CARD, issue.id))])
+    nav = []
+    if page > 0:
+        nav.append(InlineKeyboardButton("◀", callback_data=pack(CB.PAGE, which, page - 1)))
+    if page < pages - 1:
+        nav.append(InlineKeyboardButton("▶", callback_data=pack(CB.PAGE, which, page + 1)))
+    if nav:
+        rows.append(nav)
+    title = turn._(TITLES[which]).format(count=len(issues))
+    if pages > 1:
+        title += " " + turn._("page {page} of {pages}").format(page=page + 1, pages=pages)
+    return title, InlineKeyboardMarkup(rows)
+
+
+@speaker("contact")
+async def my(update: Update, context: ZtcContext, turn: Turn) -> None:
+    """The contact's enterprise's issues, newest first."""
+    assert update.effective_message is not None
+    text, markup = _page(turn, "my", await _issues(turn, "my"), 0)
+    await update.effective_message.reply_text(text, reply_markup=markup)
+
+
+@speaker("official")
+async def inbox(update: Update, context: ZtcContext, turn: Turn) -> None:
+    """The official's open issues: overdue first, then by deadline."""
+    assert update.effective_message is not None
+    text, markup = _page(turn, "inbox", await _issues(turn, "inbox"), 0)
+    await update.effective_message.reply_text(text, reply_markup=markup)
+
+
+@speaker()
+async def page(update: Update, context: ZtcContext, turn: Turn) -> None:
+    """◀ ▶ on a list."""
+    query = update.callback_query
+    assert query is not None
+    parts = unpack(query.data)
+    await query.answer()
+    if len(parts) != 2 or parts[0] not in EMPTY or not parts[1].isdigit():
+        return
+    text, markup = _page(turn, parts[0], await _issues(turn, parts[0]), int(parts[1]))
+    await query.edit_message_text(text, reply_markup=markup)
+
+
+@speaker("contact")
+async def progress(update: Update, context: ZtcContext, turn: Turn) -> None:
+    """Each project's stage and the cumulative investment last reported."""
+    assert update.effective_message is not None and isinstance(turn.person, Contact)
+    lines = []
+    async with session_scope(turn.engine) as session:
+        for project in await enterprise_projects(session=session, enterprise_id=turn.person.enterprise_id):
+            report = await latest_progress(session=session, project_id=project.id or 0)
+            lines.append(turn._("{code} {name}: {stage}, total investment {total}").format(
+                code=project.code, name=project.name, stage=label(project.stage, turn.locale),
+                total=money(project.investment_wan, turn.locale)))
+            if report is None:
+                lines.append("  " + turn._("No monthly progress reported yet."))
+            else:
+                lines.append("  " + turn._("{month}: {stage}, {invested} invested so far").format(
+                    month=report.month.strftime("%Y-%m"), stage=label(report.stage, turn.locale),
+                    invested=money(report.invested_wan, turn.locale)))
+    await update.effective_message.reply_text("\n".join(lines) or turn._("No project on record."))
+
+
+def _rate(value: float | None, locale: str) -> str:
+    return "—" if value is None else format_percent(value, "#,##0.0%", locale=locale)
+
+
+@speaker("official")
+async def stats(update: Update, context: ZtcContext, turn: Turn) -> None:
+    """The figures of the official's scope."""
+    assert update.effective_message is not None
+    async with session_scope(turn.engine) as session:
+        f = await scope_figures(session=session, actor=turn.actor, now=turn.rt.now())
+    await update.effective_message.reply_text(turn._(
+        "Issues in your scope: {total}\nOpen: {open} (overdue: {overdue})\n"
+        "Resolved or closed: {resolved}\nEscalated: {escalated} · direct line: {direct}\n"
+        "Resolution rate: {resolution} · satisfaction rate: {satisfaction} ({rated} rated)"
+    ).format(
+        total=f.total, open=f.open, overdue=f.overdue, resolved=f.resolved, escalated=f.escalated,
+        direct=f.direct_line, resolution=_rate(f.resolution_rate, turn.locale),
+        satisfaction=_rate(f.satisfaction_rate, turn.locale), rated=f.rated,
+    ))

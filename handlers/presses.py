@@ -1,0 +1,227 @@
+"""Buttons on an issue card: never trusted, always re-read and re-checked.
+
+A press carries the card's stamp. Out of scope → nothing happens (logged as forged). A stale
+stamp → the current card, nothing done. Not allowed now → why, and the current card. Two people
+at once → the issue's version column lets one win; the other is told and sees the new state.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.orm.exc import StaleDataError
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import ConversationHandler
+
+from bot.i18n import N_
+from bot.render import error_text
+from bot.runtime import ZtcContext
+from handlers.callbacks import CB, State, pack, unpack
+from handlers.cards import render_card, stamp
+from handlers.common import Turn, speaker
+from models.actions import NEEDS_NOTE, perform
+from models.codes import Action, Rating
+from models.db import session_scope
+from models.errors import DomainError
+from models.issue import Issue
+from models.issues import facts_for
+from models.org import Department
+from models.permissions import check, in_scope
+from models.queries import available_departments
+
+log = logging.getLogger(__name__)
+
+PROMPTS = {
+    Action.COMMENT: N_("Send your message on issue {number} in one text (or /cancel)."),
+    Action.REQUEST_INFO: N_("What material is missing for issue {number}? Send it in one text."),
+    Action.RESOLVE: N_("How was issue {number} resolved? Send the note for the enterprise."),
+}
+STALE = N_("This card was out of date. Here is where the issue stands now.")
+RACED = N_("Someone else acted on this issue a moment ago. Here is where it stands now.")
+DONE = N_("Done.")
+
+
+async def _issue(turn: Turn, session: Any, issue_id: str) -> tuple[Issue | None, Any]:
+    issue = await session.get(Issue, int(issue_id)) if issue_id.isdigit() else None
+    if issue is None:
+        return None, None
+    facts = await facts_for(session=session, issue=issue)
+    return (issue, facts) if in_scope(turn.actor, facts) else (None, None)
+
+
+async def show_fresh(update: Update, turn: Turn, issue_id: int, toast: str | None) -> None:
+    """Answer the press and redraw the card from the database."""
+    query = update.callback_query
+    assert query is not None
+    async with session_scope(turn.engine) as session:
+        issue = await session.get(Issue, issue_id)
+        assert issue is not None
+        text, markup = await render_card(
+            session=session, rules=turn.rt.rules, issue=issue, actor=turn.actor,
+            locale=turn.locale, now=turn.rt.now(),
+        )
+    await query.answer(toast[:190] if toast else None, show_alert=bool(toast and len(toast) > 60))
+    try:
+        await query.edit_message_text(text, parse_mode="HTML", reply_markup=markup)
+    except BadRequest as exc:  # unchanged card: Telegram refuses a no-op edit
+        if "not modified" not in str(exc):
+            raise
+
+
+async def _run(
+    update: Update, turn: Turn, issue_id: str, card_stamp: str, action: Action, **extra: Any
+) -> str | None:
+    """Check and perform; returns the toast, or None when the press is forged (nothing shown)."""
+    try:
+        async with session_scope(turn.engine) as session:
+            issue, facts = await _issue(turn, session, issue_id)
+            if issue is None:
+                log.warning("forged or foreign press by user %s: %s", turn.user_id,
+                            update.callback_query.data if update.callback_query else "")
+                return None
+            if card_stamp != stamp(issue):
+                return turn._(STALE)
+            denial = check(turn.actor, action, facts, turn.rt.rules.policy, turn.rt.now())
+            if denial is not None:
+                return error_text(denial.error(action, facts), turn.locale)
+            await perform(session=session, rules=turn.rt.rules, actor=turn.actor, issue=issue,
+                          action=action, now=turn.rt.now(), **extra)
+    except StaleDataError:
+        return turn._(RACED)
+    except DomainError as exc:
+        return error_text(exc, turn.locale)
+    turn.rt.wake_dispatcher()
+    return turn._(DONE)
+
+
+@speaker()
+async def card(update: Update, context: ZtcContext, turn: Turn) -> None:
+    """Open an issue's card from a list."""
+    query = update.callback_query
+    assert query is not None
+    issue_id = (unpack(query.data) or [""])[0]
+    async with session_scope(turn.engine) as session:
+        issue, _facts = await _issue(turn, session, issue_id)
+    if issue is None or issue.id is None:
+        log.warning("forged card request by user %s: %s", turn.user_id, query.data)
+        await query.answer()
+        return
+    async with session_scope(turn.engine) as session:
+        text, markup = await render_card(
+            session=session, rules=turn.rt.rules, issue=issue, actor=turn.actor,
+            locale=turn.locale, now=turn.rt.now(),
+        )
+    await query.answer()
+    await query.message.reply_text(text, parse_mode="HTML", reply_markup=markup)  # type: ignore[union-attr]
+
+
+@speaker()
+async def act(update: Update, context: ZtcContext, turn: Turn) -> int | None:
+    """An action button: do it now, or ask for the note it needs, or the department to add."""
+    query = update.callback_query
+    assert query is not None and context.user_data is not None
+    parts = unpack(query.data)
+    if len(parts) != 3 or parts[0] not in Action.__members__.values():
+        log.warning("malformed press by user %s: %s", turn.user_id, query.data)
+        await query.answer()
+        return None
+    action, issue_id, card_stamp = Action(parts[0]), parts[1], parts[2]
+    if action in NEEDS_NOTE or action == Action.ADD_COHANDLER:
+        return await _ask(update, context, turn, action, issue_id, card_stamp)
+    toast = await _run(update, turn, issue_id, card_stamp, action)
+    if toast is None:
+        await query.answer()
+        return None
+    await show_fresh(update, turn, int(issue_id), toast)
+    return None
+
+
+async def _ask(
+    update: Update, context: ZtcContext, turn: Turn, action: Action, issue_id: str, card_stamp: str
+) -> int | None:
+    """Check the press as if acting, then ask for what the action needs."""
+    query = update.callback_query
+    assert query is not None and context.user_data is not None
+    async with session_scope(turn.engine) as session:
+        issue, facts = await _issue(turn, session, issue_id)
+        if issue is None:
+            log.warning("forged press by user %s: %s", turn.user_id, query.data)
+            await query.answer()
+            return None
+        denial = check(turn.actor, action, facts, turn.rt.rules.policy, turn.rt.now())
+        departments = await available_departments(session=session, issue=issue)
+    if card_stamp != stamp(issue) or denial is not None:
+        toast = turn._(STALE) if card_stamp != stamp(issue) else error_text(
+            denial.error(action, facts), turn.locale)  # type: ignore[union-attr]
+        await show_fresh(update, turn, int(issue_id), toast)
+        return None
+    await query.answer()
+    if action == Action.ADD_COHANDLER:
+        buttons = [
+            [InlineKeyboardButton(d.name_zh if turn.locale.startswith("zh") else d.name_en or d.name_zh,
+                                  callback_data=pack(CB.COHANDLER, issue_id, d.id, card_stamp))]
+            for d in departments
+        ]
+        await query.edit_message_reply_markup(InlineKeyboardMarkup(buttons))
+        return None
+    context.user_data["pending"] = {"action": action.value, "issue": issue_id, "stamp": card_stamp}
+    await query.message.reply_text(turn._(PROMPTS[action]).format(number=issue.number))  # type: ignore[union-attr]
+    return State.NOTE
+
+
+@speaker()
+async def note_received(update: Update, context: ZtcContext, turn: Turn) -> int:
+    """The words an action waited for: perform it, then show the card."""
+    assert update.message is not None and context.user_data is not None
+    pending = context.user_data.pop("pending", None)
+    if not pending:
+        return ConversationHandler.END
+    toast = await _run(update, turn, pending["issue"], pending["stamp"],
+                       Action(pending["action"]), note=update.message.text or "")
+    async with session_scope(turn.engine) as session:
+        issue = await session.get(Issue, int(pending["issue"]))
+        assert issue is not None
+        text, markup = await render_card(
+            session=session, rules=turn.rt.rules, issue=issue, actor=turn.actor,
+            locale=turn.locale, now=turn.rt.now(),
+        )
+    await update.message.reply_text(toast or turn._(DONE))
+    await update.message.reply_text(text, parse_mode="HTML", reply_markup=markup)
+    return ConversationHandler.END
+
+
+@speaker()
+async def cohandler_chosen(update: Update, context: ZtcContext, turn: Turn) -> None:
+    """A department to co-handle was picked."""
+    query = update.callback_query
+    assert query is not None
+    parts = unpack(query.data)
+    if len(parts) != 3 or not parts[1].isdigit():
+        await query.answer()
+        return
+    async with session_scope(turn.engine) as session:
+        department = await session.get(Department, int(parts[1]))
+    toast = None if department is None else await _run(
+        update, turn, parts[0], parts[2], Action.ADD_COHANDLER, department=department)
+    if toast is None:
+        await query.answer()
+        return
+    await show_fresh(update, turn, int(parts[0]), toast)
+
+
+@speaker()
+async def rated(update: Update, context: ZtcContext, turn: Turn) -> None:
+    """满意 / 基本满意 / 不满意 on a resolved issue."""
+    query = update.callback_query
+    assert query is not None
+    parts = unpack(query.data)
+    if len(parts) != 3 or parts[1] not in Rating.__members__.values():
+        await query.answer()
+        return
+    toast = await _run(update, turn, parts[0], parts[2], Action.CONFIRM, rating=Rating(parts[1]))
+    if toast is None:
+        await query.answer()
+        return
+    await show_fresh(update, turn, int(parts[0]), toast)

@@ -1,0 +1,147 @@
+"""/start with an invite, /help, /lang, and the command menus that differ by who is asking."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram.error import TelegramError
+
+from bot.i18n import LOCALES, N_, gettext_for
+from bot.render import error_text
+from bot.runtime import ZtcContext
+from handlers.callbacks import CB, pack, unpack
+from handlers.common import Turn, client_locale, load_turn, refusal_text, speaker
+from models.db import session_scope
+from models.errors import DomainError
+from models.identity import person_for, redeem_invite
+
+log = logging.getLogger(__name__)
+
+COMMANDS = {
+    "contact": [
+        ("report", N_("Report a problem")),
+        ("my", N_("My issues")),
+        ("progress", N_("Project progress")),
+        ("lang", N_("Language")),
+        ("help", N_("Help")),
+        ("cancel", N_("Cancel the current step")),
+    ],
+    "official": [
+        ("inbox", N_("Issues assigned to me")),
+        ("new", N_("Log a problem received by phone")),
+        ("stats", N_("Figures of my scope")),
+        ("lang", N_("Language")),
+        ("help", N_("Help")),
+        ("cancel", N_("Cancel the current step")),
+    ],
+    None: [("start", N_("Start with your invitation")), ("lang", N_("Language"))],
+}
+LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
+
+
+def commands_for(kind: str | None, locale: str) -> list[BotCommand]:
+    """The command menu of a contact, an official or a stranger, in a language."""
+    _ = gettext_for(locale)
+    return [BotCommand(name, _(text)) for name, text in COMMANDS[kind]]  # type: ignore[index]
+
+
+async def set_menu(turn: Turn, context: ZtcContext) -> None:
+    """Give this chat the menu of the person's role, in their language."""
+    try:
+        await context.bot.set_my_commands(
+            commands_for(turn.kind, turn.locale), scope=BotCommandScopeChat(turn.chat_id)
+        )
+    except TelegramError:  # a menu is a convenience: never fail the binding over it
+        log.warning("could not set the command menu of chat %s", turn.chat_id, exc_info=True)
+
+
+async def start(update: Update, context: ZtcContext) -> None:
+    """Bind the account by an invite token, or greet a known person."""
+    turn = await load_turn(update, context)
+    token = context.args[0] if context.args else None
+    if token:
+        user = update.effective_user
+        assert user is not None and update.message is not None
+        try:
+            async with session_scope(turn.engine) as session:
+                await redeem_invite(
+                    session=session,
+                    token=token,
+                    telegram_user_id=user.id,
+                    chat_id=turn.chat_id,
+                    locale=client_locale(user.language_code),
+                    now=turn.rt.now(),
+                )
+        except DomainError as exc:
+            await update.message.reply_text(error_text(exc, turn.locale))
+            return
+        turn = await load_turn(update, context)
+        context.rt.wake_dispatcher()  # notices held for this person can go now
+    await greet(update, context, turn)
+
+
+async def greet(update: Update, context: ZtcContext, turn: Turn) -> None:
+    """Welcome a known person with what they can do; refuse a stranger."""
+    assert update.effective_message is not None
+    if turn.person is None:
+        await update.effective_message.reply_text(refusal_text())
+        return
+    await set_menu(turn, context)
+    await update.effective_message.reply_text(help_text(turn))
+
+
+def help_text(turn: Turn) -> str:
+    """What the person can do, one command a line."""
+    assert turn.person is not None
+    lines = [turn._("Hello, {name}.").format(name=turn.person.name), ""]
+    lines += [f"/{c.command} — {c.description}" for c in commands_for(turn.kind, turn.locale)]
+    return "\n".join(lines)
+
+
+@speaker()
+async def help_command(update: Update, context: ZtcContext, turn: Turn) -> None:
+    """List the commands of the person's role."""
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(help_text(turn))
+
+
+async def lang(update: Update, context: ZtcContext) -> None:
+    """Offer the languages we speak."""
+    assert update.effective_message is not None
+    turn = await load_turn(update, context)
+    buttons = [
+        InlineKeyboardButton(name, callback_data=pack(CB.LANG, code))
+        for code, name in LANGUAGE_NAMES.items()
+    ]
+    await update.effective_message.reply_text(
+        turn._("Choose your language:"), reply_markup=InlineKeyboardMarkup([buttons])
+    )
+
+
+async def lang_chosen(update: Update, context: ZtcContext) -> None:
+    """Keep the chosen language (for a stranger, in the conversation's own data)."""
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    choice = (unpack(query.data) or [""])[0]
+    if choice not in LOCALES:
+        await query.answer()
+        return
+    async with session_scope(context.rt.engine) as session:
+        person = await person_for(session=session, telegram_user_id=update.effective_user.id)
+        if person is not None:
+            person.locale = choice
+    if context.user_data is not None:
+        context.user_data["locale"] = choice
+    turn = await load_turn(update, context)
+    await query.answer()
+    await query.edit_message_text(turn._("Language set: {language}.").format(
+        language=LANGUAGE_NAMES[choice]))
+    if turn.person is not None:
+        await set_menu(turn, context)

@@ -1,0 +1,125 @@
+"""The end-to-end harness: the real application, over real HTTP, against the fake Bot API.
+
+`Chat` starts the app exactly as `ztc run` does (initialize, post_init, polling, start) but with
+the test's engine and a clock the test moves; people are bound by real invites through /start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.sandbox import FakeBotAPI
+from bot.settings import Settings
+from models.db import session_scope
+from models.invites import create_invite
+from models.org import Contact, Official
+from models.rules import Rules
+
+Json = dict[str, Any]
+
+
+@dataclass
+class Chat:
+    """One running bot and the fake Telegram it talks to."""
+
+    api: FakeBotAPI
+    engine: AsyncEngine
+    rules: Rules
+    now: datetime
+    app: Application | None = None  # type: ignore[type-arg]
+    users: dict[str, int] = field(default_factory=dict)
+
+    def settings(self, **extra: Any) -> Settings:
+        """Settings pointing at the fake server."""
+        return Settings(
+            bot_token=self.api.token,
+            bot_api_url=self.api.url,
+            database_url="sqlite:///:memory:",  # unused: the test's engine is passed in
+            **extra,
+        )
+
+    async def start(self, **extra: Any) -> None:
+        """Build and start the application, as `run_polling` would."""
+        app = build_application(
+            self.settings(**extra), engine=self.engine, clock=lambda: self.now, clock_interval=0
+        )
+        await app.initialize()
+        assert app.post_init is not None
+        await app.post_init(app)
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0.0, timeout=1)
+        await app.start()
+        self.app = app
+
+    async def stop(self) -> None:
+        """Stop as SIGTERM would: updates in hand finish, persistence is flushed."""
+        app, self.app = self.app, None
+        assert app is not None and app.updater is not None
+        await app.updater.stop()
+        await app.stop()
+        assert app.post_stop is not None
+        await app.post_stop(app)
+        await app.shutdown()
+
+    async def bind(self, person: Official | Contact, user_id: int, language: str = "zh-hans") -> Json:
+        """Invite a person and /start with the token; returns the bot's greeting."""
+        async with session_scope(self.engine) as session:
+            token, _row = await create_invite(
+                session=session, rules=self.rules, person=person, now=self.now
+            )
+        self.users[person.code] = user_id
+        self.api.add_user(user_id, first_name=person.name, language_code=language)
+        self.api.user_says(user_id, f"/start {token}")
+        return await self.api.next_message(user_id)
+
+    def uid(self, code: str) -> int:
+        """The Telegram id of a bound person."""
+        return self.users[code]
+
+    async def say(self, code: str, text: str) -> Json:
+        """The person sends a text; returns the bot's next message to them."""
+        self.api.user_says(self.uid(code), text)
+        return await self.api.next_message(self.uid(code))
+
+    async def press(self, code: str, message: Json, label: str) -> str:
+        """The person presses the button with this label; returns the callback id."""
+        data = self.data(message, label)
+        return self.api.press(self.uid(code), message["message_id"], data)
+
+    async def press_and_wait(self, code: str, message: Json, label: str) -> Json:
+        """Press and wait for the message to be edited; returns it as it is now."""
+        seen = self.api.edit_count(self.uid(code), message["message_id"])
+        await self.press(code, message, label)
+        return await self.api.wait_edit(self.uid(code), message["message_id"], seen)
+
+    def data(self, message: Json, label: str) -> str:
+        """The callback data of the button labelled `label`."""
+        for text, data in self.api.buttons(message):
+            if text == label and data is not None:
+                return data
+        raise AssertionError(f"no button {label!r} in {self.api.buttons(message)}")
+
+    async def until(self, code: str, needle: str, limit: int = 6) -> Json:
+        """Read this person's messages until one contains `needle` (skipping other notices)."""
+        seen = []
+        for _ in range(limit):
+            message = await self.next(code)
+            if needle in message.get("text", ""):
+                return message
+            seen.append(message.get("text", "")[:80])
+        raise AssertionError(f"no message with {needle!r} for {code}; saw {seen}")
+
+    async def next(self, code: str) -> Json:
+        """The next message the bot sends this person."""
+        return await self.api.next_message(self.uid(code))
+
+
+def labels(api: FakeBotAPI, message: Json) -> list[str]:
+    """The labels of a message's buttons."""
+    return [text for text, _data in api.buttons(message)]

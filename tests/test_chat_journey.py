@@ -1,0 +1,131 @@
+"""End to end, over HTTP: a contact reports, the county accepts and escalates, the deputy
+resolves, the contact rates — in Chinese and in English."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.sandbox import FakeBotAPI
+from models.codes import Rating, Status
+from models.db import session_scope
+from models.issue import Issue
+from models.rules import Rules
+from tests.chat import Chat, labels
+from tests.factories import World, at, build_world, make_project
+
+CONTACT, HEAD, DEPUTY = 1001, 2001, 2002
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotAPI]:
+    """The fake Telegram, on a free port."""
+    async with FakeBotAPI() as server:
+        yield server
+
+
+@pytest.fixture
+async def world(engine: AsyncEngine) -> World:
+    """The small city with one 2亿 project in r1 whose leader is deputy-a."""
+    async with session_scope(engine) as session:
+        world = await build_world(session)
+        await make_project(session, world, 20_000, code="P1", leader="deputy-a")
+    return world
+
+
+@pytest.fixture
+async def chat(api: FakeBotAPI, engine: AsyncEngine, rules: Rules, world: World) -> AsyncIterator[Chat]:
+    """The running bot, on Friday 2026-11-20 10:00 in Huai'an."""
+    harness = Chat(api=api, engine=engine, rules=rules, now=at("2026-11-20 10:00"))
+    await harness.start()
+    yield harness
+    if harness.app is not None:
+        await harness.stop()
+
+
+async def report(chat: Chat, who: str, *, category: str, urgency: str, submit: str, text: str) -> dict:
+    """Walk /report to the end; returns the bot's confirmation."""
+    categories = await chat.say(who, "/report")
+    await chat.press(who, categories, category)
+    prompt = await chat.next(who)
+    assert "4000" in prompt["text"]
+    urgencies = await chat.say(who, text)
+    summary = await chat.press_and_wait(who, urgencies, urgency)
+    assert text in summary["text"]
+    await chat.press(who, summary, submit)
+    return await chat.next(who)
+
+
+async def test_journey_in_chinese(chat: Chat, world: World, engine: AsyncEngine) -> None:
+    api = chat.api
+    greeting = await chat.bind(world.contact, CONTACT)
+    assert "您好" in greeting["text"] and "/report" in greeting["text"]
+    assert [c["command"] for c in api.commands({"type": "chat", "chat_id": CONTACT})] == [
+        "report", "my", "progress", "lang", "help", "cancel"]
+    await chat.bind(world.officials["r1-head"], HEAD)
+    assert [c["command"] for c in api.commands({"type": "chat", "chat_id": HEAD})] == [
+        "inbox", "new", "stats", "lang", "help", "cancel"]
+    await chat.bind(world.officials["deputy-a"], DEPUTY)
+
+    done = await report(chat, "C1", category="土地", urgency="普通", submit="确认提交",
+                        text="用地指标迟迟未落实，影响开工")
+    assert "已收到：问题 2026-00001" in done["text"]
+    assert "县区" in done["text"] and "r1-head" in done["text"]
+    assert "2026年11月23日" in done["text"]  # Friday 10:00 + 1 working day = Monday 10:00
+
+    notice = await chat.next("r1-head")
+    assert "新问题 2026-00001" in notice["text"]
+    assert {"受理", "回复", "协办", "提级", "直通车"} <= set(labels(api, notice))
+    card = await chat.press_and_wait("r1-head", notice, "受理")
+    assert "已受理" in card["text"] and "办结" in labels(api, card)
+    assert "已受理" in (await chat.next("C1"))["text"]
+
+    card = await chat.press_and_wait("r1-head", card, "提级")
+    assert "市分管领导" in card["text"]
+    assert "提级" in (await chat.next("C1"))["text"]
+    informed = await chat.next("deputy-a")  # the project's leader hears of every new issue
+    assert "新问题 2026-00001" in informed["text"] and "受理" not in labels(api, informed)
+    escalated = await chat.until("deputy-a", "已提级至市分管领导")
+    assert "受理" in labels(api, escalated)
+
+    card = await chat.press_and_wait("deputy-a", escalated, "受理")
+    await chat.next("C1")  # accepted again, now by the deputy
+    await chat.press("deputy-a", card, "办结")
+    assert "办结说明" in (await chat.next("deputy-a"))["text"]
+    assert "已办理" in (await chat.say("deputy-a", "已协调自然资源局落实用地指标"))["text"]
+
+    resolved = await chat.next("C1")
+    assert "已办结：已协调自然资源局落实用地指标" in resolved["text"]
+    assert labels(api, resolved)[:3] == ["满意", "基本满意", "不满意"]
+    closed = await chat.press_and_wait("C1", resolved, "满意")
+    assert "评价：满意" in closed["text"]
+    await chat.until("deputy-a", "已评价：满意")
+    async with session_scope(engine) as session:
+        issue = await session.get(Issue, 1)
+        assert issue is not None
+        assert (issue.status, issue.rating, issue.escalations) == (Status.CLOSED, Rating.SATISFIED, 1)
+
+
+async def test_journey_in_english(chat: Chat, world: World) -> None:
+    api = chat.api
+    greeting = await chat.bind(world.contact, CONTACT, language="en")
+    assert greeting["text"].startswith("Hello")
+    await chat.bind(world.officials["r1-head"], HEAD, language="en-US")
+    done = await report(chat, "C1", category="land", urgency="urgent", submit="Submit",
+                        text="The land quota is still missing")
+    assert "Received: issue 2026-00001" in done["text"]
+    assert "county/park heads" in done["text"] and "Nov 20, 2026" in done["text"]  # urgent: 4h
+    notice = await chat.next("r1-head")
+    assert "New issue 2026-00001" in notice["text"]
+    assert {"Accept", "Reply", "Co-handler", "Escalate", "Direct line"} <= set(labels(api, notice))
+    card = await chat.press_and_wait("r1-head", notice, "Accept")
+    await chat.press("r1-head", card, "Resolve")
+    await chat.next("r1-head")
+    await chat.say("r1-head", "Quota granted")
+    assert "Issue 2026-00001 was accepted." in (await chat.next("C1"))["text"]
+    resolved = await chat.next("C1")
+    assert "was resolved: Quota granted" in resolved["text"]
+    closed = await chat.press_and_wait("C1", resolved, "basically satisfied")
+    assert "Rating: basically satisfied" in closed["text"]
