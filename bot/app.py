@@ -14,13 +14,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram import Update
+from telegram import Bot, Update
 from telegram.ext import (
+    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseUpdateProcessor,
     ContextTypes,
 )
+from telegram.request import HTTPXRequest
 
 import handlers
 from bot.persistence import DbPersistence
@@ -100,6 +102,9 @@ def build_application(
         .context_types(ContextTypes(context=ZtcContext))
         .persistence(DbPersistence(runtime.engine))
         .concurrent_updates(PerChatOrder())
+        # Replies in a conversation wait out a 429 and retry; notices go through the dispatcher,
+        # which has its own Bot (below) because this limiter halts *every* request on a 429.
+        .rate_limiter(AIORateLimiter(max_retries=3))
         .post_init(_start_background)
         .post_stop(_stop_background)
         .post_shutdown(_dispose)
@@ -121,21 +126,35 @@ async def _clock_tick(context: ZtcContext) -> None:
         rt.wake_dispatcher()
 
 
+def _dispatcher_bot(app: Application) -> Bot:  # type: ignore[type-arg]
+    """A Bot of the dispatcher's own: same server and token, no shared rate limiter."""
+    bot = app.bot
+    return Bot(
+        bot.token,
+        base_url=bot.base_url.removesuffix(bot.token),
+        base_file_url=bot.base_file_url.removesuffix(bot.token),
+        request=HTTPXRequest(connection_pool_size=16),
+    )
+
+
 async def _start_background(app: Application) -> None:  # type: ignore[type-arg]
     rt: Runtime = app.runtime  # type: ignore[attr-defined]
-    rt.dispatcher = Dispatcher(engine=rt.engine, bot=app.bot, render=notice_renderer(rt),
+    bot = _dispatcher_bot(app)
+    await bot.initialize()
+    rt.dispatcher = Dispatcher(engine=rt.engine, bot=bot, render=notice_renderer(rt),
                                clock=rt.clock)
     stop = asyncio.Event()
     task = asyncio.create_task(rt.dispatcher.run(stop), name="outbox-dispatcher")
-    rt.tasks = [stop, task]
+    rt.tasks = [stop, task, bot]
 
 
 async def _stop_background(app: Application) -> None:  # type: ignore[type-arg]
     rt: Runtime = app.runtime  # type: ignore[attr-defined]
     if rt.tasks:
-        stop, task = rt.tasks
+        stop, task, bot = rt.tasks
         stop.set()
         await task  # the message in hand is finished and recorded
+        await bot.shutdown()
         rt.tasks = []
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 from telegram import Update
@@ -14,6 +15,8 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+
+from telegram.warnings import PTBUserWarning
 
 from bot.runtime import ZtcContext
 from handlers import lists, presses, report, start
@@ -104,7 +107,11 @@ def conversation() -> ConversationHandler[Any]:
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Every handler, in order: the conversation first (it owns messages mid-flow), then the
     one-shot commands and buttons, then the catch-alls that answer anything left."""
-    app.add_handler(conversation())
+    with warnings.catch_warnings():
+        # Conversations are keyed by (chat, user), not by message, on purpose: a press in a step
+        # belongs to the step whatever message carries it. PTB warns about that choice.
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message")
+        app.add_handler(conversation())
     app.add_handlers([
         CommandHandler("start", start.start),
         CommandHandler("help", start.help_command),

@@ -17,29 +17,32 @@ from bot.i18n import N_, gettext_for
 from bot.labels import label
 from bot.render import moment, money
 from handlers.callbacks import CB, pack
-from models.codes import Action, Rating
+from models.codes import AWAITING_ACCEPT, Action, Rating
 from models.issue import Issue
 from models.issues import facts_for, running_due
 from models.permissions import Actor, allowed_actions
 from models.queries import IssueView, is_overdue, issue_view
 from models.rules import Rules
 
-OFFICIAL_BUTTONS = {
-    Action.ACCEPT: N_("Accept"),
-    Action.COMMENT: N_("Reply"),
-    Action.REQUEST_INFO: N_("Ask for material"),
-    Action.RESUME: N_("Resume"),
-    Action.ADD_COHANDLER: N_("Co-handler"),
-    Action.ESCALATE: N_("Escalate"),
-    Action.DIRECT_LINE: N_("Direct line"),
-    Action.RESOLVE: N_("Resolve"),
+BUTTONS = {
+    "official": {
+        Action.ACCEPT: N_("Accept"),
+        Action.COMMENT: N_("Reply"),
+        Action.REQUEST_INFO: N_("Ask for material"),
+        Action.RESUME: N_("Resume"),
+        Action.ADD_COHANDLER: N_("Co-handler"),
+        Action.ESCALATE: N_("Escalate"),
+        Action.DIRECT_LINE: N_("Direct line"),
+        Action.RESOLVE: N_("Resolve"),
+    },
+    "contact": {
+        Action.COMMENT: N_("Add information"),
+        Action.RESUME: N_("Material sent"),
+        Action.DIRECT_LINE: N_("Direct line"),
+        Action.REOPEN: N_("Reopen"),
+    },
 }
-CONTACT_BUTTONS = {
-    Action.COMMENT: N_("Add information"),
-    Action.RESUME: N_("Material sent"),
-    Action.DIRECT_LINE: N_("Direct line"),
-    Action.REOPEN: N_("Reopen"),
-}
+DEADLINES = {"accept": N_("Accept by: {when}"), "resolve": N_("Resolve by: {when}")}
 DESCRIPTION_SHOWN = 600
 
 
@@ -93,11 +96,8 @@ def _deadline_lines(issue: Issue, *, tz: object, locale: str, now: datetime) -> 
     due = running_due(issue)
     if due is None:
         return []
-    template = (
-        N_("Accept by: {when}") if issue.status in ("submitted", "reopened")
-        else N_("Resolve by: {when}")
-    )
-    line = _(template).format(when=moment(due, tz, locale))  # type: ignore[arg-type]
+    clock = "accept" if issue.status in AWAITING_ACCEPT else "resolve"
+    line = _(DEADLINES[clock]).format(when=moment(due, tz, locale))  # type: ignore[arg-type]
     if is_overdue(issue, now):
         line += " " + _("(overdue)")
     if issue.provisional:
@@ -110,12 +110,12 @@ def card_buttons(
 ) -> InlineKeyboardMarkup | None:
     """The buttons for the actions allowed now, two to a row; ratings on a row of their own."""
     _ = gettext_for(locale)
-    names = OFFICIAL_BUTTONS if official else CONTACT_BUTTONS
+    kind = "official" if official else "contact"
     s = stamp(issue)
     buttons = [
-        InlineKeyboardButton(_(names[a]), callback_data=pack(CB.ACT, a.value, issue.id, s))
+        InlineKeyboardButton(_(BUTTONS[kind][a]), callback_data=pack(CB.ACT, a.value, issue.id, s))
         for a in actions
-        if a in names
+        if a in BUTTONS[kind]
     ]
     rows = [buttons[k : k + 2] for k in range(0, len(buttons), 2)]
     if Action.CONFIRM in actions:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.ext import ConversationHandler
 
-from bot.i18n import LOCALES, gettext_for, ngettext_for
+from bot.i18n import LOCALES, gettext_for
 from bot.runtime import Runtime, ZtcContext
 from models.db import session_scope
 from models.identity import Person, mark_reachable, person_for
@@ -58,10 +58,6 @@ class Turn:
     def _(self, message: str) -> str:
         """Translate into the speaker's language."""
         return gettext_for(self.locale)(message)
-
-    def n_(self, singular: str, plural: str, count: int) -> str:
-        """Translate a counted message into the speaker's language."""
-        return ngettext_for(self.locale)(singular, plural, count)
 
     @property
     def engine(self) -> AsyncEngine:

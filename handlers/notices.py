@@ -39,7 +39,6 @@ HEADLINES = {
     K.REMINDER: N_("Reminder: issue {number} is waiting for you."),
     K.OVERDUE: N_("Issue {number} is overdue with the city's principal leaders."),
 }
-RATE_PLEASE = N_("Please rate the result with the buttons below.")
 
 
 def headline(row: Outbox, locale: str, *, for_contact: bool) -> str:
@@ -56,7 +55,7 @@ def headline(row: Outbox, locale: str, *, for_contact: bool) -> str:
     )
     text = f"<b>{text}</b>" if "\n" not in text else text
     if kind == K.RESOLVED and for_contact:
-        text += "\n" + _(RATE_PLEASE)
+        text += "\n" + _("Please rate the result with the buttons below.")
     return text
 
 

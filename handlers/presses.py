@@ -38,9 +38,12 @@ PROMPTS = {
     Action.REQUEST_INFO: N_("What material is missing for issue {number}? Send it in one text."),
     Action.RESOLVE: N_("How was issue {number} resolved? Send the note for the enterprise."),
 }
-STALE = N_("This card was out of date. Here is where the issue stands now.")
-RACED = N_("Someone else acted on this issue a moment ago. Here is where it stands now.")
-DONE = N_("Done.")
+STALE, RACED, DONE = "stale", "raced", "done"
+TOASTS = {
+    STALE: N_("This card was out of date. Here is where the issue stands now."),
+    RACED: N_("Someone else acted on this issue a moment ago. Here is where it stands now."),
+    DONE: N_("Done."),
+}
 
 
 async def _issue(turn: Turn, session: Any, issue_id: str) -> tuple[Issue | None, Any]:
@@ -82,18 +85,18 @@ async def _run(
                             update.callback_query.data if update.callback_query else "")
                 return None
             if card_stamp != stamp(issue):
-                return turn._(STALE)
+                return turn._(TOASTS[STALE])
             denial = check(turn.actor, action, facts, turn.rt.rules.policy, turn.rt.now())
             if denial is not None:
                 return error_text(denial.error(action, facts), turn.locale)
             await perform(session=session, rules=turn.rt.rules, actor=turn.actor, issue=issue,
                           action=action, now=turn.rt.now(), **extra)
     except StaleDataError:
-        return turn._(RACED)
+        return turn._(TOASTS[RACED])
     except DomainError as exc:
         return error_text(exc, turn.locale)
     turn.rt.wake_dispatcher()
-    return turn._(DONE)
+    return turn._(TOASTS[DONE])
 
 
 @speaker()
@@ -153,7 +156,7 @@ async def _ask(
         denial = check(turn.actor, action, facts, turn.rt.rules.policy, turn.rt.now())
         departments = await available_departments(session=session, issue=issue)
     if card_stamp != stamp(issue) or denial is not None:
-        toast = turn._(STALE) if card_stamp != stamp(issue) else error_text(
+        toast = turn._(TOASTS[STALE]) if card_stamp != stamp(issue) else error_text(
             denial.error(action, facts), turn.locale)  # type: ignore[union-attr]
         await show_fresh(update, turn, int(issue_id), toast)
         return None
@@ -187,7 +190,7 @@ async def note_received(update: Update, context: ZtcContext, turn: Turn) -> int:
             session=session, rules=turn.rt.rules, issue=issue, actor=turn.actor,
             locale=turn.locale, now=turn.rt.now(),
         )
-    await update.message.reply_text(toast or turn._(DONE))
+    await update.message.reply_text(toast or turn._(TOASTS[DONE]))
     await update.message.reply_text(text, parse_mode="HTML", reply_markup=markup)
     return ConversationHandler.END
 

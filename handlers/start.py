@@ -25,23 +25,23 @@ from models.identity import person_for, redeem_invite
 log = logging.getLogger(__name__)
 
 COMMANDS = {
-    "contact": [
-        ("report", N_("Report a problem")),
-        ("my", N_("My issues")),
-        ("progress", N_("Project progress")),
-        ("lang", N_("Language")),
-        ("help", N_("Help")),
-        ("cancel", N_("Cancel the current step")),
-    ],
-    "official": [
-        ("inbox", N_("Issues assigned to me")),
-        ("new", N_("Log a problem received by phone")),
-        ("stats", N_("Figures of my scope")),
-        ("lang", N_("Language")),
-        ("help", N_("Help")),
-        ("cancel", N_("Cancel the current step")),
-    ],
-    None: [("start", N_("Start with your invitation")), ("lang", N_("Language"))],
+    "contact": {
+        "report": N_("Report a problem"),
+        "my": N_("My issues"),
+        "progress": N_("Project progress"),
+        "lang": N_("Language"),
+        "help": N_("Help"),
+        "cancel": N_("Cancel the current step"),
+    },
+    "official": {
+        "inbox": N_("Issues assigned to me"),
+        "new": N_("Log a problem received by phone"),
+        "stats": N_("Figures of my scope"),
+        "lang": N_("Language"),
+        "help": N_("Help"),
+        "cancel": N_("Cancel the current step"),
+    },
+    "stranger": {"start": N_("Start with your invitation"), "lang": N_("Language")},
 }
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
 
@@ -49,7 +49,8 @@ LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
 def commands_for(kind: str | None, locale: str) -> list[BotCommand]:
     """The command menu of a contact, an official or a stranger, in a language."""
     _ = gettext_for(locale)
-    return [BotCommand(name, _(text)) for name, text in COMMANDS[kind]]  # type: ignore[index]
+    group = kind or "stranger"
+    return [BotCommand(name, _(COMMANDS[group][name])) for name in COMMANDS[group]]
 
 
 async def set_menu(turn: Turn, context: ZtcContext) -> None:

@@ -22,6 +22,7 @@ from models.org import Contact, Official
 from models.rules import Rules
 
 Json = dict[str, Any]
+CONTACT, OTHER_CONTACT, HEAD, DEPUTY, ADMIN, OTHER_HEAD = 1001, 1002, 2001, 2002, 2003, 2004
 
 
 @dataclass
@@ -114,6 +115,20 @@ class Chat:
                 return message
             seen.append(message.get("text", "")[:80])
         raise AssertionError(f"no message with {needle!r} for {code}; saw {seen}")
+
+    async def report(
+        self, who: str, *, category: str, urgency: str, submit: str, text: str
+    ) -> Json:
+        """Walk /report to the end (one project, so no project step); returns the confirmation."""
+        categories = await self.say(who, "/report")
+        await self.press(who, categories, category)
+        prompt = await self.next(who)
+        assert "4000" in prompt["text"]
+        urgencies = await self.say(who, text)
+        summary = await self.press_and_wait(who, urgencies, urgency)
+        assert text in summary["text"]
+        await self.press(who, summary, submit)
+        return await self.next(who)
 
     async def next(self, code: str) -> Json:
         """The next message the bot sends this person."""

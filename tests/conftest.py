@@ -17,10 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.db import make_engine
+from bot.sandbox import FakeBotAPI
+from models.db import make_engine, session_scope
 from models.migrate import recreate
 from models.policy import load_policy
 from models.rules import Rules
+from tests.chat import Chat
+from tests.factories import World, at, build_world, make_project
 
 PG_URL = os.environ.get("ZTC_TEST_DATABASE_URL")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -96,3 +99,32 @@ def postgres_url() -> str:
 
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+# --- the end-to-end chat: the real application against the fake Bot API --------------------
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotAPI]:
+    """The fake Telegram, on a free port."""
+    async with FakeBotAPI() as server:
+        yield server
+
+
+@pytest.fixture
+async def world(engine: AsyncEngine) -> World:
+    """The small city with one 2亿 project in r1 whose leader is deputy-a."""
+    async with session_scope(engine) as session:
+        world = await build_world(session)
+        await make_project(session, world, 20_000, code="P1", leader="deputy-a")
+    return world
+
+
+@pytest.fixture
+async def chat(api: FakeBotAPI, engine: AsyncEngine, rules: Rules, world: World) -> AsyncIterator[Chat]:
+    """The running bot, on Friday 2026-11-20 10:00 in Huai'an."""
+    harness = Chat(api=api, engine=engine, rules=rules, now=at("2026-11-20 10:00"))
+    await harness.start()
+    yield harness
+    if harness.app is not None:
+        await harness.stop()

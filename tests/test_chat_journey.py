@@ -3,59 +3,13 @@ resolves, the contact rates — in Chinese and in English."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.sandbox import FakeBotAPI
 from models.codes import Rating, Status
 from models.db import session_scope
 from models.issue import Issue
-from models.rules import Rules
-from tests.chat import Chat, labels
-from tests.factories import World, at, build_world, make_project
-
-CONTACT, HEAD, DEPUTY = 1001, 2001, 2002
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotAPI]:
-    """The fake Telegram, on a free port."""
-    async with FakeBotAPI() as server:
-        yield server
-
-
-@pytest.fixture
-async def world(engine: AsyncEngine) -> World:
-    """The small city with one 2亿 project in r1 whose leader is deputy-a."""
-    async with session_scope(engine) as session:
-        world = await build_world(session)
-        await make_project(session, world, 20_000, code="P1", leader="deputy-a")
-    return world
-
-
-@pytest.fixture
-async def chat(api: FakeBotAPI, engine: AsyncEngine, rules: Rules, world: World) -> AsyncIterator[Chat]:
-    """The running bot, on Friday 2026-11-20 10:00 in Huai'an."""
-    harness = Chat(api=api, engine=engine, rules=rules, now=at("2026-11-20 10:00"))
-    await harness.start()
-    yield harness
-    if harness.app is not None:
-        await harness.stop()
-
-
-async def report(chat: Chat, who: str, *, category: str, urgency: str, submit: str, text: str) -> dict:
-    """Walk /report to the end; returns the bot's confirmation."""
-    categories = await chat.say(who, "/report")
-    await chat.press(who, categories, category)
-    prompt = await chat.next(who)
-    assert "4000" in prompt["text"]
-    urgencies = await chat.say(who, text)
-    summary = await chat.press_and_wait(who, urgencies, urgency)
-    assert text in summary["text"]
-    await chat.press(who, summary, submit)
-    return await chat.next(who)
+from tests.chat import CONTACT, DEPUTY, HEAD, Chat, labels
+from tests.factories import World
 
 
 async def test_journey_in_chinese(chat: Chat, world: World, engine: AsyncEngine) -> None:
@@ -69,7 +23,7 @@ async def test_journey_in_chinese(chat: Chat, world: World, engine: AsyncEngine)
         "inbox", "new", "stats", "lang", "help", "cancel"]
     await chat.bind(world.officials["deputy-a"], DEPUTY)
 
-    done = await report(chat, "C1", category="土地", urgency="普通", submit="确认提交",
+    done = await chat.report("C1", category="土地", urgency="普通", submit="确认提交",
                         text="用地指标迟迟未落实，影响开工")
     assert "已收到：问题 2026-00001" in done["text"]
     assert "县区" in done["text"] and "r1-head" in done["text"]
@@ -113,7 +67,7 @@ async def test_journey_in_english(chat: Chat, world: World) -> None:
     greeting = await chat.bind(world.contact, CONTACT, language="en")
     assert greeting["text"].startswith("Hello")
     await chat.bind(world.officials["r1-head"], HEAD, language="en-US")
-    done = await report(chat, "C1", category="land", urgency="urgent", submit="Submit",
+    done = await chat.report("C1", category="land", urgency="urgent", submit="Submit",
                         text="The land quota is still missing")
     assert "Received: issue 2026-00001" in done["text"]
     assert "county/park heads" in done["text"] and "Nov 20, 2026" in done["text"]  # urgent: 4h

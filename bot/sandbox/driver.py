@@ -1,0 +1,282 @@
+"""Driving the fake Bot API as its users, injecting faults, and reading what the bot did."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from bot.sandbox.admin import BotAdmin, scope_key
+from bot.sandbox.messages import document_of, photo_sizes
+from bot.sandbox.state import ChatLog, Json, SandboxState
+from bot.sandbox.wire import ApiError, Params, default_description
+
+T = TypeVar("T")
+
+# PTB's CommandHandler only sees a command that carries a bot_command entity at offset 0.
+_COMMAND = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
+
+
+@dataclass
+class Fault:
+    """A planned error for the next calls of one method."""
+
+    method: str
+    code: int
+    description: str
+    retry_after: int | None
+    times: int
+    chat_id: int | None
+
+    def matches(self, method: str, params: Params) -> bool:
+        """Whether this fault applies to a call of `method` with `params`."""
+        same_chat = self.chat_id is None or str(self.chat_id) == str(params.get("chat_id"))
+        return self.method == method.lower() and same_chat
+
+
+def command_entities(text: str | None) -> list[Json]:
+    """The bot_command entity Telegram attaches to a text starting with /command[@bot]."""
+    match = _COMMAND.match(text or "")
+    return [{"type": "bot_command", "offset": 0, "length": match.end()}] if match else []
+
+
+class SandboxDriver:
+    """The test's (and demo's) side of the sandbox: users act, faults are planned, results read."""
+
+    state: SandboxState
+    _admin: BotAdmin
+    _faults: list[Fault]
+
+    # --- fault injection -------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        code: int,
+        description: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+        chat_id: int | None = None,
+    ) -> None:
+        """Fail the next `times` calls of `method` (optionally to `chat_id` only) with an error."""
+        if code == 429 and retry_after is None:
+            retry_after = 1  # Telegram never sends a 429 without saying how long to wait
+        text = description or default_description(code, retry_after)
+        self._faults.append(Fault(method.lower(), code, text, retry_after, times, chat_id))
+
+    def _inject_fault(self, name: str, params: Params) -> None:
+        fault = next((f for f in self._faults if f.matches(name, params)), None)
+        if fault is None:
+            return
+        fault.times -= 1
+        if fault.times <= 0:
+            self._faults.remove(fault)
+        raise ApiError(fault.code, fault.description, retry_after=fault.retry_after)
+
+    def block(self, user_id: int) -> None:
+        """The user blocks the bot: sends to their private chat answer 403."""
+        self.state.blocked.add(user_id)
+
+    def unblock(self, user_id: int) -> None:
+        """The user unblocks the bot."""
+        self.state.blocked.discard(user_id)
+
+    # --- acting as the users ---------------------------------------------------------------
+
+    def add_user(
+        self,
+        user_id: int,
+        first_name: str = "User",
+        language_code: str = "zh-hans",
+        username: str | None = None,
+    ) -> Json:
+        """Create a user (and their private chat, whose id is the user's)."""
+        return copy.deepcopy(self.state.add_user(user_id, first_name, language_code, username))
+
+    def add_group(self, chat_id: int, title: str) -> Json:
+        """Create a group chat (negative id; -100… makes a supergroup)."""
+        return copy.deepcopy(self.state.add_group(chat_id, title).chat)
+
+    def user_says(
+        self,
+        user_id: int,
+        text: str | None = None,
+        *,
+        photo: bytes | None = None,
+        document: tuple[str, bytes, str] | None = None,
+        caption: str | None = None,
+        chat_id: int | None = None,
+    ) -> Json:
+        """The user sends a text, photo or document; returns their message as queued."""
+        if (text is None) == (photo is None and document is None):
+            raise ValueError("a message has either a text or a photo/document")
+        chat = self.state.driver_chat(user_id, chat_id)
+        fields = self._user_fields(text, photo, document, caption)
+        message = self.state.new_message(chat, self.state.users[user_id], fields)
+        self.state.push_update("message", message)
+        return copy.deepcopy(message)
+
+    def _user_fields(
+        self,
+        text: str | None,
+        photo: bytes | None,
+        document: tuple[str, bytes, str] | None,
+        caption: str | None,
+    ) -> Json:
+        fields: Json = {}
+        if text is not None:
+            fields["text"] = text
+            if entities := command_entities(text):
+                fields["entities"] = entities
+        if photo is not None:
+            stored = self.state.store_file(photo, "photos", None, "image/jpeg")
+            fields["photo"] = photo_sizes(stored)
+        if document is not None:
+            name, data, mime = document
+            fields["document"] = document_of(self.state.store_file(data, "documents", name, mime))
+        if caption is not None:
+            fields["caption"] = caption
+            if entities := command_entities(caption):
+                fields["caption_entities"] = entities
+        return fields
+
+    def press(
+        self, user_id: int, message_id: int, data: str, *, chat_id: int | None = None
+    ) -> str:
+        """The user presses a button (any data: tests may forge it); returns the query id."""
+        chat = self.state.driver_chat(user_id, chat_id)
+        if message_id not in chat.messages:
+            raise LookupError(
+                f"no message #{message_id} in chat {chat.chat['id']}:\n{chat.describe()}"
+            )
+        query_id = str(7_000_000_000_000 + self.state.serial())
+        self.state.open_queries.add(query_id)
+        query = {
+            "id": query_id,
+            "from": self.state.users[user_id],
+            "chat_instance": f"-{abs(chat.chat['id'])}77",
+            "message": chat.messages[message_id],
+            "data": data,
+        }
+        self.state.push_update("callback_query", query)
+        return query_id
+
+    # --- reading what the bot did ----------------------------------------------------------
+
+    @property
+    def calls(self) -> list[tuple[str, Params]]:
+        """Every method call, in order, with its parsed parameters."""
+        return self.state.calls
+
+    @property
+    def answers(self) -> dict[str, Params]:
+        """answerCallbackQuery parameters by callback query id."""
+        return self.state.answers
+
+    @property
+    def too_many(self) -> int:
+        """How many 429 answers were given."""
+        return self.state.too_many
+
+    def sent(self, chat_id: int) -> list[Json]:
+        """The bot's messages still in the chat, as they read now (after edits)."""
+        chat = self.state.chats.get(chat_id)
+        return copy.deepcopy(chat.bot_messages()) if chat else []
+
+    def reply_keyboard(self, chat_id: int) -> Json | None:
+        """The reply keyboard the bot last put under the chat's input field, if any."""
+        chat = self.state.chats.get(chat_id)
+        return copy.deepcopy(chat.keyboard) if chat else None
+
+    def edit_count(self, chat_id: int, message_id: int) -> int:
+        """How many times the bot edited a message."""
+        chat = self.state.chats.get(chat_id)
+        return chat.edits.get(message_id, 0) if chat else 0
+
+    # The waits below take a `timeout` (ASYNC109) on purpose: a test reads better with
+    # `await api.next_message(chat, timeout=2)` than wrapped in `asyncio.timeout` blocks.
+    async def next_message(self, chat_id: int, timeout: float = 10.0) -> Json:  # noqa: ASYNC109
+        """The next message the bot sent to the chat that this method has not returned yet."""
+
+        def probe() -> Json | None:
+            chat = self.state.chats.get(chat_id)
+            if chat is None or chat.cursor >= len(chat.outbox):
+                return None
+            chat.cursor += 1
+            return copy.deepcopy(chat.outbox[chat.cursor - 1])
+
+        return await self._wait(probe, timeout, f"a new bot message in chat {chat_id}", chat_id)
+
+    async def wait_edit(
+        self,
+        chat_id: int,
+        message_id: int,
+        edits_seen: int,
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> Json:
+        """Wait until the message was edited more than `edits_seen` times; returns it."""
+
+        def probe() -> Json | None:
+            chat = self.state.chats.get(chat_id)
+            if chat is None or chat.edits.get(message_id, 0) <= edits_seen:
+                return None
+            return copy.deepcopy(next(m for m in chat.outbox if m["message_id"] == message_id))
+
+        what = f"edit #{edits_seen + 1} of message #{message_id} in chat {chat_id}"
+        return await self._wait(probe, timeout, what, chat_id)
+
+    async def wait_answer(self, callback_id: str, timeout: float = 10.0) -> Params:  # noqa: ASYNC109
+        """Wait until the bot answers the callback query; returns the answer's parameters."""
+        return await self._wait(
+            lambda: self.state.answers.get(callback_id), timeout, f"answer to {callback_id}"
+        )
+
+    async def wait_call(
+        self,
+        method: str,
+        since: int = 0,
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> Params:
+        """Wait for a call of `method` at index `since` or later in `calls`; its parameters."""
+
+        def probe() -> Params | None:
+            wanted = method.lower()
+            found = [p for name, p in self.state.calls[since:] if name.lower() == wanted]
+            return found[0] if found else None
+
+        return await self._wait(probe, timeout, f"a {method} call")
+
+    async def _wait(
+        self,
+        probe: Callable[[], T | None],
+        timeout: float,  # noqa: ASYNC109
+        what: str,
+        chat_id: int | None = None,
+    ) -> T:
+        try:
+            return await self.state.wait_for(probe, timeout)
+        except TimeoutError:
+            raise TimeoutError(self._report(what, timeout, chat_id)) from None
+
+    def _report(self, what: str, timeout: float, chat_id: int | None) -> str:
+        chat: ChatLog | None = self.state.chats.get(chat_id) if chat_id is not None else None
+        held = chat.describe() if chat else "  (no such chat)"
+        recent = "\n".join(f"  {name} {params}" for name, params in self.state.calls[-5:])
+        return (
+            f"waited {timeout}s for {what} in vain.\n"
+            + (f"The bot's messages there:\n{held}\n" if chat_id is not None else "")
+            + f"Last calls:\n{recent or '  (none)'}"
+        )
+
+    def commands(self, scope: Json | None = None, language_code: str = "") -> list[Json]:
+        """The commands set for exactly this scope (default scope when None) and language."""
+        return copy.deepcopy(self._admin.commands.get((scope_key(scope), language_code), []))
+
+    @staticmethod
+    def buttons(message: Json) -> list[tuple[str, str | None]]:
+        """A message's inline keyboard flattened to (text, callback_data) pairs."""
+        rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+        return [(button["text"], button.get("callback_data")) for row in rows for button in row]
