@@ -112,8 +112,13 @@ def build_application(
     )
     handlers.register(app)
     if app.job_queue is not None and clock_interval > 0:
-        app.job_queue.run_repeating(_clock_tick, interval=clock_interval, first=1.0, name="clocks",
-                                    job_kwargs={"max_instances": 1, "coalesce": True})
+        app.job_queue.run_repeating(
+            _clock_tick,
+            interval=clock_interval,
+            first=1.0,
+            name="clocks",
+            job_kwargs={"max_instances": 1, "coalesce": True},
+        )
     return app
 
 
@@ -141,8 +146,9 @@ async def _start_background(app: Application) -> None:  # type: ignore[type-arg]
     rt: Runtime = app.runtime  # type: ignore[attr-defined]
     bot = _dispatcher_bot(app)
     await bot.initialize()
-    rt.dispatcher = Dispatcher(engine=rt.engine, bot=bot, render=notice_renderer(rt),
-                               clock=rt.clock)
+    rt.dispatcher = Dispatcher(
+        engine=rt.engine, bot=bot, render=notice_renderer(rt), clock=rt.clock
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(rt.dispatcher.run(stop), name="outbox-dispatcher")
     rt.tasks = [stop, task, bot]

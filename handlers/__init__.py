@@ -15,7 +15,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-
 from telegram.warnings import PTBUserWarning
 
 from bot.runtime import ZtcContext
@@ -112,21 +111,23 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         # belongs to the step whatever message carries it. PTB warns about that choice.
         warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message")
         app.add_handler(conversation())
-    app.add_handlers([
-        CommandHandler("start", start.start),
-        CommandHandler("help", start.help_command),
-        CommandHandler("lang", start.lang),
-        CommandHandler("cancel", cancel),
-        CommandHandler("my", lists.my),
-        CommandHandler("inbox", lists.inbox),
-        CommandHandler("progress", lists.progress),
-        CommandHandler("stats", lists.stats),
-        CallbackQueryHandler(start.lang_chosen, pattern=pattern(CB.LANG)),
-        CallbackQueryHandler(presses.card, pattern=pattern(CB.CARD)),
-        CallbackQueryHandler(presses.cohandler_chosen, pattern=pattern(CB.COHANDLER)),
-        CallbackQueryHandler(presses.rated, pattern=pattern(CB.RATE)),
-        CallbackQueryHandler(lists.page, pattern=pattern(CB.PAGE)),
-        CallbackQueryHandler(dead_button),
-        MessageHandler(filters.ALL, nudge),
-    ])
+    app.add_handlers(
+        [
+            CommandHandler("start", start.start),
+            CommandHandler("help", start.help_command),
+            CommandHandler("lang", start.lang),
+            CommandHandler("cancel", cancel),
+            CommandHandler("my", lists.my),
+            CommandHandler("inbox", lists.inbox),
+            CommandHandler("progress", lists.progress),
+            CommandHandler("stats", lists.stats),
+            CallbackQueryHandler(start.lang_chosen, pattern=pattern(CB.LANG)),
+            CallbackQueryHandler(presses.card, pattern=pattern(CB.CARD)),
+            CallbackQueryHandler(presses.cohandler_chosen, pattern=pattern(CB.COHANDLER)),
+            CallbackQueryHandler(presses.rated, pattern=pattern(CB.RATE)),
+            CallbackQueryHandler(lists.page, pattern=pattern(CB.PAGE)),
+            CallbackQueryHandler(dead_button),
+            MessageHandler(filters.ALL, nudge),
+        ]
+    )
     app.add_error_handler(on_error)  # type: ignore[arg-type]

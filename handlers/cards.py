@@ -10,8 +10,8 @@ import html
 import zlib
 from datetime import datetime
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import N_, gettext_for
 from bot.labels import label
@@ -77,8 +77,10 @@ def card_text(view: IssueView, *, tz: object, locale: str, now: datetime) -> str
     ]
     lines.extend(_deadline_lines(i, tz=tz, locale=locale, now=now))
     if view.departments:
-        names = "、".join(_e(d.name_zh if locale.startswith("zh") else d.name_en or d.name_zh)
-                         for d in view.departments)
+        names = "、".join(
+            _e(d.name_zh if locale.startswith("zh") else d.name_en or d.name_zh)
+            for d in view.departments
+        )
         lines.append(_("Co-handlers: {departments}").format(departments=names))
     if i.rating is not None:
         lines.append(_("Rating: {rating}").format(rating=label(i.rating, locale)))
@@ -119,10 +121,15 @@ def card_buttons(
     ]
     rows = [buttons[k : k + 2] for k in range(0, len(buttons), 2)]
     if Action.CONFIRM in actions:
-        rows.insert(0, [
-            InlineKeyboardButton(label(r, locale), callback_data=pack(CB.RATE, issue.id, r.value, s))
-            for r in Rating
-        ])
+        rows.insert(
+            0,
+            [
+                InlineKeyboardButton(
+                    label(r, locale), callback_data=pack(CB.RATE, issue.id, r.value, s)
+                )
+                for r in Rating
+            ],
+        )
     return InlineKeyboardMarkup(rows) if rows else None
 
 

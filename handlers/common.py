@@ -1,4 +1,4 @@
-"""What every handler needs: who is talking, in which language, and one session per unit of work."""
+"""What every handler needs: who is talking, in which language, and a session per unit of work."""
 
 from __future__ import annotations
 

@@ -25,20 +25,32 @@ from models.queries import (
 )
 
 PAGE = 5
-EMPTY = {"my": N_("Your enterprise has no issues yet. /report"), "inbox": N_("Nothing is waiting for you.")}
-TITLES = {"my": N_("Your enterprise's issues ({count}):"), "inbox": N_("Assigned to you ({count}):")}
+EMPTY = {
+    "my": N_("Your enterprise has no issues yet. /report"),
+    "inbox": N_("Nothing is waiting for you."),
+}
+TITLES = {
+    "my": N_("Your enterprise's issues ({count}):"),
+    "inbox": N_("Assigned to you ({count}):"),
+}
 
 
 async def _issues(turn: Turn, which: str) -> list[Issue]:
     async with session_scope(turn.engine) as session:
         if which == "my" and isinstance(turn.person, Contact):
-            return await enterprise_issues(session=session, enterprise_id=turn.person.enterprise_id)
+            return await enterprise_issues(
+                session=session, enterprise_id=turn.person.enterprise_id
+            )
         if which == "inbox" and isinstance(turn.person, Official) and turn.person.id:
-            return await inbox_issues(session=session, official_id=turn.person.id, now=turn.rt.now())
+            return await inbox_issues(
+                session=session, official_id=turn.person.id, now=turn.rt.now()
+            )
     return []
 
 
-def _page(turn: Turn, which: str, issues: list[Issue], page: int) -> tuple[str, InlineKeyboardMarkup | None]:
+def _page(
+    turn: Turn, which: str, issues: list[Issue], page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
     if not issues:
         return turn._(EMPTY[which]), None
     pages = (len(issues) + PAGE - 1) // PAGE
@@ -47,7 +59,8 @@ def _page(turn: Turn, which: str, issues: list[Issue], page: int) -> tuple[str, 
     rows = []
     for issue in issues[page * PAGE : (page + 1) * PAGE]:
         mark = "⚠ " if is_overdue(issue, now) else ""
-        text = f"{mark}{issue.number} · {label(issue.category, turn.locale)} · {label(issue.status, turn.locale)}"
+        category, status = label(issue.category, turn.locale), label(issue.status, turn.locale)
+        text = f"{mark}{issue.number} · {category} · {status}"
         due = running_due(issue)
         if due is not None:
             text += f" · {moment(due, tz, turn.locale)}"
@@ -100,17 +113,29 @@ async def progress(update: Update, context: ZtcContext, turn: Turn) -> None:
     assert update.effective_message is not None and isinstance(turn.person, Contact)
     lines = []
     async with session_scope(turn.engine) as session:
-        for project in await enterprise_projects(session=session, enterprise_id=turn.person.enterprise_id):
+        for project in await enterprise_projects(
+            session=session, enterprise_id=turn.person.enterprise_id
+        ):
             report = await latest_progress(session=session, project_id=project.id or 0)
-            lines.append(turn._("{code} {name}: {stage}, total investment {total}").format(
-                code=project.code, name=project.name, stage=label(project.stage, turn.locale),
-                total=money(project.investment_wan, turn.locale)))
+            lines.append(
+                turn._("{code} {name}: {stage}, total investment {total}").format(
+                    code=project.code,
+                    name=project.name,
+                    stage=label(project.stage, turn.locale),
+                    total=money(project.investment_wan, turn.locale),
+                )
+            )
             if report is None:
                 lines.append("  " + turn._("No monthly progress reported yet."))
             else:
-                lines.append("  " + turn._("{month}: {stage}, {invested} invested so far").format(
-                    month=report.month.strftime("%Y-%m"), stage=label(report.stage, turn.locale),
-                    invested=money(report.invested_wan, turn.locale)))
+                lines.append(
+                    "  "
+                    + turn._("{month}: {stage}, {invested} invested so far").format(
+                        month=report.month.strftime("%Y-%m"),
+                        stage=label(report.stage, turn.locale),
+                        invested=money(report.invested_wan, turn.locale),
+                    )
+                )
     await update.effective_message.reply_text("\n".join(lines) or turn._("No project on record."))
 
 
@@ -124,12 +149,20 @@ async def stats(update: Update, context: ZtcContext, turn: Turn) -> None:
     assert update.effective_message is not None
     async with session_scope(turn.engine) as session:
         f = await scope_figures(session=session, actor=turn.actor, now=turn.rt.now())
-    await update.effective_message.reply_text(turn._(
-        "Issues in your scope: {total}\nOpen: {open} (overdue: {overdue})\n"
-        "Resolved or closed: {resolved}\nEscalated: {escalated} · direct line: {direct}\n"
-        "Resolution rate: {resolution} · satisfaction rate: {satisfaction} ({rated} rated)"
-    ).format(
-        total=f.total, open=f.open, overdue=f.overdue, resolved=f.resolved, escalated=f.escalated,
-        direct=f.direct_line, resolution=_rate(f.resolution_rate, turn.locale),
-        satisfaction=_rate(f.satisfaction_rate, turn.locale), rated=f.rated,
-    ))
+    await update.effective_message.reply_text(
+        turn._(
+            "Issues in your scope: {total}\nOpen: {open} (overdue: {overdue})\n"
+            "Resolved or closed: {resolved}\nEscalated: {escalated} · direct line: {direct}\n"
+            "Resolution rate: {resolution} · satisfaction rate: {satisfaction} ({rated} rated)"
+        ).format(
+            total=f.total,
+            open=f.open,
+            overdue=f.overdue,
+            resolved=f.resolved,
+            escalated=f.escalated,
+            direct=f.direct_line,
+            resolution=_rate(f.resolution_rate, turn.locale),
+            satisfaction=_rate(f.satisfaction_rate, turn.locale),
+            rated=f.rated,
+        )
+    )

@@ -70,8 +70,12 @@ def notice_renderer(rt: Runtime):  # type: ignore[no-untyped-def]
             return Rendered(top)
         now: datetime = rt.now()
         text, markup = await render_card(
-            session=session, rules=rt.rules, issue=issue, actor=actor_of(person),
-            locale=locale, now=now,
+            session=session,
+            rules=rt.rules,
+            issue=issue,
+            actor=actor_of(person),
+            locale=locale,
+            now=now,
         )
         return Rendered(f"{top}\n\n{text}", markup)
 

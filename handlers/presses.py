@@ -62,8 +62,12 @@ async def show_fresh(update: Update, turn: Turn, issue_id: int, toast: str | Non
         issue = await session.get(Issue, issue_id)
         assert issue is not None
         text, markup = await render_card(
-            session=session, rules=turn.rt.rules, issue=issue, actor=turn.actor,
-            locale=turn.locale, now=turn.rt.now(),
+            session=session,
+            rules=turn.rt.rules,
+            issue=issue,
+            actor=turn.actor,
+            locale=turn.locale,
+            now=turn.rt.now(),
         )
     await query.answer(toast[:190] if toast else None, show_alert=bool(toast and len(toast) > 60))
     try:
@@ -81,16 +85,26 @@ async def _run(
         async with session_scope(turn.engine) as session:
             issue, facts = await _issue(turn, session, issue_id)
             if issue is None:
-                log.warning("forged or foreign press by user %s: %s", turn.user_id,
-                            update.callback_query.data if update.callback_query else "")
+                log.warning(
+                    "forged or foreign press by user %s: %s",
+                    turn.user_id,
+                    update.callback_query.data if update.callback_query else "",
+                )
                 return None
             if card_stamp != stamp(issue):
                 return turn._(TOASTS[STALE])
             denial = check(turn.actor, action, facts, turn.rt.rules.policy, turn.rt.now())
             if denial is not None:
                 return error_text(denial.error(action, facts), turn.locale)
-            await perform(session=session, rules=turn.rt.rules, actor=turn.actor, issue=issue,
-                          action=action, now=turn.rt.now(), **extra)
+            await perform(
+                session=session,
+                rules=turn.rt.rules,
+                actor=turn.actor,
+                issue=issue,
+                action=action,
+                now=turn.rt.now(),
+                **extra,
+            )
     except StaleDataError:
         return turn._(TOASTS[RACED])
     except DomainError as exc:
@@ -113,8 +127,12 @@ async def card(update: Update, context: ZtcContext, turn: Turn) -> None:
         return
     async with session_scope(turn.engine) as session:
         text, markup = await render_card(
-            session=session, rules=turn.rt.rules, issue=issue, actor=turn.actor,
-            locale=turn.locale, now=turn.rt.now(),
+            session=session,
+            rules=turn.rt.rules,
+            issue=issue,
+            actor=turn.actor,
+            locale=turn.locale,
+            now=turn.rt.now(),
         )
     await query.answer()
     await query.message.reply_text(text, parse_mode="HTML", reply_markup=markup)  # type: ignore[union-attr]
@@ -156,15 +174,22 @@ async def _ask(
         denial = check(turn.actor, action, facts, turn.rt.rules.policy, turn.rt.now())
         departments = await available_departments(session=session, issue=issue)
     if card_stamp != stamp(issue) or denial is not None:
-        toast = turn._(TOASTS[STALE]) if card_stamp != stamp(issue) else error_text(
-            denial.error(action, facts), turn.locale)  # type: ignore[union-attr]
+        toast = (
+            turn._(TOASTS[STALE])
+            if card_stamp != stamp(issue)
+            else error_text(denial.error(action, facts), turn.locale)
+        )  # type: ignore[union-attr]
         await show_fresh(update, turn, int(issue_id), toast)
         return None
     await query.answer()
     if action == Action.ADD_COHANDLER:
         buttons = [
-            [InlineKeyboardButton(d.name_zh if turn.locale.startswith("zh") else d.name_en or d.name_zh,
-                                  callback_data=pack(CB.COHANDLER, issue_id, d.id, card_stamp))]
+            [
+                InlineKeyboardButton(
+                    d.name_zh if turn.locale.startswith("zh") else d.name_en or d.name_zh,
+                    callback_data=pack(CB.COHANDLER, issue_id, d.id, card_stamp),
+                )
+            ]
             for d in departments
         ]
         await query.edit_message_reply_markup(InlineKeyboardMarkup(buttons))
@@ -181,14 +206,24 @@ async def note_received(update: Update, context: ZtcContext, turn: Turn) -> int:
     pending = context.user_data.pop("pending", None)
     if not pending:
         return ConversationHandler.END
-    toast = await _run(update, turn, pending["issue"], pending["stamp"],
-                       Action(pending["action"]), note=update.message.text or "")
+    toast = await _run(
+        update,
+        turn,
+        pending["issue"],
+        pending["stamp"],
+        Action(pending["action"]),
+        note=update.message.text or "",
+    )
     async with session_scope(turn.engine) as session:
         issue = await session.get(Issue, int(pending["issue"]))
         assert issue is not None
         text, markup = await render_card(
-            session=session, rules=turn.rt.rules, issue=issue, actor=turn.actor,
-            locale=turn.locale, now=turn.rt.now(),
+            session=session,
+            rules=turn.rt.rules,
+            issue=issue,
+            actor=turn.actor,
+            locale=turn.locale,
+            now=turn.rt.now(),
         )
     await update.message.reply_text(toast or turn._(TOASTS[DONE]))
     await update.message.reply_text(text, parse_mode="HTML", reply_markup=markup)
@@ -206,8 +241,13 @@ async def cohandler_chosen(update: Update, context: ZtcContext, turn: Turn) -> N
         return
     async with session_scope(turn.engine) as session:
         department = await session.get(Department, int(parts[1]))
-    toast = None if department is None else await _run(
-        update, turn, parts[0], parts[2], Action.ADD_COHANDLER, department=department)
+    toast = (
+        None
+        if department is None
+        else await _run(
+            update, turn, parts[0], parts[2], Action.ADD_COHANDLER, department=department
+        )
+    )
     if toast is None:
         await query.answer()
         return

@@ -117,7 +117,9 @@ async def project_chosen(update: Update, context: ZtcContext, turn: Turn) -> int
     """A project button was pressed."""
     assert update.callback_query is not None
     await update.callback_query.answer()
-    return await _use_project(update, context, turn, (unpack(update.callback_query.data) or [""])[0])
+    return await _use_project(
+        update, context, turn, (unpack(update.callback_query.data) or [""])[0]
+    )
 
 
 @speaker()
@@ -192,8 +194,10 @@ async def text_received(update: Update, context: ZtcContext, turn: Turn) -> int 
 async def _use_text(message: Message, context: ZtcContext, turn: Turn, text: str) -> int | None:
     if len(text) > MAX_TEXT:
         await message.reply_text(
-            turn._("Your description is {length} characters long; the limit is {limit}. "
-                   "Please shorten it and send it again.").format(length=len(text), limit=MAX_TEXT)
+            turn._(
+                "Your description is {length} characters long; the limit is {limit}. "
+                "Please shorten it and send it again."
+            ).format(length=len(text), limit=MAX_TEXT)
         )
         return None
     _draft(context)["text"] = text.strip()

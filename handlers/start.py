@@ -142,7 +142,8 @@ async def lang_chosen(update: Update, context: ZtcContext) -> None:
         context.user_data["locale"] = choice
     turn = await load_turn(update, context)
     await query.answer()
-    await query.edit_message_text(turn._("Language set: {language}.").format(
-        language=LANGUAGE_NAMES[choice]))
+    await query.edit_message_text(
+        turn._("Language set: {language}.").format(language=LANGUAGE_NAMES[choice])
+    )
     if turn.person is not None:
         await set_menu(turn, context)

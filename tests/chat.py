@@ -68,7 +68,9 @@ class Chat:
         await app.post_stop(app)
         await app.shutdown()
 
-    async def bind(self, person: Official | Contact, user_id: int, language: str = "zh-hans") -> Json:
+    async def bind(
+        self, person: Official | Contact, user_id: int, language: str = "zh-hans"
+    ) -> Json:
         """Invite a person and /start with the token; returns the bot's greeting."""
         async with session_scope(self.engine) as session:
             token, _row = await create_invite(

@@ -121,7 +121,9 @@ async def world(engine: AsyncEngine) -> World:
 
 
 @pytest.fixture
-async def chat(api: FakeBotAPI, engine: AsyncEngine, rules: Rules, world: World) -> AsyncIterator[Chat]:
+async def chat(
+    api: FakeBotAPI, engine: AsyncEngine, rules: Rules, world: World
+) -> AsyncIterator[Chat]:
     """The running bot, on Friday 2026-11-20 10:00 in Huai'an."""
     harness = Chat(api=api, engine=engine, rules=rules, now=at("2026-11-20 10:00"))
     await harness.start()

@@ -26,8 +26,13 @@ async def strict_api() -> AsyncIterator[FakeBotAPI]:
 
 async def _report_many(chat: Chat, count: int) -> None:
     for n in range(count):
-        done = await chat.report("C1", category="用工" if n % 2 else "土地", urgency="普通",
-                                 submit="确认提交", text=f"问题第{n + 1}件")
+        done = await chat.report(
+            "C1",
+            category="用工" if n % 2 else "土地",
+            urgency="普通",
+            submit="确认提交",
+            text=f"问题第{n + 1}件",
+        )
         assert f"2026-{n + 1:05d}" in done["text"]
 
 

@@ -8,6 +8,7 @@ import logging
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import select
 
 from models.codes import Level, Status
 from models.db import session_scope
@@ -15,7 +16,6 @@ from models.issue import Attachment, Issue
 from models.issues import escalate_issue
 from models.permissions import actor_of
 from models.rules import Rules
-from sqlmodel import select
 from tests.chat import ADMIN, CONTACT, HEAD, OTHER_CONTACT, OTHER_HEAD, Chat, labels
 from tests.factories import World, at
 
@@ -36,7 +36,9 @@ async def test_an_invite_works_once_and_not_after_it_expires(
     from models.invites import create_invite
 
     async with session_scope(engine) as session:
-        token, _ = await create_invite(session=session, rules=rules, person=world.contact, now=chat.now)
+        token, _ = await create_invite(
+            session=session, rules=rules, person=world.contact, now=chat.now
+        )
         old, _ = await create_invite(
             session=session, rules=rules, person=world.other_contact, now=at("2026-10-01 10:00")
         )
@@ -91,8 +93,13 @@ async def test_a_stale_card_answers_with_the_current_state(
     notice = await chat.next("r1-head")
     async with session_scope(engine) as session:  # the admin escalates it meanwhile
         issue = await session.get(Issue, 1)
-        await escalate_issue(session=session, rules=rules, actor=actor_of(world.officials["admin"]),
-                             issue=issue, now=chat.now)
+        await escalate_issue(
+            session=session,
+            rules=rules,
+            actor=actor_of(world.officials["admin"]),
+            issue=issue,
+            now=chat.now,
+        )
     seen = chat.api.edit_count(HEAD, notice["message_id"])
     query = await chat.press("r1-head", notice, "受理")
     answer = await chat.api.wait_answer(query)

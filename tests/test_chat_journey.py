@@ -17,14 +17,31 @@ async def test_journey_in_chinese(chat: Chat, world: World, engine: AsyncEngine)
     greeting = await chat.bind(world.contact, CONTACT)
     assert "您好" in greeting["text"] and "/report" in greeting["text"]
     assert [c["command"] for c in api.commands({"type": "chat", "chat_id": CONTACT})] == [
-        "report", "my", "progress", "lang", "help", "cancel"]
+        "report",
+        "my",
+        "progress",
+        "lang",
+        "help",
+        "cancel",
+    ]
     await chat.bind(world.officials["r1-head"], HEAD)
     assert [c["command"] for c in api.commands({"type": "chat", "chat_id": HEAD})] == [
-        "inbox", "new", "stats", "lang", "help", "cancel"]
+        "inbox",
+        "new",
+        "stats",
+        "lang",
+        "help",
+        "cancel",
+    ]
     await chat.bind(world.officials["deputy-a"], DEPUTY)
 
-    done = await chat.report("C1", category="土地", urgency="普通", submit="确认提交",
-                        text="用地指标迟迟未落实，影响开工")
+    done = await chat.report(
+        "C1",
+        category="土地",
+        urgency="普通",
+        submit="确认提交",
+        text="用地指标迟迟未落实，影响开工",
+    )
     assert "已收到：问题 2026-00001" in done["text"]
     assert "县区" in done["text"] and "r1-head" in done["text"]
     assert "2026年11月23日" in done["text"]  # Friday 10:00 + 1 working day = Monday 10:00
@@ -59,7 +76,11 @@ async def test_journey_in_chinese(chat: Chat, world: World, engine: AsyncEngine)
     async with session_scope(engine) as session:
         issue = await session.get(Issue, 1)
         assert issue is not None
-        assert (issue.status, issue.rating, issue.escalations) == (Status.CLOSED, Rating.SATISFIED, 1)
+        assert (issue.status, issue.rating, issue.escalations) == (
+            Status.CLOSED,
+            Rating.SATISFIED,
+            1,
+        )
 
 
 async def test_journey_in_english(chat: Chat, world: World) -> None:
@@ -67,8 +88,13 @@ async def test_journey_in_english(chat: Chat, world: World) -> None:
     greeting = await chat.bind(world.contact, CONTACT, language="en")
     assert greeting["text"].startswith("Hello")
     await chat.bind(world.officials["r1-head"], HEAD, language="en-US")
-    done = await chat.report("C1", category="land", urgency="urgent", submit="Submit",
-                        text="The land quota is still missing")
+    done = await chat.report(
+        "C1",
+        category="land",
+        urgency="urgent",
+        submit="Submit",
+        text="The land quota is still missing",
+    )
     assert "Received: issue 2026-00001" in done["text"]
     assert "county/park heads" in done["text"] and "Nov 20, 2026" in done["text"]  # urgent: 4h
     notice = await chat.next("r1-head")

@@ -15,7 +15,9 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +28,7 @@ from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cli import cli
+from bot.sandbox import FakeBotAPI
 from models.db import make_engine
 from models.infra import Invite
 from models.invites import hash_token
@@ -589,6 +592,38 @@ def test_invite_contact_without_bot_username(samples: str) -> None:
     missing = ztc("invite", "contact", "C99", code=1)
     assert "C99" in missing.stderr
     ztc("invite", "enterprise", "E01", code=2)
+
+
+@contextmanager
+def sandbox_in_thread() -> Iterator[FakeBotAPI]:
+    """A fake Bot API serving from a thread of its own (the CLI runs its own event loop)."""
+    api, loop, ready = FakeBotAPI(), asyncio.new_event_loop(), threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(api.start())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    ready.wait(10)
+    try:
+        yield api
+    finally:
+        asyncio.run_coroutine_threadsafe(api.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+
+def test_invite_link_takes_the_bot_username_from_get_me(
+    samples: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with sandbox_in_thread() as api:
+        monkeypatch.setenv("ZTC_BOT_TOKEN", api.token)
+        monkeypatch.setenv("ZTC_BOT_API_URL", api.url)
+        out = ztc("invite", "contact", "C01").stdout
+    assert re.search(r"^Link: https://t\.me/ztc_test_bot\?start=\S+$", out, re.M), out
 
 
 # --- configuration errors ---

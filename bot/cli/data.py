@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,7 +11,7 @@ import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.cli.common import EXIT_ERROR, _fail, echo_json, load_env
+from bot.cli.common import EXIT_ERROR, Env, _fail, echo_json, load_env
 from jobs import JOBS, run_job
 from models.importer import KINDS
 
@@ -105,7 +106,7 @@ def invite(who: str, code: str) -> None:
 
     token, expires = env.run(work)
     click.echo(env._("Token: {token}").format(token=token))
-    username = env.settings.bot_username
+    username = env.settings.bot_username or _username_from_api(env)
     if username:
         click.echo(
             env._("Link: {link}").format(link=f"https://t.me/{username.lstrip('@')}?start={token}")
@@ -157,3 +158,24 @@ def jobs_run(job: str, at: str | None, as_json: bool) -> None:
     )
     for number in report.escalated:
         click.echo(env._("Escalated: {issue}").format(issue=number))
+
+
+def _username_from_api(env: Env) -> str | None:
+    """The bot's username from getMe, when a token is set and the Bot API answers."""
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    settings = env.settings
+    if settings.bot_token is None:
+        return None
+    root = settings.bot_api_url.rstrip("/")
+    bot = Bot(settings.bot_token.get_secret_value(), base_url=f"{root}/bot")
+
+    async def ask() -> str | None:
+        try:
+            async with bot:
+                return bot.username
+        except TelegramError:  # unreachable or refused: the admin can set ZTC_BOT_USERNAME
+            return None
+
+    return asyncio.run(ask())

@@ -23,8 +23,10 @@ def run(verbose: bool) -> None:
     env = load_env()
     settings = env.settings
     if settings.bot_token is None:
-        _fail(env._("Configuration error: ZTC_BOT_TOKEN is not set (get a token from @BotFather)."),
-              EXIT_CONFIG)
+        _fail(
+            env._("Configuration error: ZTC_BOT_TOKEN is not set (get a token from @BotFather)."),
+            EXIT_CONFIG,
+        )
 
     async def revision(engine: AsyncEngine) -> str | None:
         return await current_revision(engine)
