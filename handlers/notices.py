@@ -62,11 +62,11 @@ def headline(row: Outbox, locale: str, *, for_contact: bool) -> str:
 def notice_renderer(rt: Runtime):  # type: ignore[no-untyped-def]
     """The dispatcher's render function for this bot."""
 
-    async def render(session: AsyncSession, row: Outbox, person: Person) -> Rendered | None:
-        locale = person.locale or rt.settings.default_locale
+    async def render(session: AsyncSession, row: Outbox, person: Person | None) -> Rendered | None:
+        locale = (person.locale if person else None) or rt.settings.default_locale
         issue = await session.get(Issue, row.issue_id) if row.issue_id else None
         top = headline(row, locale, for_contact=isinstance(person, Contact))
-        if issue is None:
+        if issue is None or person is None:  # a group audience reads the headline only
             return Rendered(top)
         now: datetime = rt.now()
         text, markup = await render_card(

@@ -1,0 +1,570 @@
+"""The outbox dispatcher against a recording stand-in for telegram.Bot and a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Bot, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
+
+from jobs.dispatch import Dispatcher, Person, Rendered
+from jobs.textsplit import visible_length
+from models.db import make_engine, session_scope
+from models.infra import Outbox
+from models.org import Contact, Official
+from tests.factories import build_world
+
+T0 = datetime(2026, 10, 9, 2, 0, tzinfo=UTC)
+AGENT_A, AGENT_B, CONTACT, GROUP = 1001, 1002, 2001, -100500
+
+
+@dataclass
+class Sent:
+    """One message the stand-in accepted."""
+
+    chat_id: int
+    text: str
+    parse_mode: str | None
+    reply_markup: InlineKeyboardMarkup | None
+    link_preview_options: Any
+    at: float
+
+
+@dataclass
+class FakeBot:
+    """Records send_message calls; `script[chat]` holds errors to raise in turn (None: succeed)."""
+
+    delay: float = 0.0
+    sent: list[Sent] = field(default_factory=list)
+    calls: int = 0
+    script: dict[int, list[Exception | None]] = field(default_factory=dict)
+    called: asyncio.Event = field(default_factory=asyncio.Event)
+    delivered: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def send_message(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        parse_mode: str | None = None,
+        reply_markup: InlineKeyboardMarkup | None = None,
+        link_preview_options: Any = None,
+        **kw: Any,
+    ) -> Message:
+        self.calls += 1
+        self.called.set()
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        steps = self.script.get(chat_id)
+        if steps and (error := steps.pop(0)) is not None:
+            raise error
+        at = time.monotonic()
+        self.sent.append(Sent(chat_id, text, parse_mode, reply_markup, link_preview_options, at))
+        self.delivered.set()
+        kind = Chat.PRIVATE if chat_id > 0 else Chat.SUPERGROUP
+        chat = Chat(id=chat_id, type=kind)
+        return Message(message_id=len(self.sent), date=T0, chat=chat, text=text)
+
+    def texts(self, chat_id: int) -> list[str]:
+        return [s.text for s in self.sent if s.chat_id == chat_id]
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+async def render(session: AsyncSession, row: Outbox, person: Person | None) -> Rendered | None:
+    """Text from the payload (or the dedupe key); None when the payload says skip."""
+    if row.payload.get("skip"):
+        return None
+    markup = None
+    if row.payload.get("markup"):
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton("open", callback_data="open")]])
+    return Rendered(row.payload.get("text", row.dedupe_key), markup)
+
+
+@pytest.fixture
+async def ids(engine: AsyncEngine) -> dict[str, int]:
+    """Agents a and b and the contact bound to chats; the region head not bound."""
+    async with session_scope(engine) as session:
+        world = await build_world(session)
+        world.officials["r1-agent-a"].chat_id = AGENT_A
+        world.officials["r1-agent-b"].chat_id = AGENT_B
+        assert world.contact is not None
+        world.contact.chat_id = CONTACT
+        session.add_all([*world.officials.values(), world.contact])
+    people = {"a": "r1-agent-a", "b": "r1-agent-b", "head": "r1-head"}
+    found = {key: world.officials[code].id for key, code in people.items()}
+    found["contact"] = world.contact.id
+    return {key: value for key, value in found.items() if value is not None}
+
+
+async def queue(engine: AsyncEngine, *rows: tuple[str, dict[str, Any]]) -> None:
+    """Outbox rows due at T0: (dedupe key, columns and payload)."""
+    async with session_scope(engine) as session:
+        for key, spec in rows:
+            columns = {
+                k: spec.pop(k) for k in ("official_id", "contact_id", "chat_id") if k in spec
+            }
+            due = spec.pop("next_attempt_at", T0)
+            row = Outbox(dedupe_key=key, created_at=T0, kind="comment", next_attempt_at=due)
+            for name, value in columns.items():
+                setattr(row, name, value)
+            row.payload = spec
+            session.add(row)
+
+
+async def outbox(engine: AsyncEngine) -> dict[str, Outbox]:
+    async with AsyncSession(engine) as session:
+        rows = (await session.exec(select(Outbox).order_by(col(Outbox.id)))).all()
+        return {row.dedupe_key: row for row in rows}
+
+
+def make(engine: AsyncEngine, bot: FakeBot, clock: Clock, **kw: Any) -> Dispatcher:
+    settings: dict[str, Any] = {"private_interval": 0.001, "overall_per_second": 1000}
+    return Dispatcher(
+        engine=engine, bot=cast(Bot, bot), render=render, clock=clock, **settings | kw
+    )
+
+
+def to(person_id: int, **payload: Any) -> dict[str, Any]:
+    return {"official_id": person_id, **payload}
+
+
+async def test_due_rows_go_out_in_id_order_per_chat(
+    engine: AsyncEngine, ids: dict[str, int]
+) -> None:
+    later = {"next_attempt_at": T0 + timedelta(minutes=5)}
+    await queue(
+        engine,
+        ("a1", to(ids["a"])),
+        ("b1", to(ids["b"])),
+        ("a2", to(ids["a"])),
+        ("c1", {"contact_id": ids["contact"]}),
+        ("a3", to(ids["a"])),
+        ("a4", to(ids["a"], **later)),
+    )
+    bot, clock = FakeBot(), Clock()
+    report = await make(engine, bot, clock).run_once()
+    assert (report.sent, report.picked, report.held, report.waiting) == (5, 5, 0, 0)
+    assert bot.texts(AGENT_A) == ["a1", "a2", "a3"]
+    assert bot.texts(AGENT_B) == ["b1"] and bot.texts(CONTACT) == ["c1"]
+    first = bot.sent[0]
+    assert first.parse_mode == "HTML" and first.link_preview_options.is_disabled
+    rows = await outbox(engine)
+    assert rows["a1"].sent_at == T0 and rows["a1"].chat_id == AGENT_A
+    assert rows["a1"].parts_sent == 1 and rows["c1"].chat_id == CONTACT
+    assert rows["a4"].sent_at is None  # not due yet
+
+
+async def test_a_row_backing_off_holds_back_its_chat_only(
+    engine: AsyncEngine, ids: dict[str, int]
+) -> None:
+    await queue(engine, ("a1", to(ids["a"])), ("a2", to(ids["a"])), ("b1", to(ids["b"])))
+    bot, clock = FakeBot(script={AGENT_A: [TimedOut()]}), Clock()
+    dispatcher = make(engine, bot, clock)
+    report = await dispatcher.run_once()
+    assert (report.retried, report.waiting, report.sent) == (1, 1, 1)
+    # a1 is not due, so a2 (due) must still wait behind it in the next pass.
+    report = await dispatcher.run_once()
+    assert (report.waiting, report.sent) == (1, 0)
+    clock.advance(3)
+    assert (await dispatcher.run_once()).sent == 2
+    assert bot.texts(AGENT_A) == ["a1", "a2"]
+
+
+async def test_unbound_and_unreachable_people_are_held_untouched(
+    engine: AsyncEngine, ids: dict[str, int]
+) -> None:
+    async with session_scope(engine) as session:
+        contact = await session.get(Contact, ids["contact"])
+        assert contact is not None
+        contact.unreachable = True
+    await queue(
+        engine,
+        ("h1", to(ids["head"])),
+        ("c1", {"contact_id": ids["contact"]}),
+        ("h2", to(ids["head"])),
+    )
+    bot, clock = FakeBot(), Clock()
+    dispatcher = make(engine, bot, clock)
+    report = await dispatcher.run_once()
+    assert (report.held, report.sent, bot.calls) == (3, 0, 0)
+    rows = await outbox(engine)
+    assert all(r.attempts == 0 and r.next_attempt_at == T0 for r in rows.values())
+    async with session_scope(engine) as session:  # the head binds, the contact comes back
+        head, contact = (
+            await session.get(Official, ids["head"]),
+            await session.get(Contact, ids["contact"]),
+        )
+        assert head is not None and contact is not None
+        head.chat_id, contact.unreachable = 3001, False
+    assert (await dispatcher.run_once()).sent == 3
+    assert bot.texts(3001) == ["h1", "h2"] and bot.texts(CONTACT) == ["c1"]
+
+
+# PTB itself warns when a RetryAfter is built (it reads its own deprecated attribute).
+NO_PTB_DEPRECATION = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+
+
+@NO_PTB_DEPRECATION
+async def test_429_is_waited_out_in_its_chat_and_sends_once(
+    engine: AsyncEngine, ids: dict[str, int]
+) -> None:
+    await queue(engine, ("a1", to(ids["a"])), ("a2", to(ids["a"])), ("b1", to(ids["b"])))
+    flood = RetryAfter(retry_after=timedelta(milliseconds=200))
+    bot, clock = FakeBot(script={AGENT_A: [flood]}), Clock()
+    report = await make(engine, bot, clock).run_once()
+    assert report.sent == 3 and bot.calls == 4
+    assert bot.texts(AGENT_A) == ["a1", "a2"]
+    # The other chat did not wait for the flood wait.
+    assert bot.sent[0].chat_id == AGENT_B
+    rows = await outbox(engine)
+    assert rows["a1"].attempts == 0 and rows["a1"].sent_at == T0
+
+
+@NO_PTB_DEPRECATION
+async def test_429_longer_than_the_claim_hands_the_row_back(
+    engine: AsyncEngine, ids: dict[str, int]
+) -> None:
+    await queue(engine, ("a1", to(ids["a"])), ("a2", to(ids["a"])))
+    bot, clock = FakeBot(script={AGENT_A: [RetryAfter(retry_after=30)]}), Clock()
+    dispatcher = make(engine, bot, clock, lease=timedelta(seconds=10))
+    report = await dispatcher.run_once()
+    assert (report.retried, report.waiting, bot.sent) == (1, 1, [])
+    row = (await outbox(engine))["a1"]
+    assert (row.attempts, row.last_error) == (0, "retry_after")
+    assert row.next_attempt_at == T0 + timedelta(seconds=30)
+    clock.advance(30)
+    assert (await dispatcher.run_once()).sent == 2
+    assert bot.texts(AGENT_A) == ["a1", "a2"]
+
+
+async def test_5xx_backs_off_then_gives_up(
+    engine: AsyncEngine, ids: dict[str, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    await queue(engine, ("a1", to(ids["a"])), ("a2", to(ids["a"])))
+    errors: list[Exception | None] = [
+        NetworkError("Bad Gateway"),
+        TimedOut(),
+        NetworkError("Bad Gateway"),
+    ]
+    bot, clock = FakeBot(script={AGENT_A: errors}), Clock()
+    dispatcher = make(engine, bot, clock, max_attempts=3)
+    for attempt, backoff in ((1, 2.0), (2, 4.0)):
+        assert (await dispatcher.run_once()).retried == 1
+        row = (await outbox(engine))["a1"]
+        assert row.attempts == attempt and row.last_error and row.failed_at is None
+        assert row.next_attempt_at is not None
+        wait = (row.next_attempt_at - clock.now).total_seconds()
+        assert backoff <= wait <= backoff * 1.1 + 0.001
+        clock.advance(wait)
+    with caplog.at_level(logging.ERROR, logger="jobs.dispatch"):
+        report = await dispatcher.run_once()
+    assert (report.failed, report.sent) == (1, 1)  # a2 is free to go once a1 is given up
+    row = (await outbox(engine))["a1"]
+    assert (
+        row.failed_at == clock.now
+        and row.attempts == 3
+        and "Bad Gateway" in (row.last_error or "")
+    )
+    assert any("a1" in r.getMessage() and str(row.id) in r.getMessage() for r in caplog.records)
+    assert bot.texts(AGENT_A) == ["a2"]
+
+
+async def test_403_marks_the_person_unreachable_and_keeps_the_row(
+    engine: AsyncEngine, ids: dict[str, int]
+) -> None:
+    await queue(engine, ("a1", to(ids["a"])), ("a2", to(ids["a"])))
+    blocked = Forbidden("Forbidden: bot was blocked by the user")
+    bot, clock = FakeBot(script={AGENT_A: [blocked]}), Clock()
+    dispatcher = make(engine, bot, clock)
+    report = await dispatcher.run_once()
+    assert (report.blocked, report.waiting) == (1, 1)
+    row = (await outbox(engine))["a1"]
+    assert (row.attempts, row.last_error, row.sent_at, row.failed_at) == (
+        1,
+        "forbidden",
+        None,
+        None,
+    )
+    async with session_scope(engine) as session:
+        agent = await session.get(Official, ids["a"])
+        assert agent is not None and agent.unreachable
+        assert (await dispatcher.run_once()).held == 2
+        agent.unreachable = False  # they /start again
+    assert (await dispatcher.run_once()).sent == 2
+    assert bot.texts(AGENT_A) == ["a1", "a2"]
+
+
+async def test_bad_request_fails_the_row(
+    engine: AsyncEngine, ids: dict[str, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    await queue(engine, ("a1", to(ids["a"])), ("a2", to(ids["a"])))
+    bot, clock = FakeBot(script={AGENT_A: [BadRequest("Can't parse entities")]}), Clock()
+    with caplog.at_level(logging.ERROR, logger="jobs.dispatch"):
+        report = await make(engine, bot, clock).run_once()
+    assert (report.failed, report.sent) == (1, 1)
+    row = (await outbox(engine))["a1"]
+    assert row.failed_at == T0 and "parse entities" in (row.last_error or "")
+    assert any("a1" in r.getMessage() for r in caplog.records)
+    assert bot.texts(AGENT_A) == ["a2"]
+
+
+async def test_a_sent_row_is_never_sent_again(engine: AsyncEngine, ids: dict[str, int]) -> None:
+    await queue(engine, ("a1", to(ids["a"])))
+    bot, clock = FakeBot(), Clock()
+    dispatcher = make(engine, bot, clock)
+    assert (await dispatcher.run_once()).sent == 1
+    assert (await dispatcher.run_once()).picked == 0
+    clock.advance(3600)
+    assert (await dispatcher.run_once()).picked == 0
+    assert bot.texts(AGENT_A) == ["a1"]
+
+
+async def test_render_none_marks_the_row_sent_without_sending(
+    engine: AsyncEngine, ids: dict[str, int]
+) -> None:
+    await queue(engine, ("a1", to(ids["a"], skip=True)), ("a2", to(ids["a"])))
+    bot, clock = FakeBot(), Clock()
+    report = await make(engine, bot, clock).run_once()
+    assert (report.skipped, report.sent) == (1, 1)
+    row = (await outbox(engine))["a1"]
+    assert row.sent_at == T0 and row.last_error == "skipped"
+    assert bot.texts(AGENT_A) == ["a2"]
+
+
+async def test_two_dispatchers_send_each_row_once(
+    database_url: str, engine: AsyncEngine, ids: dict[str, int]
+) -> None:
+    people = [("official_id", ids["a"]), ("official_id", ids["b"]), ("contact_id", ids["contact"])]
+    await queue(
+        engine,
+        *((f"{n}-{i}", {who: pid}) for n in range(8) for i, (who, pid) in enumerate(people)),
+    )
+    bot, clock = FakeBot(delay=0.002), Clock()
+    # Separate engines: two processes' connection pools on the same database.
+    other = make_engine(database_url)
+    try:
+        first, second = make(engine, bot, clock), make(other, bot, clock)
+        for _ in range(10):
+            await asyncio.gather(first.run_once(), second.run_once())
+    finally:
+        await other.dispose()
+    assert sorted(s.text for s in bot.sent) == sorted(
+        f"{n}-{i}" for n in range(8) for i in range(3)
+    )
+    for chat, i in ((AGENT_A, 0), (AGENT_B, 1), (CONTACT, 2)):
+        assert bot.texts(chat) == [f"{n}-{i}" for n in range(8)]
+
+
+async def test_a_long_text_goes_in_parts_with_the_buttons_on_the_last(
+    engine: AsyncEngine, ids: dict[str, int]
+) -> None:
+    # Six paragraphs of 1,603 characters: two to a message.
+    text = "\n\n".join(f"<b>{i}</b> " + "word " * 320 for i in range(6))
+    await queue(engine, ("a1", to(ids["a"], text=text, markup=True)))
+    bot, clock = FakeBot(), Clock()
+    assert (await make(engine, bot, clock).run_once()).sent == 1
+    assert len(bot.sent) == 3
+    assert all(visible_length(s.text) <= 4096 for s in bot.sent)
+    assert [s.reply_markup is not None for s in bot.sent] == [False, False, True]
+    assert (await outbox(engine))["a1"].parts_sent == 3
+
+
+async def test_a_retry_resumes_after_the_parts_already_sent(
+    engine: AsyncEngine, ids: dict[str, int]
+) -> None:
+    text = "\n\n".join(f"part {i} " + "x" * 4000 for i in range(3))
+    await queue(engine, ("a1", to(ids["a"], text=text)))
+    bot, clock = FakeBot(script={AGENT_A: [None, NetworkError("Bad Gateway")]}), Clock()
+    dispatcher = make(engine, bot, clock)
+    assert (await dispatcher.run_once()).retried == 1
+    row = (await outbox(engine))["a1"]
+    assert (row.parts_sent, row.attempts, row.sent_at) == (1, 1, None)
+    clock.advance(5)
+    assert (await dispatcher.run_once()).sent == 1
+    assert [t[:6] for t in bot.texts(AGENT_A)] == ["part 0", "part 1", "part 2"]
+    assert (await outbox(engine))["a1"].parts_sent == 3
+
+
+async def test_a_migrated_group_gets_its_new_chat_id(
+    engine: AsyncEngine, ids: dict[str, int]
+) -> None:
+    await queue(engine, ("g1", {"chat_id": GROUP}), ("g2", {"chat_id": GROUP}))
+    moved = -1009876
+    bot, clock = FakeBot(script={GROUP: [ChatMigrated(new_chat_id=moved)]}), Clock()
+    report = await make(engine, bot, clock, group_per_minute=1000).run_once()
+    assert report.sent == 2 and bot.texts(moved) == ["g1", "g2"]
+    rows = await outbox(engine)
+    assert rows["g1"].chat_id == rows["g2"].chat_id == moved
+
+
+async def test_chats_go_concurrently_each_within_its_interval(
+    engine: AsyncEngine, ids: dict[str, int]
+) -> None:
+    people = [("official_id", ids["a"]), ("official_id", ids["b"]), ("contact_id", ids["contact"])]
+    await queue(
+        engine,
+        *((f"{n}-{i}", {who: pid}) for n in range(3) for i, (who, pid) in enumerate(people)),
+    )
+    bot, clock = FakeBot(), Clock()
+    started = time.monotonic()
+    assert (await make(engine, bot, clock, private_interval=0.2).run_once()).sent == 9
+    # Serially this would take 8 intervals; per chat in parallel, about 2.
+    assert time.monotonic() - started < 1.2
+    for chat in (AGENT_A, AGENT_B, CONTACT):
+        times = [s.at for s in bot.sent if s.chat_id == chat]
+        assert all(b - a >= 0.18 for a, b in itertools.pairwise(times))
+
+
+async def test_the_overall_limit_holds_across_chats(
+    engine: AsyncEngine, ids: dict[str, int]
+) -> None:
+    people = [("official_id", ids["a"]), ("official_id", ids["b"]), ("contact_id", ids["contact"])]
+    await queue(engine, *((f"x-{i}", {who: pid}) for i, (who, pid) in enumerate(people)))
+    await queue(engine, ("g1", {"chat_id": GROUP}))
+    bot, clock = FakeBot(), Clock()
+    dispatcher = make(engine, bot, clock, overall_per_second=5, group_per_minute=20)
+    assert (await dispatcher.run_once()).sent == 4
+    times = sorted(s.at for s in bot.sent)
+    # Four chats at once, yet no more than five a second: one every 0.2 s, no burst.
+    assert all(b - a >= 0.18 for a, b in itertools.pairwise(times))
+    group = dispatcher._limiter(GROUP)  # twenty a minute: one every three seconds
+    assert (group.max_rate, group.time_period) == (1, 3.0)
+
+
+async def test_run_loops_until_stopped_and_survives_a_failed_pass(
+    engine: AsyncEngine, ids: dict[str, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    bot, clock = FakeBot(), Clock()
+    dispatcher = make(engine, bot, clock)
+    passes = 0
+    real = dispatcher.run_once
+
+    async def flaky() -> Any:
+        nonlocal passes
+        passes += 1
+        if passes == 1:
+            raise RuntimeError("database went away")
+        return await real()
+
+    dispatcher.run_once = flaky  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    with caplog.at_level(logging.ERROR, logger="jobs.dispatch"):
+        task = asyncio.create_task(dispatcher.run(stop, idle=30))
+        await asyncio.sleep(0.05)
+        await queue(engine, ("a1", to(ids["a"])))
+        dispatcher.wake()  # without it the loop would sleep for 30 s
+        await asyncio.wait_for(bot.delivered.wait(), 2)
+        stop.set()
+        await asyncio.wait_for(task, 1)
+    assert bot.texts(AGENT_A) == ["a1"] and passes >= 2
+    assert any("pass failed" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+async def test_held_and_waiting_rows_never_fill_the_batch(
+    engine: AsyncEngine, ids: dict[str, int]
+) -> None:
+    held = [(f"h{i}", to(ids["head"])) for i in range(3)]
+    backing_off = {"next_attempt_at": T0 + timedelta(minutes=1)}
+    waiting = [("a0", to(ids["a"], **backing_off)), *((f"a{i}", to(ids["a"])) for i in (1, 2, 3))]
+    await queue(engine, *held, *waiting, ("b1", to(ids["b"])))
+    bot, clock = FakeBot(), Clock()
+    report = await make(engine, bot, clock, batch=2).run_once()
+    assert (report.sent, report.held, report.waiting, report.picked) == (1, 3, 3, 1)
+    assert bot.texts(AGENT_B) == ["b1"]
+
+
+async def test_a_claim_is_won_once_when_both_read_the_same_rows(
+    engine: AsyncEngine, ids: dict[str, int]
+) -> None:
+    people = [("official_id", ids["a"]), ("official_id", ids["b"]), ("contact_id", ids["contact"])]
+    await queue(
+        engine,
+        *((f"{n}-{i}", {who: pid}) for n in range(2) for i, (who, pid) in enumerate(people)),
+    )
+    bot, clock = FakeBot(), Clock()
+    both_read = asyncio.Barrier(2)
+    dispatchers = [make(engine, bot, clock), make(engine, bot, clock)]
+    for dispatcher in dispatchers:
+        load = dispatcher._load
+
+        async def read_then_wait(now: datetime, load: Any = load) -> Any:
+            loaded = await load(now)
+            await both_read.wait()  # both hold the same six rows before either claims one
+            return loaded
+
+        dispatcher._load = read_then_wait  # type: ignore[method-assign]
+    first, second = await asyncio.gather(*(d.run_once() for d in dispatchers))
+    assert first.sent + second.sent == 6 and len(bot.sent) == 6
+    # Whoever lost a chat's first claim left that chat alone: its second row too.
+    assert first.waiting + second.waiting == 6
+    for chat, i in ((AGENT_A, 0), (AGENT_B, 1), (CONTACT, 2)):
+        assert bot.texts(chat) == [f"0-{i}", f"1-{i}"]
+
+
+async def test_stopping_finishes_the_message_in_hand(
+    engine: AsyncEngine, ids: dict[str, int]
+) -> None:
+    await queue(engine, ("a1", to(ids["a"])), ("a2", to(ids["a"])))
+    bot, clock = FakeBot(delay=0.2), Clock()
+    dispatcher, stop = make(engine, bot, clock), asyncio.Event()
+    task = asyncio.create_task(dispatcher.run(stop))
+    await asyncio.wait_for(bot.called.wait(), 2)
+    stop.set()  # while a1 is on the wire
+    await asyncio.wait_for(task, 2)
+    rows = await outbox(engine)
+    assert rows["a1"].sent_at == T0 and bot.texts(AGENT_A) == ["a1"]
+    assert (
+        rows["a2"].sent_at is None
+        and rows["a2"].attempts == 0
+        and rows["a2"].next_attempt_at == T0
+    )
+
+
+async def test_a_backlog_of_held_rows_does_not_spin_the_loop(
+    engine: AsyncEngine, ids: dict[str, int]
+) -> None:
+    await queue(engine, *((f"h{i}", to(ids["head"])) for i in range(5)))
+    dispatcher = make(engine, FakeBot(), Clock(), batch=2)
+    passes, real = 0, dispatcher.run_once
+
+    async def counted() -> Any:
+        nonlocal passes
+        passes += 1
+        return await real()
+
+    dispatcher.run_once = counted  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    task = asyncio.create_task(dispatcher.run(stop, idle=0.2))
+    await asyncio.sleep(0.3)
+    stop.set()
+    await asyncio.wait_for(task, 1)
+    assert 1 <= passes <= 3  # a pass, an idle wait, maybe one more: held rows are no work
