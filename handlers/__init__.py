@@ -126,6 +126,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
             CallbackQueryHandler(presses.cohandler_chosen, pattern=pattern(CB.COHANDLER)),
             CallbackQueryHandler(presses.rated, pattern=pattern(CB.RATE)),
             CallbackQueryHandler(lists.page, pattern=pattern(CB.PAGE)),
+            CallbackQueryHandler(presses.files, pattern=pattern(CB.FILES)),
             CallbackQueryHandler(dead_button),
             MessageHandler(filters.ALL, nudge),
         ]

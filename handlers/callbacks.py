@@ -23,6 +23,7 @@ class CB(StrEnum):
     COHANDLER = "co"  # co:<issue id>:<department id>:<stamp>
     RATE = "rt"  # rt:<issue id>:<rating>:<stamp>
     PAGE = "pg"  # pg:<list>:<page>
+    FILES = "f"  # f:<issue id>
 
 
 class State(IntEnum):

@@ -82,6 +82,8 @@ def card_text(view: IssueView, *, tz: object, locale: str, now: datetime) -> str
             for d in view.departments
         )
         lines.append(_("Co-handlers: {departments}").format(departments=names))
+    if view.files:
+        lines.append(_("Files: {count}").format(count=view.files))
     if i.rating is not None:
         lines.append(_("Rating: {rating}").format(rating=label(i.rating, locale)))
     text = i.text if len(i.text) <= DESCRIPTION_SHOWN else i.text[:DESCRIPTION_SHOWN] + "…"
@@ -141,4 +143,10 @@ async def render_card(
     facts = await facts_for(session=session, issue=issue)
     actions = allowed_actions(actor, facts, rules.policy, now)
     text = card_text(view, tz=rules.tz, locale=locale, now=now)
-    return text, card_buttons(issue, actions, official=actor.kind == "official", locale=locale)
+    markup = card_buttons(issue, actions, official=actor.kind == "official", locale=locale)
+    if view.files:
+        name = gettext_for(locale)("Show the files")
+        show = InlineKeyboardButton(name, callback_data=pack(CB.FILES, issue.id))
+        rows = [*(markup.inline_keyboard if markup else ()), (show,)]
+        markup = InlineKeyboardMarkup(rows)
+    return text, markup

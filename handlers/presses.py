@@ -29,7 +29,7 @@ from models.issue import Issue
 from models.issues import facts_for
 from models.org import Department
 from models.permissions import check, in_scope
-from models.queries import available_departments
+from models.queries import available_departments, issue_files
 
 log = logging.getLogger(__name__)
 
@@ -268,3 +268,23 @@ async def rated(update: Update, context: ZtcContext, turn: Turn) -> None:
         await query.answer()
         return
     await show_fresh(update, turn, int(parts[0]), toast)
+
+
+@speaker()
+async def files(update: Update, context: ZtcContext, turn: Turn) -> None:
+    """Send the photos and documents of an issue the person may see."""
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    async with session_scope(turn.engine) as session:
+        issue, _facts = await _issue(turn, session, (unpack(query.data) or [""])[0])
+        found = await issue_files(session=session, issue=issue) if issue else []
+    await query.answer()
+    if issue is None:
+        log.warning("forged files request by user %s: %s", turn.user_id, query.data)
+        return
+    for file in found:
+        caption = f"{issue.number} · {file.file_name or file.kind}"
+        if file.kind == "photo":
+            await context.bot.send_photo(turn.chat_id, file.file_id, caption=caption)
+        else:
+            await context.bot.send_document(turn.chat_id, file.file_id, caption=caption)

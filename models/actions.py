@@ -36,7 +36,13 @@ async def perform(
     department: Department | None = None,
 ) -> None:
     """Do `action` on `issue` as `actor` (the caller commits)."""
-    common: dict[str, Any] = {"session": session, "rules": rules, "actor": actor, "issue": issue, "now": now}
+    common: dict[str, Any] = {
+        "session": session,
+        "rules": rules,
+        "actor": actor,
+        "issue": issue,
+        "now": now,
+    }
     if action == Action.COMMENT:
         await svc.comment_issue(**common, text=note or "")
     elif action == Action.REQUEST_INFO:

@@ -11,7 +11,6 @@ from sqlmodel import Field, SQLModel
 from models.codes import Category, EventKind, Level, Rating, Status, Urgency
 from models.types import UTCDateTime, code_enum
 
-
 # Optimistic concurrency: every UPDATE of an issue checks and bumps this, so of two officials
 # pressing a button at once (or a button and the clock sweep) one wins and the other gets
 # StaleDataError instead of silently overwriting — SQLite has no SELECT … FOR UPDATE.
@@ -26,7 +25,7 @@ class Issue(SQLModel, table=True):
     reminds twice.
     """
 
-    __mapper_args__ = {"version_id_col": _VERSION}  # noqa: RUF012
+    __mapper_args__ = {"version_id_col": _VERSION}
 
     id: int | None = Field(default=None, primary_key=True)
     number: str | None = Field(default=None, max_length=20, unique=True)

@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.codes import OPEN_STATUSES, Status
 from models.errors import NotFound
-from models.issue import Issue, IssueCoHandler, IssueEvent
+from models.issue import Attachment, Issue, IssueCoHandler, IssueEvent
 from models.issues import running_due
 from models.org import Contact, Department, Official, Region
 from models.project import ProgressReport, Project
@@ -148,6 +148,7 @@ class IssueView:
     assignee: Official | None
     departments: list[Department]
     events: list[tuple[IssueEvent, str | None]]  # (event, actor's name; None for the system)
+    files: int = 0  # photos and documents sent with the issue
 
 
 async def issue_view(*, session: AsyncSession, issue: Issue, last: int = 8) -> IssueView:
@@ -181,7 +182,16 @@ async def issue_view(*, session: AsyncSession, issue: Issue, last: int = 8) -> I
             else None
         )
         names.append((event, actor.name if actor else None))
-    return IssueView(issue, project, assignee, list(departments.all()), names)
+    files = await session.exec(
+        select(func.count()).select_from(Attachment).where(Attachment.issue_id == issue.id)
+    )
+    return IssueView(issue, project, assignee, list(departments.all()), names, files.one())
+
+
+async def issue_files(*, session: AsyncSession, issue: Issue) -> list[Attachment]:
+    """The photos and documents sent with an issue, oldest first."""
+    query = select(Attachment).where(Attachment.issue_id == issue.id).order_by(col(Attachment.id))
+    return list((await session.exec(query)).all())
 
 
 async def inbox_issues(*, session: AsyncSession, official_id: int, now: datetime) -> list[Issue]:
@@ -202,9 +212,7 @@ async def inbox_issues(*, session: AsyncSession, official_id: int, now: datetime
 async def enterprise_issues(*, session: AsyncSession, enterprise_id: int) -> list[Issue]:
     """An enterprise's issues, newest first."""
     projects = select(Project.id).where(Project.enterprise_id == enterprise_id)
-    query = (
-        select(Issue).where(col(Issue.project_id).in_(projects)).order_by(col(Issue.id).desc())
-    )
+    query = select(Issue).where(col(Issue.project_id).in_(projects)).order_by(col(Issue.id).desc())
     return list((await session.exec(query)).all())
 
 

@@ -74,6 +74,14 @@ async def test_limits_are_stated_and_nothing_is_lost(chat: Chat, world: World) -
         issue = await session.get(Issue, 1)
     assert len(files) == 5 and {f.kind for f in files} == {"photo"}
     assert issue is not None and len(issue.text) == 4000
+    my = await chat.say("C1", "/my")
+    chat.api.press(CONTACT, my["message_id"], "c:1")
+    card = await chat.next("C1")
+    assert "附件：5 个" in card["text"]
+    await chat.press("C1", card, "查看附件")
+    photos = [await chat.next("C1") for _ in range(5)]
+    assert [p["caption"] for p in photos] == ["2026-00001 · photo"] * 5
+    assert {p["photo"][-1]["file_id"] for p in photos} == {f.file_id for f in files}
 
 
 async def test_cancel_drops_the_draft(chat: Chat, world: World) -> None:
