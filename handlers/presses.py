@@ -77,6 +77,15 @@ async def show_fresh(update: Update, turn: Turn, issue_id: int, toast: str | Non
             raise
 
 
+async def finish(update: Update, turn: Turn, issue_id: str, toast: str | None) -> None:
+    """After a press: a forged one (no toast) gets a bare answer; any other, the fresh card."""
+    if toast is None:
+        assert update.callback_query is not None
+        await update.callback_query.answer()
+        return
+    await show_fresh(update, turn, int(issue_id), toast)
+
+
 async def _run(
     update: Update, turn: Turn, issue_id: str, card_stamp: str, action: Action, **extra: Any
 ) -> str | None:
@@ -151,11 +160,7 @@ async def act(update: Update, context: ZtcContext, turn: Turn) -> int | None:
     action, issue_id, card_stamp = Action(parts[0]), parts[1], parts[2]
     if action in NEEDS_NOTE or action == Action.ADD_COHANDLER:
         return await _ask(update, context, turn, action, issue_id, card_stamp)
-    toast = await _run(update, turn, issue_id, card_stamp, action)
-    if toast is None:
-        await query.answer()
-        return None
-    await show_fresh(update, turn, int(issue_id), toast)
+    await finish(update, turn, issue_id, await _run(update, turn, issue_id, card_stamp, action))
     return None
 
 
@@ -241,17 +246,11 @@ async def cohandler_chosen(update: Update, context: ZtcContext, turn: Turn) -> N
         return
     async with session_scope(turn.engine) as session:
         department = await session.get(Department, int(parts[1]))
-    toast = (
-        None
-        if department is None
-        else await _run(
-            update, turn, parts[0], parts[2], Action.ADD_COHANDLER, department=department
-        )
-    )
-    if toast is None:
-        await query.answer()
-        return
-    await show_fresh(update, turn, int(parts[0]), toast)
+    toast = None
+    if department is not None:
+        extra = {"department": department}
+        toast = await _run(update, turn, parts[0], parts[2], Action.ADD_COHANDLER, **extra)
+    await finish(update, turn, parts[0], toast)
 
 
 @speaker()
@@ -264,10 +263,7 @@ async def rated(update: Update, context: ZtcContext, turn: Turn) -> None:
         await query.answer()
         return
     toast = await _run(update, turn, parts[0], parts[2], Action.CONFIRM, rating=Rating(parts[1]))
-    if toast is None:
-        await query.answer()
-        return
-    await show_fresh(update, turn, int(parts[0]), toast)
+    await finish(update, turn, parts[0], toast)
 
 
 @speaker()
