@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from babel.numbers import format_compact_currency, format_decimal
 
-from bot.i18n import N_, gettext_for
+from bot.i18n import N_, gettext_for, ngettext_for
 from bot.labels import label
 from models.codes import Action, Category, EventKind, Level, Status, Urgency
 from models.errors import DomainError
@@ -159,6 +159,13 @@ def moment(value: datetime | None, tz: ZoneInfo, locale: str) -> str:
     if value is None:
         return "—"
     return format_datetime(value, "medium", tzinfo=tz, locale=locale)
+
+
+def span_text(amount: int, unit: str, locale: str) -> str:
+    """A policy span ("5wd", "4h") in words, per locale."""
+    if unit == "h":
+        return ngettext_for(locale)("{n} hour", "{n} hours", amount).format(n=amount)
+    return ngettext_for(locale)("{n} working day", "{n} working days", amount).format(n=amount)
 
 
 def money(wan: int, locale: str) -> str:

@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ConversationHandler
 
 from bot.labels import label
-from bot.render import error_text, moment
+from bot.render import error_text, moment, span_text
 from bot.runtime import ZtcContext
 from handlers.callbacks import CB, State, pack, unpack
 from handlers.common import Turn, speaker
@@ -272,18 +272,19 @@ async def submit(update: Update, context: ZtcContext, turn: Turn) -> int:
         await query.edit_message_text(error_text(exc, turn.locale))
         return END
     turn.rt.wake_dispatcher()
+    resolve = turn.rt.rules.policy.clocks.for_issue(issue.level, issue.urgency).resolve
     await query.edit_message_reply_markup(None)
     tz = turn.rt.rules.tz
     await query.message.reply_text(  # type: ignore[union-attr]
         turn._(
             "Received: issue {number}.\nIt is with the {level}: {handler}.\n"
-            "To be accepted by {accept}; to be resolved within the level's time after that.\n"
-            "Follow it with /my."
+            "To be accepted by {accept}, then resolved within {span}.\nFollow it with /my."
         ).format(
             number=issue.number,
             level=label(issue.level, turn.locale),
             handler=handler.name if handler else turn._("the administrators (being assigned)"),
             accept=moment(issue.accept_due, tz, turn.locale),
+            span=span_text(resolve.amount, resolve.unit, turn.locale),
         )
     )
     return END

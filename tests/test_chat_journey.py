@@ -45,6 +45,7 @@ async def test_journey_in_chinese(chat: Chat, world: World, engine: AsyncEngine)
     assert "已收到：问题 2026-00001" in done["text"]
     assert "县区" in done["text"] and "r1-head" in done["text"]
     assert "2026年11月23日" in done["text"]  # Friday 10:00 + 1 working day = Monday 10:00
+    assert "受理后 5 个工作日内办结" in done["text"]
 
     notice = await chat.next("r1-head")
     assert "新问题 2026-00001" in notice["text"]
@@ -97,6 +98,7 @@ async def test_journey_in_english(chat: Chat, world: World) -> None:
     )
     assert "Received: issue 2026-00001" in done["text"]
     assert "county/park heads" in done["text"] and "Nov 20, 2026" in done["text"]  # urgent: 4h
+    assert "then resolved within 2 working days" in done["text"]
     notice = await chat.next("r1-head")
     assert "New issue 2026-00001" in notice["text"]
     assert {"Accept", "Reply", "Co-handler", "Escalate", "Direct line"} <= set(labels(api, notice))
