@@ -14,6 +14,7 @@ from bot.labels import label
 from models.codes import Action, Category, EventKind, Level, Status, Urgency
 from models.errors import DomainError
 from models.importer import RowError
+from models.org import Department
 
 ENTITIES = {
     "issue": N_("issue"),
@@ -166,6 +167,13 @@ def span_text(amount: int, unit: str, locale: str) -> str:
     if unit == "h":
         return ngettext_for(locale)("{n} hour", "{n} hours", amount).format(n=amount)
     return ngettext_for(locale)("{n} working day", "{n} working days", amount).format(n=amount)
+
+
+def department_name(department: Department, locale: str) -> str:
+    """A department's name in the reader's language (Chinese when no English name is kept)."""
+    if locale.startswith("zh"):
+        return department.name_zh
+    return department.name_en or department.name_zh
 
 
 def money(wan: int, locale: str) -> str:

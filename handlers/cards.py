@@ -15,7 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import N_, gettext_for
 from bot.labels import label
-from bot.render import moment, money
+from bot.render import department_name, moment, money
 from handlers.callbacks import CB, pack
 from models.codes import AWAITING_ACCEPT, Action, Rating
 from models.issue import Issue
@@ -77,10 +77,7 @@ def card_text(view: IssueView, *, tz: object, locale: str, now: datetime) -> str
     ]
     lines.extend(_deadline_lines(i, tz=tz, locale=locale, now=now))
     if view.departments:
-        names = "、".join(
-            _e(d.name_zh if locale.startswith("zh") else d.name_en or d.name_zh)
-            for d in view.departments
-        )
+        names = "、".join(_e(department_name(d, locale)) for d in view.departments)
         lines.append(_("Co-handlers: {departments}").format(departments=names))
     if view.files:
         lines.append(_("Files: {count}").format(count=view.files))

@@ -16,7 +16,7 @@ from bot.i18n import LOCALES, gettext_for
 from bot.runtime import Runtime, ZtcContext
 from models.db import session_scope
 from models.identity import Person, mark_reachable, person_for
-from models.org import Contact, Official
+from models.org import Contact
 from models.permissions import Actor, actor_of
 
 log = logging.getLogger(__name__)
@@ -121,9 +121,3 @@ async def refuse(update: Update, turn: Turn, *, stranger: bool) -> None:
         await update.callback_query.answer()
     if update.effective_message is not None:
         await update.effective_message.reply_text(text)
-
-
-def display_name(person: Official | Contact) -> str:
-    """A person as others see them: name, and title for officials."""
-    title = getattr(person, "title", None)
-    return f"{person.name}（{title}）" if title else person.name

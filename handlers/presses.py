@@ -16,7 +16,7 @@ from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
 from bot.i18n import N_
-from bot.render import error_text
+from bot.render import department_name, error_text
 from bot.runtime import ZtcContext
 from handlers.callbacks import CB, State, pack, unpack
 from handlers.cards import render_card, stamp
@@ -54,10 +54,8 @@ async def _issue(turn: Turn, session: Any, issue_id: str) -> tuple[Issue | None,
     return (issue, facts) if in_scope(turn.actor, facts) else (None, None)
 
 
-async def show_fresh(update: Update, turn: Turn, issue_id: int, toast: str | None) -> None:
-    """Answer the press and redraw the card from the database."""
-    query = update.callback_query
-    assert query is not None
+async def card_for(turn: Turn, issue_id: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The issue's card as it is now, for the person of this turn."""
     async with session_scope(turn.engine) as session:
         issue = await session.get(Issue, issue_id)
         assert issue is not None
@@ -69,6 +67,14 @@ async def show_fresh(update: Update, turn: Turn, issue_id: int, toast: str | Non
             locale=turn.locale,
             now=turn.rt.now(),
         )
+    return text, markup
+
+
+async def show_fresh(update: Update, turn: Turn, issue_id: int, toast: str | None) -> None:
+    """Answer the press and redraw the card from the database."""
+    query = update.callback_query
+    assert query is not None
+    text, markup = await card_for(turn, issue_id)
     await query.answer(toast[:190] if toast else None, show_alert=bool(toast and len(toast) > 60))
     try:
         await query.edit_message_text(text, parse_mode="HTML", reply_markup=markup)
@@ -134,15 +140,7 @@ async def card(update: Update, context: ZtcContext, turn: Turn) -> None:
         log.warning("forged card request by user %s: %s", turn.user_id, query.data)
         await query.answer()
         return
-    async with session_scope(turn.engine) as session:
-        text, markup = await render_card(
-            session=session,
-            rules=turn.rt.rules,
-            issue=issue,
-            actor=turn.actor,
-            locale=turn.locale,
-            now=turn.rt.now(),
-        )
+    text, markup = await card_for(turn, issue.id)
     await query.answer()
     await query.message.reply_text(text, parse_mode="HTML", reply_markup=markup)  # type: ignore[union-attr]
 
@@ -191,7 +189,7 @@ async def _ask(
         buttons = [
             [
                 InlineKeyboardButton(
-                    d.name_zh if turn.locale.startswith("zh") else d.name_en or d.name_zh,
+                    department_name(d, turn.locale),
                     callback_data=pack(CB.COHANDLER, issue_id, d.id, card_stamp),
                 )
             ]
@@ -219,17 +217,7 @@ async def note_received(update: Update, context: ZtcContext, turn: Turn) -> int:
         Action(pending["action"]),
         note=update.message.text or "",
     )
-    async with session_scope(turn.engine) as session:
-        issue = await session.get(Issue, int(pending["issue"]))
-        assert issue is not None
-        text, markup = await render_card(
-            session=session,
-            rules=turn.rt.rules,
-            issue=issue,
-            actor=turn.actor,
-            locale=turn.locale,
-            now=turn.rt.now(),
-        )
+    text, markup = await card_for(turn, int(pending["issue"]))
     await update.message.reply_text(toast or turn._(TOASTS[DONE]))
     await update.message.reply_text(text, parse_mode="HTML", reply_markup=markup)
     return ConversationHandler.END

@@ -20,7 +20,7 @@ from handlers.callbacks import CB, pack, unpack
 from handlers.common import Turn, client_locale, load_turn, refusal_text, speaker
 from models.db import session_scope
 from models.errors import DomainError
-from models.identity import person_for, redeem_invite
+from models.identity import redeem_invite
 
 log = logging.getLogger(__name__)
 
@@ -134,13 +134,14 @@ async def lang_chosen(update: Update, context: ZtcContext) -> None:
     if choice not in LOCALES:
         await query.answer()
         return
-    async with session_scope(context.rt.engine) as session:
-        person = await person_for(session=session, telegram_user_id=update.effective_user.id)
-        if person is not None:
-            person.locale = choice
+    turn = await load_turn(update, context)
+    if turn.person is not None:
+        async with session_scope(turn.engine) as session:
+            session.add(turn.person)  # the turn's own row, detached: attach and change it
+            turn.person.locale = choice
     if context.user_data is not None:
         context.user_data["locale"] = choice
-    turn = await load_turn(update, context)
+    turn.locale = choice
     await query.answer()
     await query.edit_message_text(
         turn._("Language set: {language}.").format(language=LANGUAGE_NAMES[choice])
