@@ -125,6 +125,17 @@ async def ids(engine: AsyncEngine) -> dict[str, int]:
     return {key: value for key, value in found.items() if value is not None}
 
 
+def three_people(ids: dict[str, int]) -> list[dict[str, Any]]:
+    """Recipient columns of two officials and a contact, each in a private chat of their own."""
+    return [{"official_id": ids["a"]}, {"official_id": ids["b"]}, {"contact_id": ids["contact"]}]
+
+
+async def queue_rounds(engine: AsyncEngine, ids: dict[str, int], rounds: int) -> None:
+    """`rounds` rows for each of three people, keyed "<round>-<person>", round by round."""
+    rows = ((f"{n}-{i}", spec) for n in range(rounds) for i, spec in enumerate(three_people(ids)))
+    await queue(engine, *rows)
+
+
 async def queue(engine: AsyncEngine, *rows: tuple[str, dict[str, Any]]) -> None:
     """Outbox rows due at T0: (dedupe key, columns and payload)."""
     async with session_scope(engine) as session:
@@ -363,11 +374,7 @@ async def test_render_none_marks_the_row_sent_without_sending(
 async def test_two_dispatchers_send_each_row_once(
     database_url: str, engine: AsyncEngine, ids: dict[str, int]
 ) -> None:
-    people = [("official_id", ids["a"]), ("official_id", ids["b"]), ("contact_id", ids["contact"])]
-    await queue(
-        engine,
-        *((f"{n}-{i}", {who: pid}) for n in range(8) for i, (who, pid) in enumerate(people)),
-    )
+    await queue_rounds(engine, ids, 8)
     bot, clock = FakeBot(delay=0.002), Clock()
     # Separate engines: two processes' connection pools on the same database.
     other = make_engine(database_url)
@@ -429,11 +436,7 @@ async def test_a_migrated_group_gets_its_new_chat_id(
 async def test_chats_go_concurrently_each_within_its_interval(
     engine: AsyncEngine, ids: dict[str, int]
 ) -> None:
-    people = [("official_id", ids["a"]), ("official_id", ids["b"]), ("contact_id", ids["contact"])]
-    await queue(
-        engine,
-        *((f"{n}-{i}", {who: pid}) for n in range(3) for i, (who, pid) in enumerate(people)),
-    )
+    await queue_rounds(engine, ids, 3)
     bot, clock = FakeBot(), Clock()
     started = time.monotonic()
     assert (await make(engine, bot, clock, private_interval=0.2).run_once()).sent == 9
@@ -447,8 +450,7 @@ async def test_chats_go_concurrently_each_within_its_interval(
 async def test_the_overall_limit_holds_across_chats(
     engine: AsyncEngine, ids: dict[str, int]
 ) -> None:
-    people = [("official_id", ids["a"]), ("official_id", ids["b"]), ("contact_id", ids["contact"])]
-    await queue(engine, *((f"x-{i}", {who: pid}) for i, (who, pid) in enumerate(people)))
+    await queue(engine, *((f"x-{i}", spec) for i, spec in enumerate(three_people(ids))))
     await queue(engine, ("g1", {"chat_id": GROUP}))
     bot, clock = FakeBot(), Clock()
     dispatcher = make(engine, bot, clock, overall_per_second=5, group_per_minute=20)
@@ -505,11 +507,7 @@ async def test_held_and_waiting_rows_never_fill_the_batch(
 async def test_a_claim_is_won_once_when_both_read_the_same_rows(
     engine: AsyncEngine, ids: dict[str, int]
 ) -> None:
-    people = [("official_id", ids["a"]), ("official_id", ids["b"]), ("contact_id", ids["contact"])]
-    await queue(
-        engine,
-        *((f"{n}-{i}", {who: pid}) for n in range(2) for i, (who, pid) in enumerate(people)),
-    )
+    await queue_rounds(engine, ids, 2)
     bot, clock = FakeBot(), Clock()
     both_read = asyncio.Barrier(2)
     dispatchers = [make(engine, bot, clock), make(engine, bot, clock)]
