@@ -2,6 +2,8 @@
 
 Each row is claimed (a lease on `next_attempt_at`) and committed before it is sent, so two
 dispatchers on one PostgreSQL never send the same row; `sent_at` is committed after the send.
+A notice is one or more messages (its text in parts, then its files); `Outbox.parts_sent`
+counts the ones delivered, so a retry resumes with the first one not yet sent.
 """
 
 from __future__ import annotations
@@ -24,11 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import InlineKeyboardMarkup, InputFile, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
-from jobs.textsplit import split_text
+from jobs.textsplit import split_text, visible_length
 from models.infra import Outbox
 from models.org import Contact, Official
 
@@ -42,17 +44,41 @@ _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _HTML: dict[str, Any] = {"parse_mode": ParseMode.HTML, "link_preview_options": _NO_PREVIEW}
 _UTCNOW = partial(datetime.now, UTC)
 _PENDING = (col(Outbox.sent_at).is_(None), col(Outbox.failed_at).is_(None))
+CAPTION_LIMIT = 1024  # Telegram's, in visible characters once the HTML is parsed
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent after a notice's text: a document (any file) or a photo (shown inline).
+
+    `caption` is HTML of at most `CAPTION_LIMIT` visible characters; a longer one is refused
+    here rather than trimmed, so render fails before anything is sent instead of Telegram
+    refusing the file after the text went out. Telegram takes documents up to 50 MB and photos
+    up to 10 MB (and at most 10,000 pixels width plus height).
+    """
+
+    name: str
+    data: bytes
+    kind: Literal["document", "photo"] = "document"
+    caption: str | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse a caption Telegram would refuse."""
+        if self.caption and visible_length(self.caption) > CAPTION_LIMIT:
+            raise ValueError(f"caption of {self.name} over {CAPTION_LIMIT} characters")
 
 
 @dataclass(frozen=True)
 class Rendered:
-    """A notice as it is sent: HTML text and, on its last part, the buttons."""
+    """A notice as it is sent: HTML text (the buttons on its last part), then the files."""
 
     text: str
     reply_markup: Markup = None
+    files: tuple[Attachment, ...] = ()
 
 
 RenderFn = Callable[[AsyncSession, Outbox, Person | None], Awaitable[Rendered | None]]
+Step = Callable[[int], Awaitable[object]]  # one message of a notice, sent to the chat given
 # What became of a row, named as the report's counter; "waiting": another dispatcher has it.
 Outcome = Literal["sent", "skipped", "retried", "failed", "blocked", "waiting"]
 
@@ -219,26 +245,40 @@ class Dispatcher:
         return "sent"
 
     async def _send_parts(self, row: Outbox, chat: int, rendered: Rendered, until: float) -> int:
-        """Send the parts not yet delivered, committing progress after each and `sent_at` last."""
-        parts = split_text(rendered.text)
-        for index in range(row.parts_sent, len(parts)):
-            last = index == len(parts) - 1
-            markup = rendered.reply_markup if last else None
-            chat = await self._send(row, chat, parts[index], markup, until)
+        """Send the messages not yet delivered, committing after each one and `sent_at` last."""
+        steps = self._steps(rendered)
+        for index in range(row.parts_sent, len(steps)):
+            chat = await self._send(row, chat, steps[index], until)
             row.parts_sent = index + 1
-            if not last:  # a retry resumes after this part, never repeats it
+            if row.parts_sent < len(steps):  # a retry resumes after this part, never repeats it
                 await self._write(self._row(row, parts_sent=row.parts_sent))
-        done = max(row.parts_sent, len(parts))
+        done = max(row.parts_sent, len(steps))
         await self._write(self._row(row, sent_at=self.clock(), chat_id=chat, parts_sent=done))
         return chat
 
-    async def _send(self, row: Outbox, chat: int, text: str, markup: Markup, until: float) -> int:
+    def _steps(self, rendered: Rendered) -> list[Step]:
+        """The notice's messages in order: the text's parts, buttons on the last, then files."""
+        parts = split_text(rendered.text)
+        markups = [None] * (len(parts) - 1) + [rendered.reply_markup]
+        steps: list[Step] = [
+            partial(self.bot.send_message, text=part, reply_markup=markup, **_HTML)
+            for part, markup in zip(parts, markups, strict=True)
+        ]
+        return steps + [partial(self._upload, file) for file in rendered.files]
+
+    async def _upload(self, file: Attachment, chat: int) -> object:
+        """One file, as a document or a photo, with its HTML caption."""
+        send = self.bot.send_photo if file.kind == "photo" else self.bot.send_document
+        upload = InputFile(file.data, filename=file.name)
+        return await send(chat, upload, caption=file.caption, parse_mode=ParseMode.HTML)
+
+    async def _send(self, row: Outbox, chat: int, step: Step, until: float) -> int:
         """One message; waits out a 429 in this chat's task while the claim lasts."""
         while True:
             await self._limiter(chat).acquire()
             await self._overall.acquire()
             try:
-                await self.bot.send_message(chat, text, reply_markup=markup, **_HTML)
+                await step(chat)
                 return chat
             except RetryAfter as exc:
                 wait = _retry_seconds(exc)

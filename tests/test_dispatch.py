@@ -1,4 +1,5 @@
-"""The outbox dispatcher against a recording stand-in for telegram.Bot and a real database."""
+"""The outbox dispatcher on a real database, sending through a recording stand-in for
+telegram.Bot or, for notices with files, a real Bot over HTTP on the fake Bot API."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import itertools
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -24,7 +26,8 @@ from telegram.error import (
     TimedOut,
 )
 
-from jobs.dispatch import Dispatcher, Person, Rendered
+from bot.sandbox import FakeBotAPI
+from jobs.dispatch import Attachment, Dispatcher, Person, Rendered
 from jobs.textsplit import visible_length
 from models.db import make_engine, session_scope
 from models.infra import Outbox
@@ -99,14 +102,20 @@ class Clock:
         self.now += timedelta(seconds=seconds)
 
 
+# A monthly bulletin's files: the workbook as a document, the chart as a photo.
+WORKBOOK = Attachment("2026年10月 月报.xlsx", b"PK\x03\x04 workbook", caption="<b>十月</b>数据")
+CHART = Attachment("chart.png", b"\x89PNG\r\n\x1a\n chart", "photo", caption="走势")
+
+
 async def render(session: AsyncSession, row: Outbox, person: Person | None) -> Rendered | None:
-    """Text from the payload (or the dedupe key); None when the payload says skip."""
+    """Text from the payload (or the dedupe key), the bulletin's files if it asks; None: skip."""
     if row.payload.get("skip"):
         return None
     markup = None
     if row.payload.get("markup"):
         markup = InlineKeyboardMarkup([[InlineKeyboardButton("open", callback_data="open")]])
-    return Rendered(row.payload.get("text", row.dedupe_key), markup)
+    files = (WORKBOOK, CHART) if row.payload.get("files") else ()
+    return Rendered(row.payload.get("text", row.dedupe_key), markup, files)
 
 
 @pytest.fixture
@@ -157,7 +166,7 @@ async def outbox(engine: AsyncEngine) -> dict[str, Outbox]:
         return {row.dedupe_key: row for row in rows}
 
 
-def make(engine: AsyncEngine, bot: FakeBot, clock: Clock, **kw: Any) -> Dispatcher:
+def make(engine: AsyncEngine, bot: FakeBot | Bot, clock: Clock, **kw: Any) -> Dispatcher:
     settings: dict[str, Any] = {"private_interval": 0.001, "overall_per_second": 1000}
     return Dispatcher(
         engine=engine, bot=cast(Bot, bot), render=render, clock=clock, **settings | kw
@@ -566,3 +575,111 @@ async def test_a_backlog_of_held_rows_does_not_spin_the_loop(
     stop.set()
     await asyncio.wait_for(task, 1)
     assert 1 <= passes <= 3  # a pass, an idle wait, maybe one more: held rows are no work
+
+
+# --- notices with files, over HTTP on the fake Bot API ------------------------------------------
+
+BULLETIN_FILES = [
+    ("document", WORKBOOK.name, WORKBOOK.data, WORKBOOK.caption),
+    ("photo", None, CHART.data, CHART.caption),  # Telegram keeps no name for a photo
+]
+
+
+@pytest.fixture
+async def http_bot(api: FakeBotAPI) -> AsyncIterator[Bot]:
+    """A real Bot on the fake Bot API, where agent a has a private chat with it."""
+    api.add_user(AGENT_A, "Agent A")
+    urls = {"base_url": f"{api.url}/bot", "base_file_url": f"{api.url}/file/bot"}
+    async with Bot(api.token, **urls) as bot:
+        yield bot
+
+
+async def received(api: FakeBotAPI, bot: Bot, chat_id: int) -> list[tuple[Any, ...]]:
+    """The chat as its user sees it: ("text", text), or (kind, file name, bytes, caption)."""
+    seen: list[tuple[Any, ...]] = []
+    for message in api.sent(chat_id):
+        if "text" in message:
+            seen.append(("text", message["text"]))
+            continue
+        kind = "photo" if "photo" in message else "document"
+        media = message["photo"][-1] if kind == "photo" else message["document"]
+        data = await (await bot.get_file(media["file_id"])).download_as_bytearray()
+        seen.append((kind, media.get("file_name"), bytes(data), message.get("caption")))
+    return seen
+
+
+async def test_a_notice_sends_its_text_then_its_files_in_order(
+    engine: AsyncEngine, ids: dict[str, int], api: FakeBotAPI, http_bot: Bot
+) -> None:
+    text = "\n\n".join(f"part {i} " + "x" * 4000 for i in range(2))
+    await queue(
+        engine, ("a1", to(ids["a"], text=text, markup=True, files=True)), ("a2", to(ids["a"]))
+    )
+    assert (await make(engine, http_bot, Clock()).run_once()).sent == 2
+    seen = await received(api, http_bot, AGENT_A)
+    assert [item[1][:6] for item in seen[:2]] == ["part 0", "part 1"]
+    assert seen[2:] == [*BULLETIN_FILES, ("text", "a2")]
+    # The buttons close the text, not a file.
+    assert [bool(m.get("reply_markup")) for m in api.sent(AGENT_A)] == [
+        False,
+        True,
+        False,
+        False,
+        False,
+    ]
+    assert all(m.get("parse_mode") == "HTML" for m in api.sent(AGENT_A))
+    assert (await outbox(engine))["a1"].sent_at == T0
+
+
+@pytest.mark.parametrize("method", ["sendDocument", "sendPhoto"])
+async def test_a_file_that_fails_is_retried_without_repeating_what_went_out(
+    engine: AsyncEngine, ids: dict[str, int], api: FakeBotAPI, http_bot: Bot, method: str
+) -> None:
+    await queue(engine, ("a1", to(ids["a"], files=True)))
+    api.fail_next(method, code=502)
+    clock = Clock()
+    dispatcher = make(engine, http_bot, clock)
+    assert (await dispatcher.run_once()).retried == 1
+    sent_first = 1 if method == "sendDocument" else 2  # the text, and the workbook if it went
+    assert await received(api, http_bot, AGENT_A) == [("text", "a1"), *BULLETIN_FILES][:sent_first]
+    row = (await outbox(engine))["a1"]
+    assert (row.sent_at, row.attempts, row.failed_at) == (None, 1, None)
+    clock.advance(5)
+    assert (await dispatcher.run_once()).sent == 1
+    assert await received(api, http_bot, AGENT_A) == [("text", "a1"), *BULLETIN_FILES]
+
+
+@NO_PTB_DEPRECATION
+async def test_a_429_on_a_file_is_waited_out(
+    engine: AsyncEngine, ids: dict[str, int], api: FakeBotAPI, http_bot: Bot
+) -> None:
+    await queue(engine, ("a1", to(ids["a"], files=True)))
+    api.fail_next("sendDocument", code=429, retry_after=1)
+    assert (await make(engine, http_bot, Clock()).run_once()).sent == 1
+    assert api.too_many == 1
+    assert await received(api, http_bot, AGENT_A) == [("text", "a1"), *BULLETIN_FILES]
+    assert (await outbox(engine))["a1"].attempts == 0  # a wait, not a failed attempt
+
+
+async def test_a_bad_request_on_a_file_fails_the_row_for_good(
+    engine: AsyncEngine, ids: dict[str, int], api: FakeBotAPI, http_bot: Bot
+) -> None:
+    await queue(engine, ("a1", to(ids["a"], files=True)), ("a2", to(ids["a"])))
+    api.fail_next("sendPhoto", code=400, description="Bad Request: IMAGE_PROCESS_FAILED")
+    clock = Clock()
+    dispatcher = make(engine, http_bot, clock)
+    report = await dispatcher.run_once()
+    assert (report.failed, report.sent) == (1, 1)  # a2 is not held behind it
+    row = (await outbox(engine))["a1"]
+    assert row.failed_at == T0 and "image_process_failed" in (row.last_error or "").lower()
+    clock.advance(3600)
+    assert (await dispatcher.run_once()).picked == 0
+    expected = [("text", "a1"), BULLETIN_FILES[0], ("text", "a2")]
+    assert await received(api, http_bot, AGENT_A) == expected
+
+
+def test_a_caption_over_telegrams_limit_is_refused_when_built() -> None:
+    tags_are_free = "<b>" + "字" * 1024 + "</b>"
+    assert Attachment("a.xlsx", b"PK", caption=tags_are_free).caption == tags_are_free
+    with pytest.raises(ValueError, match="caption of a"):
+        Attachment("a.xlsx", b"PK", caption="字" * 1025)
