@@ -2,7 +2,7 @@
 
 Nothing runs at import time. The application gets: the Bot API server from the settings, the
 database persistence, per-chat ordered concurrency, every handler (handlers.register), the outbox
-dispatcher and the clock watcher, started and stopped with the application.
+dispatcher and the scheduler (bot/scheduler.py), started and stopped with the application.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from telegram.request import HTTPXRequest
 import handlers
 from bot.persistence import DbPersistence
 from bot.runtime import Runtime, ZtcApplication, ZtcContext, utc_now
+from bot.scheduler import schedule_jobs, start_up
 from bot.settings import Settings, SettingsError
 from handlers.notices import notice_renderer
-from jobs.clocks import run_clocks
 from jobs.dispatch import Dispatcher
 from models.db import make_engine
 from models.policy import load_policy
@@ -79,9 +79,13 @@ def build_application(
     *,
     engine: AsyncEngine | None = None,
     clock: Callable[[], datetime] = utc_now,
-    clock_interval: float = 60.0,
+    scheduler: bool = True,
 ) -> Application:  # type: ignore[type-arg]
-    """The bot, ready for run_polling/run_webhook or a test's own start/stop."""
+    """The bot, ready for run_polling/run_webhook or a test's own start/stop.
+
+    `scheduler=False` leaves the policy's jobs (and the start-up catch-up) out: tests that drive
+    time themselves run the jobs by hand.
+    """
     if settings.bot_token is None:
         raise SettingsError("ZTC_BOT_TOKEN: missing (get one from @BotFather)")
     rules = Rules.build(load_policy(settings.policy), settings.tz)
@@ -91,6 +95,7 @@ def build_application(
         engine=engine or make_engine(settings.database_url),
         clock=clock,
         owns_engine=engine is None,
+        scheduled=scheduler,
     )
     root = settings.bot_api_url.rstrip("/")
     app = (
@@ -111,24 +116,9 @@ def build_application(
         .build()
     )
     handlers.register(app)
-    if app.job_queue is not None and clock_interval > 0:
-        app.job_queue.run_repeating(
-            _clock_tick,
-            interval=clock_interval,
-            first=1.0,
-            name="clocks",
-            job_kwargs={"max_instances": 1, "coalesce": True},
-        )
+    if app.job_queue is not None and scheduler:
+        schedule_jobs(app.job_queue, runtime)
     return app
-
-
-async def _clock_tick(context: ZtcContext) -> None:
-    """The clock watcher: reminders and escalations as at now; then deliver what it queued."""
-    rt = context.rt
-    report = await run_clocks(engine=rt.engine, rules=rt.rules, now=rt.now())
-    if report.changed:
-        log.info("clock sweep: %s", report)
-        rt.wake_dispatcher()
 
 
 def _dispatcher_bot(app: Application) -> Bot:  # type: ignore[type-arg]
@@ -152,6 +142,8 @@ async def _start_background(app: Application) -> None:  # type: ignore[type-arg]
     stop = asyncio.Event()
     task = asyncio.create_task(rt.dispatcher.run(stop), name="outbox-dispatcher")
     rt.tasks = [stop, task, bot]
+    if rt.scheduled:
+        await start_up(rt)
 
 
 async def _stop_background(app: Application) -> None:  # type: ignore[type-arg]

@@ -36,6 +36,7 @@ class Runtime:
     clock: Callable[[], datetime] = utc_now
     dispatcher: Dispatcher | None = None
     owns_engine: bool = True
+    scheduled: bool = True  # the policy's jobs run (False: a test drives them by hand)
     tasks: list[Any] = field(default_factory=list)
 
     def now(self) -> datetime:

@@ -4,22 +4,31 @@ with the buttons they may press now (drawn at delivery, so they are never older 
 
 from __future__ import annotations
 
+import asyncio
 import html
+import json
 from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import N_, gettext_for
 from bot.labels import label
+from bot.reports import period_title
+from bot.reports.chart import bulletin_chart
+from bot.reports.text import report_text
+from bot.reports.workbook import bulletin_workbook
 from bot.runtime import Runtime
 from handlers.cards import render_card
-from jobs.dispatch import Rendered
+from jobs.dispatch import Attachment, Rendered
 from models.codes import EventKind, Level, Rating
 from models.identity import Person
-from models.infra import Outbox
+from models.infra import Outbox, Report
 from models.issue import Issue
 from models.org import Contact
 from models.permissions import actor_of
+from models.report_data import Bulletin, load
 
 K = EventKind
 HEADLINES = {
@@ -59,11 +68,51 @@ def headline(row: Outbox, locale: str, *, for_contact: bool) -> str:
     return text
 
 
+BULLETINS = ("monthly_bulletin", "quarterly_review", "annual_assessment")
+FILE_NAMES = {
+    "xlsx": N_("bulletin-{scope}-{period}.xlsx"),
+    "png": N_("bulletin-{scope}-{period}.png"),
+}
+
+
+@lru_cache(maxsize=32)
+def _bulletin_files(report_id: int, data: str, locale: str, tz: ZoneInfo) -> tuple[bytes, bytes]:
+    """The workbook and chart of a stored bulletin, drawn once per language."""
+    bulletin = load(Bulletin, json.loads(data))
+    return bulletin_workbook(bulletin, locale, tz), bulletin_chart(bulletin, locale)
+
+
+async def report_notice(report: Report, locale: str, tz: ZoneInfo) -> Rendered:
+    """A stored report in the reader's language; a bulletin comes with its workbook and chart."""
+    text = report_text(report.job, report.data, locale, tz)
+    if report.job not in BULLETINS or report.id is None:
+        return Rendered(text)
+    data = json.dumps(report.data, sort_keys=True)
+    # Drawing takes a moment of CPU: off the event loop, and once per report and language.
+    workbook, chart = await asyncio.to_thread(_bulletin_files, report.id, data, locale, tz)
+    _ = gettext_for(locale)
+    names = {
+        kind: _(FILE_NAMES[kind]).format(scope=report.scope, period=report.period)
+        for kind in FILE_NAMES
+    }
+    title = html.escape(period_title(report.period, locale), quote=False)
+    return Rendered(
+        text,
+        files=(
+            Attachment(names["xlsx"], workbook, "document", title),
+            Attachment(names["png"], chart, "photo", title),
+        ),
+    )
+
+
 def notice_renderer(rt: Runtime):  # type: ignore[no-untyped-def]
     """The dispatcher's render function for this bot."""
 
     async def render(session: AsyncSession, row: Outbox, person: Person | None) -> Rendered | None:
         locale = (person.locale if person else None) or rt.settings.default_locale
+        if row.kind == "report":
+            report = await session.get(Report, row.payload.get("report"))
+            return await report_notice(report, locale, rt.settings.tz) if report else None
         issue = await session.get(Issue, row.issue_id) if row.issue_id else None
         top = headline(row, locale, for_contact=isinstance(person, Contact))
         if issue is None or person is None:  # a group audience reads the headline only

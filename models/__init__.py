@@ -1,6 +1,6 @@
 """The domain: SQLModel tables and the rules over them. Never imports `telegram`."""
 
-from models.infra import Invite, Outbox, ScheduleRun
+from models.infra import Invite, Outbox, Report, ScheduleRun
 from models.issue import Attachment, Issue, IssueCoHandler, IssueEvent
 from models.org import Contact, Department, Enterprise, Official, Region
 from models.project import ProgressReport, Project
@@ -19,5 +19,6 @@ __all__ = [
     "ProgressReport",
     "Project",
     "Region",
+    "Report",
     "ScheduleRun",
 ]

@@ -58,10 +58,29 @@ class ScheduleRun(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     job: str = Field(max_length=64)
     period: str = Field(max_length=32)
-    status: str = Field(max_length=16)  # running | done | skipped | failed
+    status: str = Field(max_length=16)  # done | late | skipped
     started_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     note: str | None = Field(default=None, sa_column=Column(Text))
+    # When the schedule said the run was due (None for a run by hand without --at).
+    scheduled_for: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Report(SQLModel, table=True):
+    """A report the cycle drew (a bulletin, an agenda, a digest …): figures as JSON, no language.
+
+    Written in the transaction that claims the run, with the outbox rows that deliver it; each
+    recipient reads it rendered in their own language.
+    """
+
+    __table_args__ = (UniqueConstraint("job", "period", "scope"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=64)
+    period: str = Field(max_length=32)
+    scope: str = Field(max_length=64)  # city | a region code | official:CODE | enterprise:CODE
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class ChatState(SQLModel, table=True):

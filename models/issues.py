@@ -7,7 +7,7 @@ the caller commits). An invalid request raises a typed models.errors.DomainError
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import select
@@ -51,10 +51,28 @@ def pause_end(issue: Issue, rules: Rules) -> datetime | None:
 
 
 def reminder_moments(issue: Issue, rules: Rules, due: datetime) -> list[datetime]:
-    """The moments of the policy's reminders within the running clock's span."""
+    """The moments of the policy's reminders within the running clock's span.
+
+    A normal issue's reminder that falls on a weekend or holiday waits for the next working
+    day's morning (one past the deadline never comes: the deadline acts first); an urgent
+    issue's reminder goes out when it falls (急事急办).
+    """
     assert issue.clock_start is not None
     span = due - issue.clock_start
-    return [issue.clock_start + span * f for f in rules.policy.reminders.fractions]
+    moments = [issue.clock_start + span * f for f in rules.policy.reminders.fractions]
+    if issue.urgency == Urgency.URGENT:
+        return moments
+    return [_working_morning(moment, rules) for moment in moments]
+
+
+def _working_morning(moment: datetime, rules: Rules) -> datetime:
+    local = moment.astimezone(rules.tz)
+    day = local.date()
+    if rules.calendar.is_workday(day)[0]:
+        return moment
+    while not rules.calendar.is_workday(day)[0]:
+        day += timedelta(days=1)
+    return datetime.combine(day, rules.policy.reminders.morning, rules.tz)
 
 
 def next_check(issue: Issue, rules: Rules) -> datetime | None:
@@ -279,6 +297,8 @@ async def accept_issue(
         session=session, rules=rules, actor=actor, action=Action.ACCEPT, issue=issue, now=now
     )
     before = (issue.level, issue.status)
+    # Kept on the event for 响应率: the deadline moves on with the issue, the event stays.
+    on_time = issue.accept_due is None or now <= issue.accept_due
     issue.status = Status.ACCEPTED
     start_resolve_clock(issue, rules, now)
     return await record(
@@ -290,6 +310,7 @@ async def accept_issue(
         now=now,
         before=before,
         note=_clean_text(note, "note", required=False),
+        data={"on_time": on_time},
     )
 
 

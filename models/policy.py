@@ -9,7 +9,7 @@ import itertools
 import re
 import tomllib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -29,6 +29,9 @@ from models.codes import Category, Level, Role, Urgency
 
 LADDER: tuple[Level, ...] = tuple(Level)
 _SPAN = re.compile(r"^\s*(\d+)\s*(wd|h)\s*$")
+_DURATION = re.compile(r"^\s*(\d+)\s*(d|h|m)\s*$")
+_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+RateKey = Literal["response", "resolution", "satisfaction"]
 
 
 class PolicyError(Exception):
@@ -63,6 +66,19 @@ def _to_span(value: Any) -> Any:
 SpanText = Annotated[Span, BeforeValidator(_to_span)]
 
 
+def _to_duration(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    match = _DURATION.match(value)
+    if not match:
+        raise ValueError(f"expected a duration like '3d', '4h' or '30m', got {value!r}")
+    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
+# A plain duration written as text ("3d", "4h", "30m").
+DurationText = Annotated[timedelta, BeforeValidator(_to_duration)]
+
+
 class Clock(_Strict):
     """The accept and resolve spans for one urgency."""
 
@@ -87,6 +103,8 @@ class Reminders(_Strict):
     """Fractions of a span at which the handler is reminded."""
 
     fractions: tuple[float, ...] = (0.5, 0.8)
+    # A normal issue's reminder due on a day off goes out at this time of the next working day.
+    morning: time = time(9, 0)
 
     @field_validator("fractions")
     @classmethod
@@ -116,13 +134,19 @@ class Invites(_Strict):
     ttl_days: int = Field(default=14, ge=1, le=365)
 
 
-class Targets(_Strict):
-    """A year's targets (the seeds' "4633")."""
+class RegionTargets(_Strict):
+    """A region's share of the year's targets."""
 
     agreed_investment_wan: int = Field(ge=0)
     new_projects_1yi: int = Field(ge=0)
     projects_50yi: int = Field(ge=0)
     signed_and_started: int = Field(ge=0)
+
+
+class Targets(RegionTargets):
+    """A year's targets (the seeds' "4633"), and optionally each region's, by region code."""
+
+    regions: dict[str, RegionTargets] = Field(default_factory=dict)
 
 
 class YearCalendar(_Strict):
@@ -133,15 +157,16 @@ class YearCalendar(_Strict):
 
 
 class Schedule(_Strict):
-    """Cron lines (minute hour day month weekday) for every periodic job."""
+    """Cron lines (minute hour day month weekday) for every periodic job but the agenda's, which
+    follows the meeting day (`Meeting`)."""
 
     clocks: str
     monthly_bulletin: str
-    coordination_agenda: str
     quarterly_review: str
     half_year_visit: str
     annual_assessment: str
     progress_reminder: str
+    progress_followup: str
     weekly_digest: str
     daily_chase: str
 
@@ -152,6 +177,64 @@ class Schedule(_Strict):
             CronTrigger.from_crontab(value)
         except ValueError as exc:
             raise ValueError(f"bad cron line {value!r}: {exc}") from None
+        return value
+
+
+class Meeting(_Strict):
+    """一月一会办: the meeting's day of the month and when its agenda goes out."""
+
+    day: int = Field(default=28, ge=2, le=28)
+    agenda_days_before: int = Field(default=3, ge=1, le=27)
+    agenda_time: time = time(9, 0)
+
+    @model_validator(mode="after")
+    def _before_the_day(self) -> Meeting:
+        if self.agenda_days_before >= self.day:
+            raise ValueError("agenda_days_before must leave the agenda in the meeting's month")
+        return self
+
+    @property
+    def cron(self) -> str:
+        """The agenda's cron line: `agenda_days_before` days before the meeting day."""
+        at = self.agenda_time
+        return f"{at.minute} {at.hour} {self.day - self.agenda_days_before} * *"
+
+
+class Cycle(_Strict):
+    """How the cycle's runs behave when they fall on a day off or while the bot was down."""
+
+    # A run missed while the bot was down still goes out this long after its time (marked
+    # late); later, it is recorded as skipped. Jobs not listed: no catch-up.
+    grace: dict[str, DurationText] = Field(default_factory=dict)
+    # Jobs that wait for the next working day (same clock time) when their time falls on a
+    # weekend or holiday; 调休 Saturdays are working days.
+    workdays_only: tuple[str, ...] = ()
+    # A run this much after its time is marked late.
+    late_after: DurationText = timedelta(minutes=15)
+    # 半年一观摩: projects of at least this total investment (万元) are proposed for the visit.
+    visit_min_wan: int = Field(default=100000, ge=0)
+
+
+class Recipients(_Strict):
+    """Who receives a job's reports: the city's report by role and in group chats, each
+    region's report by role within the region."""
+
+    city: tuple[Role, ...] = ()
+    region: tuple[Role, ...] = ()
+    chats: tuple[int, ...] = ()
+
+
+class Floors(_Strict):
+    """A region under any red floor is on the red list; else under a yellow one, the yellow."""
+
+    red: dict[RateKey, float] = Field(default_factory=dict)
+    yellow: dict[RateKey, float] = Field(default_factory=dict)
+
+    @field_validator("red", "yellow")
+    @classmethod
+    def _shares(cls, value: dict[RateKey, float]) -> dict[RateKey, float]:
+        if any(not 0 <= v <= 1 for v in value.values()):
+            raise ValueError("floors are shares between 0 and 1 (0.85 = 85 %)")
         return value
 
 
@@ -166,6 +249,10 @@ class Policy(_Strict):
     pause: Pause = Pause()
     invites: Invites = Invites()
     schedule: Schedule
+    meeting: Meeting = Meeting()
+    cycle: Cycle = Cycle()
+    audiences: dict[str, Recipients] = Field(default_factory=dict)
+    floors: Floors = Floors()
     targets: dict[int, Targets] = Field(default_factory=dict)
     calendar: dict[int, YearCalendar] = Field(default_factory=dict)
 
@@ -197,6 +284,27 @@ class Policy(_Strict):
             if stray:
                 raise ValueError(f"calendar.{year}: {stray[0].isoformat()} is not in {year}")
         return self
+
+    @model_validator(mode="after")
+    def _known_jobs(self) -> Policy:
+        jobs = set(self.cron_lines())
+        named = {
+            "cycle.grace": set(self.cycle.grace),
+            "cycle.workdays_only": set(self.cycle.workdays_only),
+            "audiences": set(self.audiences),
+        }
+        for key, names in named.items():
+            unknown = sorted(names - jobs)
+            if unknown:
+                raise ValueError(f"{key}: unknown job {unknown[0]!r}")
+        return self
+
+    def cron_lines(self) -> dict[str, str]:
+        """Every periodic job's cron line, the agenda's derived from the meeting day."""
+        lines = self.schedule.model_dump()
+        ordered = [*list(lines)[:2], "coordination_agenda", *list(lines)[2:]]
+        lines["coordination_agenda"] = self.meeting.cron
+        return {job: lines[job] for job in ordered}
 
     def level_for(self, investment_wan: int) -> Level:
         """The tier of a project by its total investment (lower bounds inclusive)."""

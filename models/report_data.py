@@ -12,8 +12,9 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import TypeAdapter
 
+from models.policy import RateKey
+
 Flag = Literal["red", "yellow"]
-RateKey = Literal["response", "resolution", "satisfaction"]
 STAGE_KEYS = ("signed", "started", "completed", "in_production", "listed")
 RATE4_KEYS = ("signing", "starting", "production", "capacity")
 TARGET_KEYS = ("agreed_investment_wan", "new_projects_1yi", "projects_50yi", "signed_and_started")
@@ -182,7 +183,7 @@ class Unreachable:
 
 @dataclass(frozen=True)
 class Bulletin:
-    """月初一通报 (a month), 一季一点评 (a quarter), 全年一考核 (a year) for the city or a region."""
+    """月初一通报 (month), 一季一点评 (quarter), 全年一考核 (year) of the city or a region."""
 
     period: str
     start: date
@@ -275,4 +276,3 @@ def dump(report: Shape) -> dict[str, Any]:
 def load(shape: type[T], data: dict[str, Any]) -> T:
     """A report read back from `dump`'s data."""
     return TypeAdapter(shape).validate_python(data)
-

@@ -48,7 +48,7 @@ class Chat:
     async def start(self, **extra: Any) -> None:
         """Build and start the application, as `run_polling` would."""
         app = build_application(
-            self.settings(**extra), engine=self.engine, clock=lambda: self.now, clock_interval=0
+            self.settings(**extra), engine=self.engine, clock=lambda: self.now, scheduler=False
         )
         await app.initialize()
         assert app.post_init is not None

@@ -33,7 +33,7 @@ async def test_webhook_mode_checks_the_secret_token(
         harness.settings(webhook_url=url, webhook_secret="s3cret-token"),
         engine=engine,
         clock=lambda: harness.now,
-        clock_interval=0,
+        scheduler=False,
     )
     async with session_scope(engine) as session:
         token, _ = await create_invite(

@@ -693,7 +693,7 @@ def test_at_not_iso_is_a_usage_error(migrated: str) -> None:
     )
 
 
-def test_jobs_list_lists_the_nine_jobs(env: str) -> None:
+def test_jobs_list_lists_every_job_with_its_next_run(env: str) -> None:
     lines = ztc("jobs", "list").stdout.strip().splitlines()
     assert [line.split()[0] for line in lines] == [
         "clocks",
@@ -703,10 +703,14 @@ def test_jobs_list_lists_the_nine_jobs(env: str) -> None:
         "half_year_visit",
         "annual_assessment",
         "progress_reminder",
+        "progress_followup",
         "weekly_digest",
         "daily_chase",
     ]
-    assert lines[0].split(None, 1)[1] == "* * * * *"
+    assert lines[0].split()[1:6] == ["*", "*", "*", "*", "*"]
+    # The agenda's line comes from the meeting day (28th) less the days before (3).
+    assert lines[2].split()[1:6] == ["0", "9", "25", "*", "*"]
+    assert all(re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} China Standard Time$", x) for x in lines)
 
 
 def test_unknown_command_and_help(env: str) -> None:

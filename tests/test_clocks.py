@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -16,6 +16,7 @@ from models.codes import EventKind, Level, Status, Urgency
 from models.db import make_engine, session_scope
 from models.infra import Outbox
 from models.issue import Issue, IssueEvent
+from models.project import Project
 from models.rules import Rules
 from tests.factories import World, at, build_world, make_issue, make_project
 
@@ -27,9 +28,11 @@ async def world(session: AsyncSession) -> World:
     return await build_world(session)
 
 
-async def desk_issue(session: AsyncSession, rules: Rules, world: World, **kw: object) -> Issue:
+async def desk_issue(
+    session: AsyncSession, rules: Rules, world: World, when: datetime = T0, **kw: object
+) -> Issue:
     project = await make_project(session, world, 9999, agent="r1-agent-b")
-    return await make_issue(session, rules, world, project, T0, **kw)  # type: ignore[arg-type]
+    return await make_issue(session, rules, world, project, when, **kw)  # type: ignore[arg-type]
 
 
 async def counts(session: AsyncSession) -> tuple[int, int]:
@@ -45,21 +48,21 @@ async def sweep(session: AsyncSession, rules: Rules, when: str):
 async def test_nothing_before_the_first_reminder(
     session: AsyncSession, rules: Rules, world: World
 ) -> None:
-    await desk_issue(session, rules, world)
+    await desk_issue(session, rules, world, at("2026-11-23 10:00"))  # Monday; due Tuesday 10:00
     before = await counts(session)
-    report = await sweep(session, rules, "2026-11-21 21:59")  # 50 % is Saturday 22:00
+    report = await sweep(session, rules, "2026-11-23 21:59")  # 50 % is Monday 22:00
     assert report.changed == 0 and await counts(session) == before
 
 
 async def test_reminders_at_each_fraction_exactly_once(
     session: AsyncSession, rules: Rules, world: World
 ) -> None:
-    issue = await desk_issue(session, rules, world)
-    assert (await sweep(session, rules, "2026-11-21 22:00")).reminded == [issue.number]
-    assert (await sweep(session, rules, "2026-11-21 22:00")).changed == 0
-    assert (await sweep(session, rules, "2026-11-22 19:35")).changed == 0  # 80 % is 19:36
-    assert (await sweep(session, rules, "2026-11-22 19:36")).reminded == [issue.number]
-    assert (await sweep(session, rules, "2026-11-23 09:59")).changed == 0
+    issue = await desk_issue(session, rules, world, at("2026-11-23 10:00"))
+    assert (await sweep(session, rules, "2026-11-23 22:00")).reminded == [issue.number]
+    assert (await sweep(session, rules, "2026-11-23 22:00")).changed == 0
+    assert (await sweep(session, rules, "2026-11-24 05:11")).changed == 0  # 80 % is 05:12
+    assert (await sweep(session, rules, "2026-11-24 05:12")).reminded == [issue.number]
+    assert (await sweep(session, rules, "2026-11-24 09:59")).changed == 0
     reminders = (
         await session.exec(
             select(IssueEvent.data)
@@ -70,6 +73,47 @@ async def test_reminders_at_each_fraction_exactly_once(
     assert [r["fraction"] for r in reminders] == [0.5, 0.8]
     rows = (await session.exec(select(Outbox).where(Outbox.kind == "reminder"))).all()
     assert {r.official_id for r in rows} == {world.officials["r1-agent-b"].id}
+
+
+async def test_no_reminder_on_the_weekend_for_a_normal_issue(
+    session: AsyncSession, rules: Rules, world: World
+) -> None:
+    issue = await desk_issue(session, rules, world)  # Friday 10:00: 50 % Sat 22:00, 80 % Sun
+    for moment in ("2026-11-21 22:00", "2026-11-22 19:36", "2026-11-23 08:59"):
+        assert (await sweep(session, rules, moment)).changed == 0
+    report = await sweep(session, rules, "2026-11-23 09:00")  # Monday morning: one, not two
+    assert report.reminded == [issue.number]
+    assert (await sweep(session, rules, "2026-11-23 09:30")).changed == 0
+
+
+async def test_an_urgent_issue_is_reminded_on_a_holiday(
+    session: AsyncSession, rules: Rules, world: World
+) -> None:
+    # 2026-10-01 to 07 is the National Day holiday. Urgent: 4 hours to accept, reminded at 2 h.
+    issue = await desk_issue(session, rules, world, at("2026-10-01 10:00"), urgency=Urgency.URGENT)
+    assert (await sweep(session, rules, "2026-10-01 11:59")).changed == 0
+    assert (await sweep(session, rules, "2026-10-01 12:00")).reminded == [issue.number]
+    # A normal issue of the same moment is due 8 October 10:00 (the first working day); its
+    # reminders (4 and 6 October) wait for that morning, and come as one.
+    project = await session.get(Project, issue.project_id)
+    assert project is not None
+    normal = await make_issue(session, rules, world, project, at("2026-10-01 10:00"))
+    assert normal.accept_due == at("2026-10-08 10:00")
+    assert normal.number not in (await sweep(session, rules, "2026-10-07 23:59")).reminded
+    assert normal.reminders_sent == 0
+    assert (await sweep(session, rules, "2026-10-08 09:00")).reminded == [normal.number]
+
+
+async def test_the_adjusted_saturday_is_a_working_day_for_reminders(
+    session: AsyncSession, rules: Rules, world: World
+) -> None:
+    # 2026-02-14 is a 调休 Saturday (a working day before the Spring Festival). Reported on
+    # Friday 13 February 10:00, accept due Saturday 10:00; 80 % falls Saturday 05:12 and goes.
+    issue = await desk_issue(session, rules, world, at("2026-02-13 10:00"))
+    assert issue.accept_due == at("2026-02-14 10:00")
+    assert (await sweep(session, rules, "2026-02-13 22:00")).reminded == [issue.number]
+    assert (await sweep(session, rules, "2026-02-14 05:12")).reminded == [issue.number]
+    assert (await sweep(session, rules, "2026-02-14 10:00")).escalated == [issue.number]
 
 
 async def test_after_downtime_one_reminder_not_two(
@@ -228,10 +272,9 @@ async def test_next_check_follows_the_clock(
     session: AsyncSession, rules: Rules, world: World
 ) -> None:
     issue = await desk_issue(session, rules, world)
-    assert issue.next_check_at == at("2026-11-21 22:00")  # the 50 % reminder
-    await sweep(session, rules, "2026-11-21 22:00")
-    assert issue.next_check_at == at("2026-11-22 19:36")  # the 80 % reminder
-    await sweep(session, rules, "2026-11-22 19:36")
+    # The 50 % and 80 % reminders fall on the weekend: both wait for Monday 09:00.
+    assert issue.next_check_at == at("2026-11-23 09:00")
+    await sweep(session, rules, "2026-11-23 09:00")
     assert issue.next_check_at == at("2026-11-23 10:00")  # the deadline itself
     agent = world.actor("r1-agent-b")
     await svc.accept_issue(session=session, rules=rules, actor=agent, issue=issue, now=T0)

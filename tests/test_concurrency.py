@@ -80,7 +80,7 @@ async def test_a_button_racing_the_clock_sweep_loses_cleanly(
     async with AsyncSession(engine, expire_on_commit=False) as button:
         pressed = await load(button, issue_id)
         async with session_scope(engine) as sweep:
-            report = await process_clocks(session=sweep, rules=rules, now=at("2026-11-21 22:00"))
+            report = await process_clocks(session=sweep, rules=rules, now=at("2026-11-23 09:00"))
         assert report.reminded  # the sweep did write the issue (reminders_sent)
         pressed.text = "按钮写的"
         button.add(pressed)
@@ -90,4 +90,4 @@ async def test_a_button_racing_the_clock_sweep_loses_cleanly(
 
     async with session_scope(engine) as session:
         stored = await load(session, issue_id)
-    assert stored.reminders_sent == 1 and stored.text != "按钮写的"
+    assert stored.reminders_sent == 2 and stored.text != "按钮写的"  # both, on Monday morning

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from bot.cli.common import ZtcGroup
-from bot.cli.data import db, import_, invite, jobs
+from bot.cli.cycle import bulletin, jobs
+from bot.cli.data import db, import_, invite
 from bot.cli.doctor import doctor
 from bot.cli.issues import issues
 from bot.cli.run import run
@@ -17,7 +18,7 @@ def cli() -> None:
     """ztc — the 直通车 project-assist bot's command line."""
 
 
-for command in (db, doctor, import_, invite, issues, jobs, run):
+for command in (bulletin, db, doctor, import_, invite, issues, jobs, run):
     cli.add_command(command)
 
 

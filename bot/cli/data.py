@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,8 +10,7 @@ import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.cli.common import EXIT_ERROR, Env, _fail, echo_json, load_env
-from jobs import JOBS, run_job
+from bot.cli.common import EXIT_ERROR, Env, _fail, load_env
 from models.importer import KINDS
 
 
@@ -118,46 +116,6 @@ def invite(who: str, code: str) -> None:
             when=expires.astimezone(env.settings.tz).isoformat(timespec="minutes")
         )
     )
-
-
-@click.group()
-def jobs() -> None:
-    """Scheduled work, run by hand."""
-
-
-@jobs.command("list")
-def jobs_list() -> None:
-    """The periodic jobs and their cron lines from the policy."""
-    env = load_env()
-    for job, line in env.rules.policy.schedule.model_dump().items():
-        click.echo(f"{job:22} {line}")
-
-
-@jobs.command("run")
-@click.argument("job", type=click.Choice(sorted(JOBS)))
-@click.option("--at", "at", help="As at this ISO time (naive = the city's zone); default now.")
-@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
-def jobs_run(job: str, at: str | None, as_json: bool) -> None:
-    """Run a job once: `clocks` sends due reminders and escalates what is past its deadline."""
-    env = load_env()
-    now = env.parse_at(at)
-    report = env.run_engine(lambda engine: run_job(job, engine=engine, rules=env.rules, now=now))
-    if as_json:
-        echo_json(dataclasses.asdict(report))
-        return
-    click.echo(
-        env._(
-            "Reminded: {reminded}; escalated: {escalated}; overdue at the top: "
-            "{flagged}; resumed after the pause cap: {resumed}."
-        ).format(
-            reminded=len(report.reminded),
-            escalated=len(report.escalated),
-            flagged=len(report.flagged),
-            resumed=len(report.resumed),
-        )
-    )
-    for number in report.escalated:
-        click.echo(env._("Escalated: {issue}").format(issue=number))
 
 
 def _username_from_api(env: Env) -> str | None:

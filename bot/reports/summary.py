@@ -1,0 +1,206 @@
+"""The workbook's first sheet: a bulletin's figures on one page, section under section.
+
+Each section is a small table whose first header is the section's title: the issue counts, the
+three rates and the four with their parts, the stages, the targets against 序时进度, the red and
+yellow lists and the people the bot cannot reach.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from babel.lists import format_list
+from openpyxl.styles import Font
+from openpyxl.worksheet.worksheet import Worksheet
+
+from bot.i18n import N_, gettext_for
+from bot.reports import (
+    babel_locale,
+    bulletin_title,
+    period_title,
+    rate_label,
+    region_name,
+    scope_name,
+    stage_label,
+)
+from bot.reports.xlsx import (
+    DATE,
+    DATETIME,
+    MONEY,
+    PERCENT,
+    SIGNED_PERCENT,
+    Cell,
+    append_row,
+    bold_row,
+    fit_columns,
+    local,
+)
+from models.policy import RateKey
+from models.report_data import RATE4_KEYS, STAGE_KEYS, Bulletin, Fraction, RegionRow
+
+HEAD = {
+    "scope": N_("Scope"),
+    "period": N_("Period"),
+    "first": N_("First day"),
+    "last": N_("Last day"),
+    "cut": N_("Figures as at"),
+    "elapsed": N_("Year elapsed"),
+}
+SECTIONS = {
+    "issues": N_("Issue counts"),
+    "rates": N_("Issue handling rates"),
+    "stages": N_("New projects by stage this period"),
+    "four": N_("Project rates"),
+    "targets": N_("The year's targets"),
+    "red": N_("Red list: under a red floor"),
+    "yellow": N_("Yellow list: under a yellow floor"),
+    "unreachable": N_("People the bot cannot reach"),
+}
+COLUMNS = {
+    "count": N_("Count"),
+    "value": N_("Value"),
+    "part": N_("Numerator"),
+    "whole": N_("Denominator"),
+    "goal": N_("Year's target"),
+    "actual": N_("Reached"),
+    "share": N_("Share reached"),
+    "elapsed": N_("Year elapsed"),
+    "gap": N_("Ahead (+) or behind (−)"),
+    "rank": N_("Rank"),
+    "below": N_("Rates under the floor"),
+    "code": N_("Code"),
+    "name": N_("Name"),
+    "why": N_("Reason"),
+}
+COUNT_LABELS = {
+    "new": N_("New issues"),
+    "accepted": N_("Accepted"),
+    "resolved": N_("Resolved"),
+    "overdue": N_("Overdue at the cut"),
+    "escalated": N_("Escalated"),
+}
+RATE_KEYS: tuple[RateKey, ...] = ("response", "resolution", "satisfaction")
+# Each rate's numerator and denominator among IssueCounts' fields.
+RATE_PARTS = {
+    "response": ("accepted_on_time", "due_accept"),
+    "resolution": ("resolved", "due_resolve"),
+    "satisfaction": ("satisfied", "rated"),
+}
+FOUR_RATES = {
+    "signing": N_("Signing rate"),
+    "starting": N_("Starting rate"),
+    "production": N_("Production rate"),
+    "capacity": N_("Capacity rate"),
+}
+TARGETS = {
+    "agreed_investment_wan": N_("Agreed investment (10k yuan)"),
+    "new_projects_1yi": N_("New industrial projects of 100M yuan or more"),
+    "projects_50yi": N_("Industrial projects of 5bn yuan or more"),
+    "signed_and_started": N_("Projects signed this year and started"),
+}
+KINDS = {"official": N_("official"), "contact": N_("contact")}
+REASONS = {True: N_("blocked the bot"), False: N_("never opened the bot")}
+TITLE_FONT = Font(bold=True, size=14)
+
+
+def write_summary(sheet: Worksheet, bulletin: Bulletin, locale: str, tz: ZoneInfo) -> None:
+    """Fill the summary sheet of a bulletin's workbook."""
+    write_head(sheet, bulletin, locale, tz)
+    write_issues(sheet, bulletin, locale)
+    write_stages(sheet, bulletin, locale)
+    write_four_rates(sheet, bulletin, locale)
+    write_targets(sheet, bulletin, locale)
+    write_flags(sheet, bulletin.red, "red", locale)
+    write_flags(sheet, bulletin.yellow, "yellow", locale)
+    write_unreachable(sheet, bulletin, locale)
+    sheet.freeze_panes = "A2"
+    fit_columns(sheet, first_row=2)  # the title may run on over the empty cells beside it
+
+
+def write_head(sheet: Worksheet, bulletin: Bulletin, locale: str, tz: ZoneInfo) -> None:
+    """The title, then what the figures cover: scope, period, its days, the cut, 序时进度."""
+    _ = gettext_for(locale)
+    sheet.append([bulletin_title(bulletin, locale)])
+    sheet["A1"].font = TITLE_FONT
+    lines: dict[str, tuple[Cell, str | None]] = {
+        "scope": (scope_name(bulletin, locale), None),
+        "period": (period_title(bulletin.period, locale), None),
+        "first": (bulletin.start, DATE),
+        "last": (bulletin.end - timedelta(days=1), DATE),  # `end` is exclusive
+        "cut": (local(bulletin.cut, tz), DATETIME),
+        "elapsed": (bulletin.elapsed, PERCENT),
+    }
+    for key, (value, number_format) in lines.items():
+        append_row(sheet, [_(HEAD[key]), value], [None, number_format])
+
+
+def section(sheet: Worksheet, key: str, columns: tuple[str, ...], locale: str) -> None:
+    """A blank line, then a section's heading row: its title and its columns' names, in bold."""
+    _ = gettext_for(locale)
+    sheet.append([])
+    row = append_row(sheet, [_(SECTIONS[key]), *(_(COLUMNS[column]) for column in columns)])
+    bold_row(sheet, row)
+
+
+def write_issues(sheet: Worksheet, bulletin: Bulletin, locale: str) -> None:
+    """The five counts, then the three rates with their numerators and denominators."""
+    _ = gettext_for(locale)
+    section(sheet, "issues", ("count",), locale)
+    for key in COUNT_LABELS:
+        sheet.append([_(COUNT_LABELS[key]), getattr(bulletin.issues, key)])
+    section(sheet, "rates", ("value", "part", "whole"), locale)
+    for rate in RATE_KEYS:
+        part, whole = (getattr(bulletin.issues, name) for name in RATE_PARTS[rate])
+        append_row(sheet, [rate_label(rate, locale), bulletin.issues.rate(rate), part, whole],
+                   [None, PERCENT])  # fmt: skip
+
+
+def write_stages(sheet: Worksheet, bulletin: Bulletin, locale: str) -> None:
+    """Projects new in each stage this period."""
+    section(sheet, "stages", ("count",), locale)
+    for key in STAGE_KEYS:
+        sheet.append([stage_label(key, locale), getattr(bulletin.stages, key)])
+
+
+def write_four_rates(sheet: Worksheet, bulletin: Bulletin, locale: str) -> None:
+    """签约率, 开工率, 投产率, 达效率 with their parts."""
+    _ = gettext_for(locale)
+    section(sheet, "four", ("value", "part", "whole"), locale)
+    for key in RATE4_KEYS:
+        rate: Fraction = getattr(bulletin.rates, key)
+        append_row(sheet, [_(FOUR_RATES[key]), rate.value, rate.part, rate.whole],
+                   [None, PERCENT])  # fmt: skip
+
+
+def write_targets(sheet: Worksheet, bulletin: Bulletin, locale: str) -> None:
+    """Each target: reached against the year's figure, and the share next to 序时进度."""
+    _ = gettext_for(locale)
+    section(sheet, "targets", ("goal", "actual", "share", "elapsed", "gap"), locale)
+    formats = [None, MONEY, MONEY, PERCENT, PERCENT, SIGNED_PERCENT]
+    for line in bulletin.targets:
+        name = _(TARGETS[line.key]) if line.key in TARGETS else line.key
+        gap = None if line.share is None else line.share - bulletin.elapsed
+        values: list[Cell] = [name, line.target, line.actual, line.share, bulletin.elapsed, gap]
+        append_row(sheet, values, formats)
+
+
+def write_flags(sheet: Worksheet, regions: list[RegionRow], flag: str, locale: str) -> None:
+    """The regions on the red (or yellow) list, with the rates that put them there."""
+    section(sheet, flag, ("rank", "below"), locale)
+    for region in regions:
+        below = [rate_label(key, locale) for key in region.below]  # type: ignore[arg-type]
+        below_text = format_list(below, locale=babel_locale(locale)) or None
+        sheet.append([region_name(region, locale), region.rank, below_text])
+    if not regions:
+        sheet.append([gettext_for(locale)("none")])
+
+
+def write_unreachable(sheet: Worksheet, bulletin: Bulletin, locale: str) -> None:
+    """Officials and contacts the bot could not reach, and why."""
+    _ = gettext_for(locale)
+    section(sheet, "unreachable", ("code", "name", "why"), locale)
+    for person in bulletin.unreachable:
+        sheet.append([_(KINDS[person.kind]), person.code, person.name, _(REASONS[person.bound])])
+    if not bulletin.unreachable:
+        sheet.append([_("none")])

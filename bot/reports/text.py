@@ -1,0 +1,316 @@
+"""The cycle's reports as Telegram HTML in the reader's language.
+
+A message must stay readable on a phone: the bulletin's long lists (every overdue issue, every
+unreachable person) are cut at `SHOWN` lines here and given whole in the workbook that travels
+with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from html import escape
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+from babel.numbers import format_percent
+
+from bot.i18n import N_, gettext_for, ngettext_for
+from bot.labels import label
+from bot.render import moment, money
+from bot.reports import (
+    babel_locale,
+    period_title,
+    rate_label,
+    region_name,
+    region_names,
+    scope_name,
+    stage_label,
+)
+from bot.reports.summary import COUNT_LABELS, FOUR_RATES, RATE_KEYS
+from models.codes import Level, Stage
+from models.periods import Period
+from models.report_data import (
+    RATE4_KEYS,
+    STAGE_KEYS,
+    Agenda,
+    Bulletin,
+    Digest,
+    IssueRow,
+    ProgressAsk,
+    Visit,
+    load,
+)
+
+SHOWN = 10  # lines of a list in a message; the workbook has them all
+BULLETIN_TITLES = {
+    "month": N_("{scope} — {period} project service bulletin"),
+    "quarter": N_("{scope} — {period} quarterly review"),
+    "half": N_("{scope} — {period} project service bulletin"),
+    "year": N_("{scope} — {period} annual assessment"),
+}
+FLAG_HEADINGS = {"red": N_("Red list"), "yellow": N_("Yellow list")}
+# In a message the amount carries its unit (60亿元), so the workbook's "(10k yuan)" goes.
+TARGET_NAMES = {
+    "agreed_investment_wan": N_("Agreed investment"),
+    "new_projects_1yi": N_("New industrial projects of 100M yuan or more"),
+    "projects_50yi": N_("Industrial projects of 5bn yuan or more"),
+    "signed_and_started": N_("Projects signed this year and started"),
+}
+
+
+def percent(value: float | None, locale: str) -> str:
+    """A share as a percentage with one decimal; a dash when there is nothing to divide."""
+    if value is None:
+        return "—"
+    return format_percent(value, "#,##0.0%", locale=babel_locale(locale))
+
+
+def _b(text: str) -> str:
+    return f"<b>{escape(text, quote=False)}</b>"
+
+
+def _more(hidden: int, locale: str) -> str:
+    if hidden <= 0:
+        return ""
+    text = ngettext_for(locale)(
+        "… and {n} more in the workbook", "… and {n} more in the workbook", hidden
+    )
+    return "\n" + text.format(n=hidden)
+
+
+def issue_line(row: IssueRow, names: dict[str, str], locale: str, tz: ZoneInfo) -> str:
+    """One issue in a list: number, project, region, level, handler, deadline."""
+    _ = gettext_for(locale)
+    due = moment(row.due_at, tz, babel_locale(locale))
+    text = _("{number} {project} · {region} · {level} · {handler} · due {due}").format(
+        number=row.number,
+        project=row.project_name,
+        region=names.get(row.region, row.region),
+        level=label(Level(row.level), locale),
+        handler=row.handler or _("nobody yet"),
+        due=due,
+    )
+    mark = "⚠️ " if row.overdue else "• "
+    return mark + escape(text, quote=False)
+
+
+def bulletin_text(bulletin: Bulletin, locale: str, tz: ZoneInfo) -> str:
+    """The whole bulletin as one HTML message (its long lists cut, see SHOWN)."""
+    _ = gettext_for(locale)
+    grain = Period.parse(bulletin.period).grain
+    title = _(BULLETIN_TITLES.get(grain, BULLETIN_TITLES["month"])).format(
+        scope=scope_name(bulletin, locale), period=period_title(bulletin.period, locale)
+    )
+    cut = _("Figures as at {moment}.").format(
+        moment=moment(bulletin.cut, tz, babel_locale(locale))
+    )
+    parts = [_b(title) + "\n" + escape(cut, quote=False)]
+    parts += [
+        _issues(bulletin, locale),
+        _overdue(bulletin, locale, tz),
+        _projects(bulletin, locale),
+    ]
+    parts += [_targets(bulletin, locale), _ranking(bulletin, locale)]
+    parts += [_flags(bulletin, locale), _unreachable(bulletin, locale)]
+    return "\n\n".join(p for p in parts if p)
+
+
+def _issues(bulletin: Bulletin, locale: str) -> str:
+    _ = gettext_for(locale)
+    counts = bulletin.issues
+    line = " · ".join(f"{_(COUNT_LABELS[k])} {getattr(counts, k)}" for k in COUNT_LABELS)
+    rates = " · ".join(
+        f"{rate_label(k, locale)} {percent(counts.rate(k), locale)}" for k in RATE_KEYS
+    )
+    return _b(_("Issues")) + "\n" + escape(f"{line}\n{rates}", quote=False)
+
+
+def _overdue(bulletin: Bulletin, locale: str, tz: ZoneInfo) -> str:
+    if not bulletin.overdue:
+        return ""
+    _ = gettext_for(locale)
+    names = region_names(bulletin, locale)
+    lines = [issue_line(r, names, locale, tz) for r in bulletin.overdue[:SHOWN]]
+    head = _b(_("Overdue, oldest first"))
+    return head + "\n" + "\n".join(lines) + _more(len(bulletin.overdue) - SHOWN, locale)
+
+
+def _projects(bulletin: Bulletin, locale: str) -> str:
+    _ = gettext_for(locale)
+    stages = " · ".join(
+        f"{stage_label(k, locale)} {getattr(bulletin.stages, k)}" for k in STAGE_KEYS
+    )
+    rates = " · ".join(
+        f"{_(FOUR_RATES[k])} {percent(getattr(bulletin.rates, k).value, locale)}"
+        for k in RATE4_KEYS
+    )
+    head = _b(_("Projects"))
+    return head + "\n" + escape(_("New this period: ") + stages + "\n" + rates, quote=False)
+
+
+def _targets(bulletin: Bulletin, locale: str) -> str:
+    _ = gettext_for(locale)
+    if not bulletin.targets:
+        return ""
+    lines = []
+    for line in bulletin.targets:
+        show = money if line.key == "agreed_investment_wan" else (lambda n, _l: str(n))
+        lines.append(
+            _("{target}: {actual} of {goal} ({share})").format(
+                target=_(TARGET_NAMES[line.key]),
+                actual=show(line.actual, locale),
+                goal=show(line.target, locale),
+                share=percent(line.share, locale),
+            )
+        )
+    head = _("The year's targets (year elapsed: {elapsed})").format(
+        elapsed=percent(bulletin.elapsed, locale)
+    )
+    return _b(head) + "\n" + escape("\n".join(lines), quote=False)
+
+
+def _ranking(bulletin: Bulletin, locale: str) -> str:
+    if bulletin.scope == "city" and not bulletin.regions:
+        return ""
+    _ = gettext_for(locale)
+    lines = []
+    for row in bulletin.regions:
+        rates = " ".join(percent(row.issues.rate(k), locale) for k in RATE_KEYS)
+        mark = {"red": "🔴 ", "yellow": "🟡 "}.get(row.flag or "", "")
+        text = (
+            f"{row.rank}. {mark}{region_name(row, locale)} {percent(row.score, locale)} ({rates})"
+        )
+        lines.append(f"<b>{escape(text)}</b>" if row.code == bulletin.scope else escape(text))
+    legend = " / ".join(rate_label(k, locale) for k in RATE_KEYS)
+    return _b(_("Regions ranked")) + "\n" + escape(legend) + "\n" + "\n".join(lines)
+
+
+def _flags(bulletin: Bulletin, locale: str) -> str:
+    _ = gettext_for(locale)
+    parts = []
+    for flag, rows in (("red", bulletin.red), ("yellow", bulletin.yellow)):
+        if rows:
+            named = "; ".join(
+                _("{region} ({rates})").format(
+                    region=region_name(r, locale),
+                    rates=", ".join(rate_label(k, locale) for k in r.below),  # type: ignore[arg-type]
+                )
+                for r in rows
+            )
+            parts.append(_b(_(FLAG_HEADINGS[flag])) + " " + escape(named, quote=False))
+    return "\n".join(parts)
+
+
+def _unreachable(bulletin: Bulletin, locale: str) -> str:
+    people = bulletin.unreachable
+    if not people:
+        return ""
+    _ = gettext_for(locale)
+    names = (
+        "、".join(p.name for p in people[:SHOWN])
+        if locale.startswith("zh")
+        else ", ".join(p.name for p in people[:SHOWN])
+    )
+    count = ngettext_for(locale)("{n} person", "{n} people", len(people)).format(n=len(people))
+    head = _b(_("Could not be reached"))
+    return f"{head} {escape(count)}: {escape(names)}" + _more(len(people) - SHOWN, locale)
+
+
+def agenda_text(agenda: Agenda, locale: str, tz: ZoneInfo) -> str:
+    """一月一会办: the agenda by region, overdue issues first."""
+    _ = gettext_for(locale)
+    when = format_date(agenda.meeting_on, "long", locale=babel_locale(locale))
+    head = _b(_("Coordination meeting on {date}: the agenda").format(date=when))
+    if not agenda.regions:
+        return head + "\n" + escape(_("No open issues: nothing on the agenda."))
+    parts = [head]
+    for part in agenda.regions:
+        name = part.name_zh if locale.startswith("zh") else part.name_en or part.name_zh
+        overdue = sum(r.overdue for r in part.items)
+        count = ngettext_for(locale)(
+            "{n} open issue, {late} overdue", "{n} open issues, {late} overdue", len(part.items)
+        ).format(n=len(part.items), late=overdue)
+        lines = [issue_line(r, {part.code: name}, locale, tz) for r in part.items[:SHOWN]]
+        more = _more(len(part.items) - SHOWN, locale).replace("\n", "")
+        parts.append(
+            _b(name) + " " + escape(count) + "\n" + "\n".join(lines + [more] * bool(more))
+        )
+    return "\n\n".join(parts)
+
+
+def visit_text(visit: Visit, locale: str, tz: ZoneInfo) -> str:
+    """半年一观摩: the major projects proposed for the visit, largest first."""
+    _ = gettext_for(locale)
+    head = _("Half-year site visit {period}: projects of {floor} or more").format(
+        period=period_title(visit.period, locale), floor=money(visit.min_investment_wan, locale)
+    )
+    lines = []
+    for p in visit.projects:
+        text = _("{name} ({enterprise}) · {amount} · {stage} · {open} open issues").format(
+            name=p.name,
+            enterprise=p.enterprise,
+            amount=money(p.investment_wan, locale),
+            stage=label(Stage(p.stage), locale),
+            open=p.open_issues,
+        )
+        lines.append(("⚠️ " if p.overdue_issues else "• ") + escape(text, quote=False))
+    if not lines:
+        lines = [escape(_("No project of that size yet."))]
+    return _b(head) + "\n" + "\n".join(lines)
+
+
+def digest_text(digest: Digest, locale: str, tz: ZoneInfo, *, chase: bool) -> str:
+    """周动态 / 日跟踪: the handler's open (urgent) issues, overdue first."""
+    n = len(digest.items)
+    plural = ngettext_for(locale)
+    head = (
+        plural(
+            "Daily chase: {n} urgent issue is open", "Daily chase: {n} urgent issues are open", n
+        )
+        if chase
+        else plural(
+            "This week: {n} issue is open with you", "This week: {n} issues are open with you", n
+        )
+    ).format(n=n)
+    lines = [issue_line(r, {}, locale, tz) for r in digest.items[: SHOWN * 2]]
+    more = n - SHOWN * 2
+    tail = gettext_for(locale)("Open the list with /inbox.")
+    extra = _more(more, locale).replace(" in the workbook", "") if more > 0 else ""
+    return _b(head) + "\n" + "\n".join(lines) + extra + "\n" + escape(tail)
+
+
+def progress_text(ask: ProgressAsk, locale: str, tz: ZoneInfo) -> str:
+    """The monthly progress reminder to an enterprise."""
+    _ = gettext_for(locale)
+    month = period_title(ask.period, locale)
+    head = (
+        _("Reminder, once more: please report {month} progress")
+        if ask.again
+        else _("Please report {month} progress")
+    ).format(month=month)
+    lines = [
+        "• " + escape(f"{p.code} {p.name} · {label(Stage(p.stage), locale)}", quote=False)
+        for p in ask.projects
+    ]
+    how = _(
+        "Send the stage reached and the investment completed so far to your project's "
+        "service agent before the month ends; the bulletin is cut on the 1st."
+    )
+    return _b(head) + "\n" + "\n".join(lines) + "\n\n" + escape(how)
+
+
+Render = Callable[[Any, str, ZoneInfo], str]
+
+
+def report_text(job: str, data: dict[str, Any], locale: str, tz: ZoneInfo) -> str:
+    """A stored report's text for a reader, by the job that drew it."""
+    if job in ("monthly_bulletin", "quarterly_review", "annual_assessment"):
+        return bulletin_text(load(Bulletin, data), locale, tz)
+    if job == "coordination_agenda":
+        return agenda_text(load(Agenda, data), locale, tz)
+    if job == "half_year_visit":
+        return visit_text(load(Visit, data), locale, tz)
+    if job in ("weekly_digest", "daily_chase"):
+        return digest_text(load(Digest, data), locale, tz, chase=job == "daily_chase")
+    return progress_text(load(ProgressAsk, data), locale, tz)

@@ -1,0 +1,95 @@
+"""Small helpers for workbooks a city office forwards as they are: tables, formats, widths.
+
+Excel keeps numbers, not text: a rate is stored as its fraction with a percent format, money as
+whole 万元, and moments as the city's local time without a zone (Excel has no zones).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from openpyxl.styles import Font
+from openpyxl.worksheet.worksheet import Worksheet
+
+Cell = str | int | float | date | datetime | None
+PERCENT = "0.0%"
+SIGNED_PERCENT = "+0.0%;-0.0%;0.0%"
+MONEY = "#,##0"
+DATE = "yyyy-mm-dd"
+DATETIME = "yyyy-mm-dd hh:mm"
+BOLD = Font(bold=True)
+MIN_WIDTH, MAX_WIDTH = 8, 60
+
+
+def local(moment: datetime | None, tz: ZoneInfo) -> datetime | None:
+    """A moment as the city's wall-clock time, naive, as Excel stores it."""
+    return None if moment is None else moment.astimezone(tz).replace(tzinfo=None)
+
+
+def write_table(
+    sheet: Worksheet,
+    headers: Mapping[str, str],
+    rows: Iterable[Mapping[str, Cell]],
+    formats: Mapping[str, str],
+) -> None:
+    """A header row (bold, frozen) and one row per mapping of column key -> value."""
+    sheet.append(list(headers.values()))
+    for cells in rows:
+        sheet.append([cells.get(key) for key in headers])
+    for column, key in enumerate(headers, start=1):
+        if key in formats:
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=column, max_col=column):
+                cell.number_format = formats[key]
+    for cell in sheet[1]:
+        cell.font = BOLD
+    sheet.freeze_panes = "A2"
+    fit_columns(sheet)
+
+
+def append_row(
+    sheet: Worksheet, values: Iterable[Cell], formats: Iterable[str | None] = ()
+) -> int:
+    """Append a row, giving its cells number formats in order (None: the default); its number."""
+    sheet.append(list(values))
+    row = int(sheet.max_row)
+    for cell, number_format in zip(sheet[row], formats, strict=False):
+        if number_format:
+            cell.number_format = number_format
+    return row
+
+
+def bold_row(sheet: Worksheet, row: int) -> None:
+    """Set a row's cells in bold (a section's heading)."""
+    for cell in sheet[row]:
+        if cell.value is not None:
+            cell.font = BOLD
+
+
+def fit_columns(sheet: Worksheet, first_row: int = 1) -> None:
+    """Widen each column to its longest value, counting a Chinese character as two."""
+    widths: dict[str, int] = {}
+    for row in sheet.iter_rows(min_row=first_row):
+        for cell in row:
+            letter = cell.column_letter
+            widths[letter] = max(widths.get(letter, 0), display_width(cell.value))
+    for letter, width in widths.items():
+        sheet.column_dimensions[letter].width = min(max(width + 2, MIN_WIDTH), MAX_WIDTH)
+
+
+def display_width(value: object) -> int:
+    """Roughly how many narrow characters a value takes on screen."""
+    if value is None:
+        return 0
+    if isinstance(value, datetime):
+        return len("2026-10-31 23:59")
+    if isinstance(value, date):
+        return len("2026-10-31")
+    if isinstance(value, float):
+        return len("100.0%")
+    if isinstance(value, int):
+        return len(f"{value:,}")
+    text = str(value)
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)

@@ -1,0 +1,377 @@
+"""The bulletins' figures (月初一通报, 一季一点评, 全年一考核) for the city and each region.
+
+`load_book` reads everything a period's bulletins need in a few queries; `bulletin_for` then cuts
+one scope out of it, so the city's and nine regions' bulletins cost one read. Flows (new,
+accepted, resolved, rated, escalated, new stages) count events inside the period; states (open,
+overdue, the four rates, unreachable people) are as at the cut, when the bulletin is drawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from statistics import mean
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.codes import AWAITING_ACCEPT, OPEN_STATUSES, EventKind, Rating, RegionKind
+from models.issue import Issue, IssueEvent
+from models.issues import running_due
+from models.org import Contact, Enterprise, Official, Region
+from models.periods import Period, year_elapsed
+from models.policy import RateKey, RegionTargets
+from models.project import ProgressReport, Project
+from models.queries import is_overdue
+from models.report_data import (
+    STAGE_KEYS,
+    Bulletin,
+    Flag,
+    FourRates,
+    Fraction,
+    IssueCounts,
+    IssueRow,
+    ProjectRow,
+    RegionRow,
+    StageCounts,
+    TargetLine,
+    Unreachable,
+)
+from models.rules import Rules
+
+YI = 10000  # 1亿元 in 万元
+_FLOWS = (
+    EventKind.ACCEPTED,
+    EventKind.RESOLVED,
+    EventKind.CONFIRMED,
+    EventKind.ESCALATED,
+    EventKind.DIRECT_LINE,
+)
+_STAGE_DATES = {
+    "signed": "signed_on",
+    "started": "started_on",
+    "completed": "completed_on",
+    "in_production": "production_on",
+    "listed": "listed_on",
+}
+
+
+@dataclass
+class Book:
+    """What one period's bulletins are drawn from, read once."""
+
+    period: Period
+    cut: datetime
+    rules: Rules
+    regions: list[Region]
+    projects: list[Project]
+    issues: list[Issue]
+    events: list[IssueEvent]  # flow events inside the period
+    names: dict[int, str]  # official id -> name
+    enterprises: dict[int, str]
+    invested: dict[int, int]  # project id -> latest cumulative investment
+    unreachable: list[tuple[int | None, Unreachable]]  # (region id or None, person)
+    by_id: dict[int, Project] = field(init=False)
+    region_code: dict[int, str] = field(init=False)
+    touched: set[int] = field(init=False)  # issues with a flow event in the period
+
+    def __post_init__(self) -> None:
+        self.by_id = {p.id: p for p in self.projects if p.id is not None}
+        self.region_code = {r.id: r.code for r in self.regions if r.id is not None}
+        self.touched = {e.issue_id for e in self.events}
+
+    def local(self, moment: datetime) -> date:
+        """A moment's local date."""
+        return moment.astimezone(self.rules.tz).date()
+
+
+async def load_book(*, session: AsyncSession, rules: Rules, period: Period, cut: datetime) -> Book:
+    """Read the regions, projects, issues, the period's events and the people once."""
+    start, end = period.bounds(rules.tz)
+    regions = list((await session.exec(select(Region).order_by(col(Region.code)))).all())
+    projects = list((await session.exec(select(Project).order_by(col(Project.code)))).all())
+    issues = list((await session.exec(select(Issue).order_by(col(Issue.id)))).all())
+    window = select(IssueEvent).where(
+        col(IssueEvent.kind).in_(_FLOWS),
+        col(IssueEvent.at) >= start,
+        col(IssueEvent.at) < min(end, cut),
+    )
+    events = list((await session.exec(window.order_by(col(IssueEvent.id)))).all())
+    officials = list((await session.exec(select(Official))).all())
+    enterprises = {e.id: e.name for e in (await session.exec(select(Enterprise))).all() if e.id}
+    return Book(
+        period=period,
+        cut=cut,
+        rules=rules,
+        regions=regions,
+        projects=projects,
+        issues=issues,
+        events=events,
+        names={o.id: o.name for o in officials if o.id is not None},
+        enterprises=enterprises,
+        invested=await _invested(session),
+        unreachable=await _unreachable(session, officials, projects),
+    )
+
+
+async def _invested(session: AsyncSession) -> dict[int, int]:
+    reports = await session.exec(select(ProgressReport).order_by(col(ProgressReport.month)))
+    return {r.project_id: r.invested_wan for r in reports.all()}  # the latest month wins
+
+
+async def _unreachable(
+    session: AsyncSession, officials: list[Official], projects: list[Project]
+) -> list[tuple[int | None, Unreachable]]:
+    def lost(person: Official | Contact) -> bool:
+        return person.chat_id is None or person.unreachable
+
+    people = [
+        (o.region_id, Unreachable("official", o.code, o.name, o.chat_id is not None))
+        for o in officials
+        if lost(o)
+    ]
+    regions_of: dict[int, set[int]] = {}
+    for project in projects:
+        regions_of.setdefault(project.enterprise_id, set()).add(project.region_id)
+    for contact in (await session.exec(select(Contact).order_by(col(Contact.code)))).all():
+        if lost(contact):
+            bound = contact.chat_id is not None
+            person = Unreachable("contact", contact.code, contact.name, bound)
+            people += [(r, person) for r in sorted(regions_of.get(contact.enterprise_id, {0}))]
+    return people
+
+
+def bulletin_for(book: Book, scope: Region | None) -> Bulletin:
+    """The bulletin of the city (scope None) or of one region."""
+    region_of = {p.id: p.region_id for p in book.projects}
+    mine = {p.id for p in book.projects if scope is None or p.region_id == scope.id}
+    issues = [i for i in book.issues if i.project_id in mine]
+    projects = [p for p in book.projects if p.id in mine]
+    city = next((r for r in book.regions if r.kind == RegionKind.CITY), None)
+    named = scope or city
+    overdue = sorted(
+        (i for i in issues if _overdue(i, book.cut)),
+        key=lambda i: (running_due(i) or book.cut, i.id or 0),
+    )
+    targets = _targets(book, scope)
+    open_by: dict[int, list[Issue]] = {}
+    for issue in issues:
+        if issue.status in OPEN_STATUSES:
+            open_by.setdefault(issue.project_id, []).append(issue)
+    return Bulletin(
+        period=book.period.key,
+        start=book.period.start,
+        end=book.period.end,
+        cut=book.cut,
+        scope="city" if scope is None else scope.code,
+        scope_name_zh=named.name_zh if named else "",
+        scope_name_en=named.name_en if named else None,
+        issues=counts(book, issues),
+        overdue=[issue_row(book, i) for i in overdue],
+        stages=stage_counts(book, projects),
+        rates=four_rates(book, projects, targets),
+        year=book.period.year,
+        elapsed=year_elapsed(min(book.cut, _year_end(book)), book.rules.tz),
+        targets=target_lines(book, projects, targets),
+        regions=ranking(book, region_of),
+        unreachable=_people(book, scope),
+        issue_rows=[issue_row(book, i) for i in issues if _active(book, i)],
+        projects=[project_row(book, p, open_by.get(p.id or 0, [])) for p in projects],
+    )
+
+
+def _overdue(issue: Issue, cut: datetime) -> bool:
+    return issue.status in OPEN_STATUSES and is_overdue(issue, cut)
+
+
+def _year_end(book: Book) -> datetime:
+    return Period.containing("year", book.period.start).bounds(book.rules.tz)[1]
+
+
+def counts(book: Book, issues: Sequence[Issue]) -> IssueCounts:
+    """The issue figures of a set of issues over the book's period."""
+    ids = {i.id for i in issues}
+    start, end = book.period.bounds(book.rules.tz)
+    events = [e for e in book.events if e.issue_id in ids]
+
+    def of(*kinds: EventKind) -> list[IssueEvent]:
+        return [e for e in events if e.kind in kinds]
+
+    accepted, ratings = of(EventKind.ACCEPTED), of(EventKind.CONFIRMED)
+    resolved = len(of(EventKind.RESOLVED))
+    overdue = sum(_overdue(i, book.cut) for i in issues)
+    late_unaccepted = sum(
+        i.status in AWAITING_ACCEPT and i.accept_due is not None and i.accept_due <= book.cut
+        for i in issues
+    )
+    return IssueCounts(
+        new=sum(start <= i.created_at < end for i in issues),
+        accepted=len(accepted),
+        resolved=resolved,
+        overdue=overdue,
+        escalated=len({e.issue_id for e in of(EventKind.ESCALATED, EventKind.DIRECT_LINE)}),
+        accepted_on_time=sum(bool(e.data.get("on_time", True)) for e in accepted),
+        due_accept=len(accepted) + late_unaccepted,
+        due_resolve=resolved + overdue,
+        rated=len(ratings),
+        satisfied=sum(e.data.get("rating") != Rating.UNSATISFIED for e in ratings),
+    )
+
+
+def _reached(book: Book, project: Project, stage: str, start: date, end: date) -> bool:
+    day: date | None = getattr(project, _STAGE_DATES[stage])
+    return day is not None and start <= day < end
+
+
+def stage_counts(book: Book, projects: Iterable[Project]) -> StageCounts:
+    """Projects that reached each stage inside the period."""
+    start, end = book.period.start, book.period.end
+    listed = list(projects)
+    return StageCounts(
+        **{k: sum(_reached(book, p, k, start, end) for p in listed) for k in STAGE_KEYS}
+    )
+
+
+def _by(book: Book, day: date | None) -> bool:
+    return day is not None and day <= book.local(book.cut)
+
+
+def four_rates(
+    book: Book, projects: Sequence[Project], targets: RegionTargets | None
+) -> FourRates:
+    """签约率, 开工率, 投产率, 达效率 of the scope's projects as at the cut."""
+    signed = [p for p in projects if _by(book, p.signed_on)]
+    started = [p for p in signed if _by(book, p.started_on)]
+    producing = [p for p in started if _by(book, p.production_on)]
+    at_capacity = [p for p in producing if _by(book, p.capacity_on)]
+    new_1yi = sum(_signed_in_year(book, p) and p.investment_wan >= YI for p in projects)
+    return FourRates(
+        signing=Fraction(new_1yi, targets.new_projects_1yi if targets else 0),
+        starting=Fraction(len(started), len(signed)),
+        production=Fraction(len(producing), len(started)),
+        capacity=Fraction(len(at_capacity), len(producing)),
+    )
+
+
+def _signed_in_year(book: Book, project: Project) -> bool:
+    day = project.signed_on
+    return day is not None and day.year == book.period.year and _by(book, day)
+
+
+def _targets(book: Book, scope: Region | None) -> RegionTargets | None:
+    year = book.rules.policy.targets.get(book.period.year)
+    if year is None:
+        return None
+    return year if scope is None else year.regions.get(scope.code)
+
+
+def target_lines(
+    book: Book, projects: Sequence[Project], targets: RegionTargets | None
+) -> list[TargetLine]:
+    """The year's targets against what the scope's projects reached by the cut."""
+    if targets is None:
+        return []
+    year = [p for p in projects if _signed_in_year(book, p)]
+    started = [p for p in year if p.started_on and p.started_on.year == book.period.year]
+    actual = {
+        "agreed_investment_wan": sum(p.investment_wan for p in year),
+        "new_projects_1yi": sum(p.investment_wan >= YI for p in year),
+        "projects_50yi": sum(p.investment_wan >= 50 * YI for p in year),
+        "signed_and_started": sum(_by(book, p.started_on) for p in started),
+    }
+    return [TargetLine(k, getattr(targets, k), v) for k, v in actual.items()]
+
+
+def ranking(book: Book, region_of: dict[int | None, int]) -> list[RegionRow]:
+    """Every region (the city level aside) with its rates, ranked best first, and flagged."""
+    rows = []
+    for region in (r for r in book.regions if r.kind != RegionKind.CITY):
+        issues = [i for i in book.issues if region_of.get(i.project_id) == region.id]
+        projects = [p for p in book.projects if p.region_id == region.id]
+        figures = counts(book, issues)
+        rates = [figures.rate(k) for k in ("response", "resolution", "satisfaction")]
+        known = [r for r in rates if r is not None]
+        score = mean(known) if known else None
+        rows.append((region, figures, stage_counts(book, projects), score))
+    rows.sort(key=lambda row: (row[3] is None, -(row[3] or 0), row[0].code))
+    return [
+        RegionRow(
+            region.code, region.name_zh, region.name_en, figures, stages, score, rank,
+            *_flag(book, figures),
+        )
+        for rank, (region, figures, stages, score) in enumerate(rows, start=1)
+    ]  # fmt: skip
+
+
+def _flag(book: Book, figures: IssueCounts) -> tuple[Flag | None, tuple[str, ...]]:
+    floors = book.rules.policy.floors
+    flags: tuple[tuple[Flag, dict[RateKey, float]], ...] = (
+        ("red", floors.red),
+        ("yellow", floors.yellow),
+    )
+    for flag, limits in flags:
+        below = tuple(key for key, floor in limits.items() if (figures.rate(key) or floor) < floor)
+        if below:
+            return flag, below
+    return None, ()
+
+
+def _people(book: Book, scope: Region | None) -> list[Unreachable]:
+    seen: dict[tuple[str, str], Unreachable] = {}
+    for region_id, person in book.unreachable:
+        if scope is None or region_id == scope.id:
+            seen.setdefault((person.kind, person.code), person)
+    return sorted(seen.values(), key=lambda p: (p.kind != "official", p.code))
+
+
+def _active(book: Book, issue: Issue) -> bool:
+    start, _ = book.period.bounds(book.rules.tz)
+    return issue.id in book.touched or issue.status in OPEN_STATUSES or issue.created_at >= start
+
+
+def issue_row(book: Book, issue: Issue) -> IssueRow:
+    """An issue as the reports list it."""
+    project = book.by_id[issue.project_id]
+    return IssueRow(
+        number=issue.number or str(issue.id),
+        project_code=project.code,
+        project_name=project.name,
+        region=book.region_code.get(project.region_id, ""),
+        category=issue.category.value,
+        urgency=issue.urgency.value,
+        status=issue.status.value,
+        level=issue.level.value,
+        handler=book.names.get(issue.assignee_id or 0),
+        created_at=issue.created_at,
+        due_at=running_due(issue),
+        overdue=_overdue(issue, book.cut),
+        rating=issue.rating.value if issue.rating else None,
+    )
+
+
+def project_row(book: Book, project: Project, own: Sequence[Issue]) -> ProjectRow:
+    """A project as the reports list it, with its open issues `own` and how many are overdue."""
+    start, end = book.period.start, book.period.end
+    return ProjectRow(
+        code=project.code,
+        name=project.name,
+        enterprise=book.enterprises.get(project.enterprise_id, ""),
+        region=book.region_code.get(project.region_id, ""),
+        investment_wan=project.investment_wan,
+        stage=project.stage.value,
+        invested_wan=book.invested.get(project.id or 0),
+        new_stages=tuple(k for k in STAGE_KEYS if _reached(book, project, k, start, end)),
+        open_issues=len(own),
+        overdue_issues=sum(_overdue(i, book.cut) for i in own),
+    )
+
+
+async def city_and_regions(
+    *, session: AsyncSession, rules: Rules, period: Period, cut: datetime
+) -> list[tuple[Region | None, Bulletin]]:
+    """The city's bulletin and each region's, from one read."""
+    book = await load_book(session=session, rules=rules, period=period, cut=cut)
+    scopes: list[Region | None] = [None]
+    scopes += [r for r in book.regions if r.kind != RegionKind.CITY]
+    return [(scope, bulletin_for(book, scope)) for scope in scopes]

@@ -1,0 +1,236 @@
+"""What each cycle job draws and who receives it: `Report` rows and the outbox rows that deliver
+them, written in the caller's transaction (the one that claimed the run).
+
+Audiences come from the policy's `[audiences.JOB]`: `city` roles and group `chats` get the city's
+report, `region` roles their own region's. Digests, chases and progress reminders go to the
+people concerned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import date, datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.bulletin import Book, city_and_regions, issue_row, load_book, project_row
+from models.codes import OPEN_STATUSES, RegionKind, Stage, Urgency
+from models.infra import Outbox, Report
+from models.issue import Issue
+from models.org import Contact, Enterprise, Official, Region
+from models.periods import Period
+from models.policy import Recipients
+from models.project import ProgressReport
+from models.report_data import (
+    Agenda,
+    AgendaRegion,
+    Digest,
+    IssueRow,
+    ProgressAsk,
+    Shape,
+    Visit,
+    dump,
+)
+from models.rules import Rules
+
+Produce = Callable[..., Awaitable[list[Outbox]]]
+
+
+async def _report(
+    session: AsyncSession, job: str, period: Period, scope: str, shape: Shape, now: datetime
+) -> Report:
+    report = Report(job=job, period=period.key, scope=scope, created_at=now, data=dump(shape))
+    session.add(report)
+    await session.flush()
+    return report
+
+
+def _row(report: Report, now: datetime, who: str, ident: int) -> Outbox:
+    assert report.id is not None
+    return Outbox(
+        dedupe_key=f"report:{report.id}:{who}:{ident}",
+        created_at=now,
+        kind="report",
+        payload={"report": report.id, "job": report.job},
+        next_attempt_at=now,
+        official_id=ident if who == "official" else None,
+        contact_id=ident if who == "contact" else None,
+        chat_id=ident if who == "chat" else None,
+    )
+
+
+async def _officials(
+    session: AsyncSession, roles: Iterable[str], region: Region | None
+) -> list[int]:
+    query = select(Official.id).where(col(Official.role).in_(list(roles)))
+    if region is not None:
+        query = query.where(Official.region_id == region.id)
+    return sorted(i for i in (await session.exec(query)).all() if i is not None)
+
+
+async def _deliver(
+    session: AsyncSession, report: Report, region: Region | None, who: Recipients, now: datetime
+) -> list[Outbox]:
+    """Rows for the audience: the city's roles and chats, or the region's roles."""
+    roles = who.region if region is not None else who.city
+    rows = [_row(report, now, "official", i) for i in await _officials(session, roles, region)]
+    if region is None:
+        rows += [_row(report, now, "chat", chat) for chat in who.chats]
+    return rows
+
+
+def _audience(rules: Rules, job: str) -> Recipients:
+    return rules.policy.audiences.get(job, Recipients())
+
+
+async def bulletins(
+    *, session: AsyncSession, rules: Rules, job: str, period: Period, now: datetime
+) -> list[Outbox]:
+    """月初一通报 / 一季一点评 / 全年一考核: the city's bulletin and each region's."""
+    rows: list[Outbox] = []
+    drawn = await city_and_regions(session=session, rules=rules, period=period, cut=now)
+    for region, bulletin in drawn:
+        report = await _report(session, job, period, bulletin.scope, bulletin, now)
+        rows += await _deliver(session, report, region, _audience(rules, job), now)
+    return rows
+
+
+def _counties(book: Book) -> list[Region]:
+    return [r for r in book.regions if r.kind != RegionKind.CITY]
+
+
+def _open_rows(book: Book, region: Region, urgent_only: bool = False) -> list[IssueRow]:
+    issues = [
+        i
+        for i in book.issues
+        if i.status in OPEN_STATUSES
+        and book.by_id[i.project_id].region_id == region.id
+        and (not urgent_only or i.urgency == Urgency.URGENT)
+    ]
+    rows = [issue_row(book, i) for i in issues]
+    return sorted(rows, key=lambda r: (not r.overdue, r.due_at or book.cut, r.number))
+
+
+async def agenda(
+    *, session: AsyncSession, rules: Rules, job: str, period: Period, now: datetime
+) -> list[Outbox]:
+    """一月一会办: open and overdue issues by region, to the conveners and each region."""
+    book = await load_book(session=session, rules=rules, period=period, cut=now)
+    meeting_on = date(period.start.year, period.start.month, rules.policy.meeting.day)
+    parts = [
+        AgendaRegion(r.code, r.name_zh, r.name_en, _open_rows(book, r)) for r in _counties(book)
+    ]
+    city = Agenda(period.key, meeting_on, now, [p for p in parts if p.items])
+    report = await _report(session, job, period, "city", city, now)
+    rows = await _deliver(session, report, None, _audience(rules, job), now)
+    for region, part in zip(_counties(book), parts, strict=True):
+        if part.items:
+            own = Agenda(period.key, meeting_on, now, [part])
+            report = await _report(session, job, period, region.code, own, now)
+            rows += await _deliver(session, report, region, _audience(rules, job), now)
+    return rows
+
+
+async def visit(
+    *, session: AsyncSession, rules: Rules, job: str, period: Period, now: datetime
+) -> list[Outbox]:
+    """半年一观摩: the major projects with their state, largest first."""
+    book = await load_book(session=session, rules=rules, period=period, cut=now)
+    floor = rules.policy.cycle.visit_min_wan
+    open_by: dict[int, list[Issue]] = {}
+    for issue in book.issues:
+        if issue.status in OPEN_STATUSES:
+            open_by.setdefault(issue.project_id, []).append(issue)
+    major = sorted(
+        (p for p in book.projects if p.investment_wan >= floor),
+        key=lambda p: (-p.investment_wan, p.code),
+    )
+    listed = [project_row(book, p, open_by.get(p.id or 0, [])) for p in major]
+    report = await _report(
+        session, job, period, "city", Visit(period.key, now, floor, listed), now
+    )
+    rows = await _deliver(session, report, None, _audience(rules, job), now)
+    for region in _counties(book):
+        own = [p for p in listed if p.region == region.code]
+        if own:
+            part = Visit(period.key, now, floor, own)
+            report = await _report(session, job, period, region.code, part, now)
+            rows += await _deliver(session, report, region, _audience(rules, job), now)
+    return rows
+
+
+async def digests(
+    *, session: AsyncSession, rules: Rules, job: str, period: Period, now: datetime
+) -> list[Outbox]:
+    """周动态 (each handler's open issues) or 日跟踪 (their open urgent ones)."""
+    book = await load_book(session=session, rules=rules, period=period, cut=now)
+    urgent_only = job == "daily_chase"
+    mine: dict[int, list[Issue]] = {}
+    for issue in book.issues:
+        wanted = not urgent_only or issue.urgency == Urgency.URGENT
+        if issue.status in OPEN_STATUSES and issue.assignee_id and wanted:
+            mine.setdefault(issue.assignee_id, []).append(issue)
+    rows = []
+    for official in await _people(session, mine):
+        items = sorted(
+            (issue_row(book, i) for i in mine[official.id or 0]),
+            key=lambda r: (not r.overdue, r.due_at or book.cut, r.number),
+        )
+        scope = f"official:{official.code}"
+        report = await _report(session, job, period, scope, Digest(period.key, now, items), now)
+        rows.append(_row(report, now, "official", official.id or 0))
+    return rows
+
+
+async def _people(session: AsyncSession, ids: Iterable[int]) -> list[Official]:
+    query = select(Official).where(col(Official.id).in_(list(ids))).order_by(col(Official.code))
+    return list((await session.exec(query)).all())
+
+
+async def progress(
+    *, session: AsyncSession, rules: Rules, job: str, period: Period, now: datetime
+) -> list[Outbox]:
+    """The monthly progress reminder: each enterprise's projects not yet reported this month."""
+    book = await load_book(session=session, rules=rules, period=period, cut=now)
+    reported = select(ProgressReport.project_id).where(ProgressReport.month == period.start)
+    done = set((await session.exec(reported)).all())
+    waiting: dict[int, list[int]] = {}
+    for project in book.projects:
+        if project.stage != Stage.AT_CAPACITY and project.id not in done:
+            waiting.setdefault(project.enterprise_id, []).append(project.id or 0)
+    enterprises = select(Enterprise).where(col(Enterprise.id).in_(list(waiting)))
+    rows = []
+    for enterprise in (await session.exec(enterprises.order_by(col(Enterprise.code)))).all():
+        projects = [project_row(book, book.by_id[p], []) for p in waiting[enterprise.id or 0]]
+        ask = ProgressAsk(period.key, period.start, projects, job == "progress_followup")
+        scope = f"enterprise:{enterprise.code}"
+        report = await _report(session, job, period, scope, ask, now)
+        contacts = select(Contact.id).where(Contact.enterprise_id == enterprise.id)
+        rows += [
+            _row(report, now, "contact", c) for c in (await session.exec(contacts)).all() if c
+        ]
+    return rows
+
+
+PRODUCERS: dict[str, Produce] = {
+    "monthly_bulletin": bulletins,
+    "quarterly_review": bulletins,
+    "annual_assessment": bulletins,
+    "coordination_agenda": agenda,
+    "half_year_visit": visit,
+    "weekly_digest": digests,
+    "daily_chase": digests,
+    "progress_reminder": progress,
+    "progress_followup": progress,
+}
+
+
+async def produce(
+    *, session: AsyncSession, rules: Rules, job: str, period: Period, now: datetime
+) -> list[Outbox]:
+    """Draw the job's reports for the period and queue them to their audiences."""
+    rows = await PRODUCERS[job](session=session, rules=rules, job=job, period=period, now=now)
+    session.add_all(rows)
+    await session.flush()
+    return rows

@@ -1,0 +1,401 @@
+"""The bulletin's files: the chart (a PNG set in the CJK font) and the workbook (the same numbers).
+
+Strings from the catalogs are not asserted in Chinese (new entries may not be translated yet);
+the Chinese region names come from the data and are.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+from openpyxl import load_workbook
+from openpyxl.worksheet.worksheet import Worksheet
+from PIL import Image
+
+from bot.i18n import gettext_for
+from bot.reports import period_title, stage_label
+from bot.reports.chart import (
+    HEIGHT_PX,
+    WIDTH_PX,
+    bulletin_chart,
+    chart_font_path,
+    draw_bulletin,
+)
+from bot.reports.summary import COUNT_LABELS
+from bot.reports.workbook import (
+    ISSUE_HEADERS,
+    PROJECT_HEADERS,
+    REGION_HEADERS,
+    SHEETS,
+    bulletin_workbook,
+)
+from bot.reports.xlsx import PERCENT
+from models.report_data import (
+    STAGE_KEYS,
+    Bulletin,
+    FourRates,
+    Fraction,
+    IssueCounts,
+    IssueRow,
+    ProjectRow,
+    RegionRow,
+    StageCounts,
+    TargetLine,
+    Unreachable,
+)
+
+TZ = ZoneInfo("Asia/Shanghai")
+LOCALES = ("zh_CN", "en")
+
+
+def issue(number: str, region: str, *, due: datetime | None, overdue: bool) -> IssueRow:
+    return IssueRow(
+        number=number,
+        project_code="P-" + number,
+        project_name="淮安新材料产业园",
+        region=region,
+        category="land",
+        urgency="urgent" if overdue else "normal",
+        status="accepted",
+        level="county",
+        handler="朱海燕" if overdue else None,
+        created_at=datetime(2026, 10, 3, 1, 30, tzinfo=UTC),
+        due_at=due,
+        overdue=overdue,
+        rating=None if overdue else "satisfied",
+    )
+
+
+def region(code: str, zh: str, en: str | None, rank: int, **fields: object) -> RegionRow:
+    return RegionRow(code=code, name_zh=zh, name_en=en, rank=rank, **fields)  # type: ignore[arg-type]
+
+
+def make_bulletin() -> Bulletin:
+    """The city's October 2026 bulletin: one region fine, one yellow (no rating), one red."""
+    late = [
+        issue("2026-0007", "hetdz", due=datetime(2026, 10, 9, 9, 0, tzinfo=UTC), overdue=True),
+        issue("2026-0012", "qjp", due=datetime(2026, 10, 20, 9, 0, tzinfo=UTC), overdue=True),
+    ]
+    regions = [
+        region(
+            "qjp",
+            "清江浦区",
+            "Qingjiangpu District",
+            1,
+            issues=IssueCounts(
+                new=12,
+                resolved=9,
+                overdue=1,
+                accepted_on_time=10,
+                due_accept=11,
+                due_resolve=10,
+                rated=8,
+                satisfied=8,
+            ),
+            stages=StageCounts(signed=5, started=3, completed=1, in_production=1, listed=1),
+            score=0.95,
+        ),
+        region(
+            "haq",
+            "淮安区",
+            "Huai'an District",
+            2,
+            issues=IssueCounts(new=6, resolved=4, accepted_on_time=5, due_accept=6, due_resolve=5),
+            stages=StageCounts(signed=2, started=1),
+            score=0.82,
+            flag="yellow",
+            below=("resolution",),
+        ),
+        region(
+            "hetdz",
+            "淮安经济技术开发区",
+            "Huai'an Economic and Technological Development Zone",
+            3,
+            issues=IssueCounts(
+                new=9,
+                resolved=3,
+                overdue=1,
+                accepted_on_time=4,
+                due_accept=8,
+                due_resolve=6,
+                rated=4,
+                satisfied=3,
+            ),
+            stages=StageCounts(signed=7, started=2, in_production=2, listed=1),
+            score=0.54,
+            flag="red",
+            below=("response", "resolution"),
+        ),
+    ]
+    return Bulletin(
+        period="2026-10",
+        start=date(2026, 10, 1),
+        end=date(2026, 11, 1),
+        cut=datetime(2026, 10, 31, 16, 0, tzinfo=UTC),  # midnight in Huai'an
+        scope="city",
+        scope_name_zh="淮安市",
+        scope_name_en="Huai'an City",
+        issues=IssueCounts(
+            new=27,
+            accepted=24,
+            resolved=16,
+            overdue=2,
+            escalated=3,
+            accepted_on_time=19,
+            due_accept=25,
+            due_resolve=21,
+            rated=12,
+            satisfied=11,
+        ),
+        overdue=late,
+        stages=StageCounts(signed=14, started=6, completed=1, in_production=3, listed=2),
+        rates=FourRates(Fraction(120, 600), Fraction(90, 120), Fraction(30, 90), Fraction(0, 0)),
+        year=2026,
+        elapsed=0.8329,
+        targets=[
+            TargetLine("agreed_investment_wan", 40_000_000, 31_250_000),
+            TargetLine("new_projects_1yi", 600, 420),
+            TargetLine("projects_50yi", 30, 21),
+            TargetLine("signed_and_started", 300, 260),
+        ],
+        regions=regions,
+        unreachable=[
+            Unreachable("official", "qjp-agent2", "邓志远", bound=False),
+            Unreachable("contact", "c-118", "王建国", bound=True),
+        ],
+        issue_rows=[*late, issue("2026-0015", "haq", due=None, overdue=False)],
+        projects=[
+            ProjectRow(
+                "P-1",
+                "新能源电池项目",
+                "淮安新能源有限公司",
+                "hetdz",
+                1_250_000,
+                "started",
+                312_500,
+                new_stages=("signed", "started"),
+                open_issues=2,
+                overdue_issues=1,
+            ),
+            ProjectRow(
+                "P-2",
+                "食品加工项目",
+                "清江食品有限公司",
+                "qjp",
+                86_000,
+                "signed",
+                None,
+                new_stages=("listed",),
+            ),
+        ],
+    )
+
+
+# --- the chart ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_chart_is_a_png_of_the_expected_size(locale: str) -> None:
+    data = bulletin_chart(make_bulletin(), locale)
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.format == "PNG"
+        assert image.size == (WIDTH_PX, HEIGHT_PX)
+
+
+def render(figure: Figure) -> list[str]:
+    """Draw the figure to PNG; the warnings raised on the way."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        figure.savefig(io.BytesIO(), format="png")
+    return [str(warning.message) for warning in caught]
+
+
+def test_missing_glyph_warnings_are_caught() -> None:
+    """The check below is not vacuous: Chinese in matplotlib's default font does warn."""
+    figure = Figure()
+    figure.text(0.5, 0.5, "清江浦区", family="DejaVu Sans")
+    assert any("Glyph" in message and "missing" in message for message in render(figure))
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_chart_sets_every_text_in_the_cjk_font(locale: str) -> None:
+    figure = draw_bulletin(make_bulletin(), locale)
+    missing = [m for m in render(figure) if "Glyph" in m and "missing" in m]
+    assert not missing
+    texts = [text for text in figure.findobj(Text) if isinstance(text, Text)]
+    shown = " ".join(text.get_text() for text in texts)
+    assert "淮安市" in shown if locale == "zh_CN" else "Huai'an City" in shown
+    assert ("清江浦区" in shown) is (locale == "zh_CN")
+    assert period_title("2026-10", locale) in shown
+    fonts = {font_manager.findfont(text.get_fontproperties()) for text in texts}
+    assert fonts == {str(chart_font_path())}
+
+
+def test_chart_colours_flagged_regions() -> None:
+    figure = draw_bulletin(make_bulletin(), "zh_CN")
+    rates = figure.axes[0]
+    colours = {tick.get_text(): tick.get_color() for tick in rates.get_yticklabels()}
+    assert colours["1. 清江浦区"] != colours["2. 淮安区"] != colours["3. 淮安经济技术开发区"]
+
+
+def test_chart_writes_a_dash_for_a_missing_rate_and_the_stage_counts() -> None:
+    rates, stages = draw_bulletin(make_bulletin(), "en").axes
+    assert [text.get_text() for text in rates.texts].count("—") == 1  # 淮安区: nothing rated
+    assert [text.get_text() for text in stages.texts] == ["14", "6", "1", "3", "2"]
+
+
+def test_chart_without_regions_still_draws() -> None:
+    bulletin = make_bulletin()
+    empty = Bulletin(**{**bulletin.__dict__, "regions": []})
+    with Image.open(io.BytesIO(bulletin_chart(empty, "en"))) as image:
+        assert image.size == (WIDTH_PX, HEIGHT_PX)
+
+
+@pytest.mark.parametrize(
+    ("key", "zh", "en"),
+    [
+        ("2026-10", "2026年10月", "October 2026"),
+        ("2026-Q3", "2026年第3季度", "Q3 2026"),
+        ("2026-11-23", "2026年11月23日", "November 23, 2026"),
+    ],
+)
+def test_period_titles_from_babel(key: str, zh: str, en: str) -> None:
+    assert period_title(key, "zh_CN") == zh
+    assert period_title(key, "en") == en
+
+
+@pytest.mark.parametrize(
+    ("key", "en"),
+    [
+        ("2026-H1", "H1 2026"),
+        ("2026-H2", "H2 2026"),
+        ("2026", "2026"),
+        ("2026-W01", "Week 1 of 2026"),
+    ],
+)
+def test_period_titles_from_the_catalog(key: str, en: str) -> None:
+    assert period_title(key, "en") == en
+    assert "2026" in period_title(key, "zh_CN")
+
+
+# --- the workbook ------------------------------------------------------------------------------
+
+
+def open_workbook(locale: str) -> dict[str, Worksheet]:
+    """The workbook of the fixture, its sheets by key (their titles are translated)."""
+    book = load_workbook(io.BytesIO(bulletin_workbook(make_bulletin(), locale, TZ)))
+    _ = gettext_for(locale)
+    titles = {_(SHEETS[key]): key for key in SHEETS}
+    assert [titles.get(sheet.title) for sheet in book.worksheets] == list(SHEETS)
+    return {titles[sheet.title]: sheet for sheet in book.worksheets}
+
+
+def table(sheet: Worksheet, headers: dict[str, str], locale: str) -> list[dict[str, object]]:
+    """A list sheet's rows as dicts by column key, after checking the header row."""
+    _ = gettext_for(locale)
+    rows = list(sheet.iter_rows(values_only=True))
+    names = {_(headers[key]): key for key in headers}
+    keys = [names.get(str(name), str(name)) for name in rows[0]]
+    assert set(headers) <= set(keys)
+    return [dict(zip(keys, row, strict=True)) for row in rows[1:]]
+
+
+def summary_row(sheet: Worksheet, text: str) -> tuple[object, ...]:
+    """The summary row whose first cell is `text`."""
+    found = [row for row in sheet.iter_rows(values_only=True) if row[0] == text]
+    assert len(found) == 1, f"{text!r}: {len(found)} rows"
+    return tuple(found[0])
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_workbook_summary_holds_the_bulletin(locale: str) -> None:
+    sheets = open_workbook(locale)
+    summary, _ = sheets["summary"], gettext_for(locale)
+    bulletin = make_bulletin()
+    for key in COUNT_LABELS:
+        assert summary_row(summary, _(COUNT_LABELS[key]))[1] == getattr(bulletin.issues, key)
+    values = [cell for row in summary.iter_rows(values_only=True) for cell in row]
+    assert datetime(2026, 11, 1, 0, 0) in values  # the cut, in Huai'an, naive
+    assert period_title("2026-10", locale) in values
+    assert 40_000_000 in values and 31_250_000 in values
+    assert pytest.approx(19 / 25) in values and pytest.approx(120 / 600) in values
+    assert pytest.approx(0.8329) in values
+    assert {"邓志远", "王建国", "qjp-agent2"} <= set(values)
+    names = ("淮安区", "淮安经济技术开发区") if locale == "zh_CN" else ("Huai'an District",)
+    assert set(names) <= set(values)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_workbook_rates_are_fractions_formatted_as_percent(locale: str) -> None:
+    summary = open_workbook(locale)["summary"]
+    percent = [
+        cell for row in summary.iter_rows() for cell in row if cell.number_format == PERCENT
+    ]
+    assert percent and all(isinstance(cell.value, float | None) for cell in percent)
+    response = next(cell for cell in percent if cell.value == pytest.approx(19 / 25))
+    parts = [cell.value for cell in summary[response.row][response.column : response.column + 2]]
+    assert parts == [19, 25]
+    capacity = [cell for cell in percent if cell.value is None]
+    assert capacity, "Fraction(0, 0) is an empty cell"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_workbook_lists_issues_and_overdue(locale: str) -> None:
+    sheets = open_workbook(locale)
+    issues = table(sheets["issues"], ISSUE_HEADERS, locale)
+    assert [row["number"] for row in issues] == ["2026-0007", "2026-0012", "2026-0015"]
+    assert issues[0]["created_at"] == datetime(2026, 10, 3, 9, 30)
+    assert issues[2]["due_at"] is None
+    overdue = table(sheets["overdue"], ISSUE_HEADERS, locale)
+    assert [row["number"] for row in overdue] == ["2026-0007", "2026-0012"]
+    assert overdue[0]["due_at"] == datetime(2026, 10, 9, 17, 0)
+    region = "淮安经济技术开发区" if locale == "zh_CN" else "Huai'an Economic and Technological"
+    assert str(overdue[0]["region"]).startswith(region)
+    assert sheets["issues"].freeze_panes == "A2"
+    assert sheets["issues"]["A1"].font.b
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_workbook_lists_projects_with_money_in_wan(locale: str) -> None:
+    projects = table(open_workbook(locale)["projects"], PROJECT_HEADERS, locale)
+    assert [(p["code"], p["investment_wan"], p["invested_wan"]) for p in projects] == [
+        ("P-1", 1_250_000, 312_500),
+        ("P-2", 86_000, None),
+    ]
+    assert projects[0]["open_issues"] == 2 and projects[0]["overdue_issues"] == 1
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_workbook_ranks_the_regions(locale: str) -> None:
+    sheet = open_workbook(locale)["regions"]
+    regions = table(sheet, REGION_HEADERS, locale)
+    assert [row["rank"] for row in regions] == [1, 2, 3]
+    if locale == "zh_CN":
+        assert [row["region"] for row in regions] == ["清江浦区", "淮安区", "淮安经济技术开发区"]
+    assert regions[0]["response"] == pytest.approx(10 / 11)
+    assert regions[1]["satisfaction"] is None
+    assert regions[2]["resolution"] == pytest.approx(3 / 6)
+    assert [row["new"] for row in regions] == [12, 6, 9]
+    assert [row["overdue"] for row in regions] == [1, 0, 1]
+    assert [row["score"] for row in regions] == [pytest.approx(s) for s in (0.95, 0.82, 0.54)]
+    assert regions[0]["flag"] is None and regions[1]["flag"] and regions[2]["flag"]
+    stages = {stage_label(key, locale): key for key in STAGE_KEYS}
+    first = {stages[key]: value for key, value in regions[0].items() if key in stages}
+    assert first == {
+        "signed": 5,
+        "started": 3,
+        "completed": 1,
+        "in_production": 1,
+        "listed": 1,
+    }
+    rates = [cell for cell in sheet[2] if cell.column in (3, 4, 5, 6)]  # three rates, score
+    assert {cell.number_format for cell in rates} == {PERCENT}
+    assert rates[2].value == 1  # 8 of 8 satisfied: Excel keeps 1.0 as 1
