@@ -47,6 +47,7 @@ _FLOWS = (
     EventKind.CONFIRMED,
     EventKind.ESCALATED,
     EventKind.DIRECT_LINE,
+    EventKind.REOPENED,  # an 不满意 rating reopens the issue: a rating all the same
 )
 _STAGE_DATES = {
     "signed": "signed_on",
@@ -198,7 +199,8 @@ def counts(book: Book, issues: Sequence[Issue]) -> IssueCounts:
     def of(*kinds: EventKind) -> list[IssueEvent]:
         return [e for e in events if e.kind in kinds]
 
-    accepted, ratings = of(EventKind.ACCEPTED), of(EventKind.CONFIRMED)
+    accepted = of(EventKind.ACCEPTED)
+    ratings = [e for e in of(EventKind.CONFIRMED, EventKind.REOPENED) if "rating" in e.data]
     resolved = len(of(EventKind.RESOLVED))
     overdue = sum(_overdue(i, book.cut) for i in issues)
     late_unaccepted = sum(
@@ -311,7 +313,10 @@ def _flag(book: Book, figures: IssueCounts) -> tuple[Flag | None, tuple[str, ...
         ("yellow", floors.yellow),
     )
     for flag, limits in flags:
-        below = tuple(key for key, floor in limits.items() if (figures.rate(key) or floor) < floor)
+        rates = {key: figures.rate(key) for key in limits}
+        below = tuple(
+            k for k, floor in limits.items() if (r := rates[k]) is not None and r < floor
+        )
         if below:
             return flag, below
     return None, ()

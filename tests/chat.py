@@ -35,6 +35,7 @@ class Chat:
     now: datetime
     app: Application | None = None  # type: ignore[type-arg]
     users: dict[str, int] = field(default_factory=dict)
+    scheduler: bool = False  # True: the policy's jobs run, and catch up at start-up
 
     def settings(self, **extra: Any) -> Settings:
         """Settings pointing at the fake server."""
@@ -48,7 +49,10 @@ class Chat:
     async def start(self, **extra: Any) -> None:
         """Build and start the application, as `run_polling` would."""
         app = build_application(
-            self.settings(**extra), engine=self.engine, clock=lambda: self.now, scheduler=False
+            self.settings(**extra),
+            engine=self.engine,
+            clock=lambda: self.now,
+            scheduler=self.scheduler,
         )
         await app.initialize()
         assert app.post_init is not None
