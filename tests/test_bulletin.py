@@ -181,3 +181,20 @@ def test_the_text_and_the_workbook_hold_the_same_numbers(
         assert row.number in text
     assert ("县区（园区）排名" in text) == (locale == "zh_CN")
     assert ("Regions ranked" in text) == (locale == "en")
+
+
+async def test_the_sample_story_goes_through_the_real_services(session: AsyncSession, rules: Rules) -> None:
+    from models.sample import simulate
+
+    world = await build_world(session)
+    for code, amount in (("P1", 20000), ("P2", 600000), ("P3", 5000)):
+        await make_project(session, world, amount, code=code)
+    start, end = at("2026-11-02 08:00"), at("2026-11-30 18:00")
+    story = await simulate(session=session, rules=rules, start=start, end=end, seed=3)
+    assert story.reported >= story.accepted >= story.resolved >= story.rated
+    drawn = await city_and_regions(
+        session=session, rules=rules, period=Period.parse("2026-11"), cut=end
+    )
+    city = drawn[0][1].issues
+    assert city.new == story.reported  # every simulated issue is November's
+    assert (city.accepted, city.resolved) == (story.accepted, story.resolved)

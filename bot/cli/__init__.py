@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from bot.cli.common import ZtcGroup
-from bot.cli.cycle import bulletin, jobs
+from bot.cli.cycle import bulletin, jobs, sample
 from bot.cli.data import db, import_, invite
 from bot.cli.doctor import doctor
 from bot.cli.issues import issues
@@ -18,7 +18,7 @@ def cli() -> None:
     """ztc — the 直通车 project-assist bot's command line."""
 
 
-for command in (bulletin, db, doctor, import_, invite, issues, jobs, run):
+for command in (bulletin, db, doctor, import_, invite, issues, jobs, run, sample):
     cli.add_command(command)
 
 

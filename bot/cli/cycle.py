@@ -25,6 +25,7 @@ from models.cycle import next_run
 from models.org import Region
 from models.periods import Period
 from models.queries import get_by_code
+from models.sample import SampleReport, simulate
 
 OUTCOMES = {
     "done": N_("{job} {period}: done; {notices} notices queued for delivery."),
@@ -166,3 +167,25 @@ def bulletin(period: str, region: str | None, fmt: str, out: Path | None, at: st
 def _plain(text: str) -> str:
     """Telegram's HTML as terminal text."""
     return html.unescape(re.sub(r"</?[a-z]+[^>]*>", "", text))
+
+
+@click.command()
+@click.option("--from", "start", required=True, help="First day, ISO (2026-10-01).")
+@click.option("--to", "end", required=True, help="Last moment, ISO (2026-11-30T18:00).")
+@click.option("--seed", default=7, show_default=True, help="The same seed gives the same story.")
+def sample(start: str, end: str, seed: int) -> None:
+    """Fill a demo database with simulated issues over a span (real services, real clocks):
+    for trying the chat and the bulletins. Never on a production database."""
+    env = load_env()
+    first, last = env.parse_at(start), env.parse_at(end)
+
+    async def work(session: AsyncSession) -> SampleReport:
+        return await simulate(session=session, rules=env.rules, start=first, end=last, seed=seed)
+
+    done = env.run(work)
+    click.echo(
+        env._(
+            "Simulated: {reported} reported, {accepted} accepted, {resolved} resolved, "
+            "{rated} rated, {escalated} escalated by hand."
+        ).format(**{k: v for k, v in dataclasses.asdict(done).items() if k != "numbers"})
+    )

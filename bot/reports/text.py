@@ -8,16 +8,17 @@ with it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_percent
 
 from bot.i18n import N_, gettext_for, ngettext_for
 from bot.labels import label
-from bot.render import moment, money
+from bot.render import money
 from bot.reports import (
     babel_locale,
     period_title,
@@ -59,6 +60,13 @@ TARGET_NAMES = {
 }
 
 
+def when(value: datetime | None, tz: ZoneInfo, locale: str) -> str:
+    """A moment to the minute in the city's zone ("2026/11/18 22:14", "11/18/26, 10:14 PM")."""
+    if value is None:
+        return "—"
+    return format_datetime(value, "short", tzinfo=tz, locale=babel_locale(locale))
+
+
 def percent(value: float | None, locale: str) -> str:
     """A share as a percentage with one decimal; a dash when there is nothing to divide."""
     if value is None:
@@ -82,7 +90,7 @@ def _more(hidden: int, locale: str) -> str:
 def issue_line(row: IssueRow, names: dict[str, str], locale: str, tz: ZoneInfo) -> str:
     """One issue in a list: number, project, region, level, handler, deadline."""
     _ = gettext_for(locale)
-    due = moment(row.due_at, tz, babel_locale(locale))
+    due = when(row.due_at, tz, locale)
     text = _("{number} {project} · {region} · {level} · {handler} · due {due}").format(
         number=row.number,
         project=row.project_name,
@@ -102,9 +110,7 @@ def bulletin_text(bulletin: Bulletin, locale: str, tz: ZoneInfo) -> str:
     title = _(BULLETIN_TITLES.get(grain, BULLETIN_TITLES["month"])).format(
         scope=scope_name(bulletin, locale), period=period_title(bulletin.period, locale)
     )
-    cut = _("Figures as at {moment}.").format(
-        moment=moment(bulletin.cut, tz, babel_locale(locale))
-    )
+    cut = _("Figures as at {moment}.").format(moment=when(bulletin.cut, tz, locale))
     parts = [_b(title) + "\n" + escape(cut, quote=False)]
     parts += [
         _issues(bulletin, locale),

@@ -1,0 +1,159 @@
+"""Simulated activity for trying the bot and its bulletins: issues reported, accepted (mostly on
+time), resolved and rated through the real services, at moments spread over a span of days.
+
+Deterministic for a seed, so a demo or a screenshot can be made again. Never run on a production
+database: it writes issues in the enterprises' names.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import issues as svc
+from models.clocks import process_clocks
+from models.codes import Category, Rating, Urgency
+from models.errors import DomainError
+from models.issue import Issue
+from models.org import Contact, Official
+from models.permissions import Actor, actor_of
+from models.project import Project
+from models.rules import Rules
+
+TEXTS = {
+    Category.LAND: "新增用地指标尚未落实，影响二期厂房开工。",
+    Category.PLANNING: "规划许可变更手续办理进度慢，请协调加快。",
+    Category.PERMITS: "施工许可联审材料已提交两周，尚无反馈。",
+    Category.FUNDING: "技改贷款贴息申请需要财政局确认额度。",
+    Category.LABOUR: "投产在即，一线技术工人缺口约两百人。",
+    Category.ENERGY: "新上产线能耗指标需要市级统筹。",
+    Category.ENVIRONMENT: "环评批复前置条件需要生态环境局明确。",
+    Category.UTILITIES: "厂区双回路供电接入时间需要电力部门确认。",
+    Category.LOGISTICS: "园区道路限高影响大件设备进场。",
+    Category.POLICY: "申报省级智能工厂的政策口径需要解读。",
+}
+
+
+@dataclass
+class SampleReport:
+    """What the simulation did."""
+
+    reported: int = 0
+    accepted: int = 0
+    resolved: int = 0
+    rated: int = 0
+    escalated: int = 0
+    numbers: list[str] = field(default_factory=list)
+
+
+async def simulate(
+    *, session: AsyncSession, rules: Rules, start: datetime, end: datetime, seed: int = 7
+) -> SampleReport:
+    """Report and handle issues on the projects between `start` and `end`, then sweep the clocks
+    as at `end` (what was left undone escalates or shows overdue)."""
+    rng, report = random.Random(seed), SampleReport()
+    projects = (await session.exec(select(Project).order_by(col(Project.code)))).all()
+    for project in projects:
+        contact = (
+            await session.exec(
+                select(Contact).where(Contact.enterprise_id == project.enterprise_id)
+            )
+        ).first()
+        for _ in range(rng.choice((0, 1, 1, 2, 3)) if contact else 0):
+            assert contact is not None
+            when = _working_moment(rng, rules, start, end - timedelta(days=1))
+            await _one_issue(session, rules, rng, project, actor_of(contact), when, end, report)
+    await process_clocks(session=session, rules=rules, now=end)
+    return report
+
+
+def _working_moment(rng: random.Random, rules: Rules, start: datetime, end: datetime) -> datetime:
+    for _ in range(50):
+        day = (start + (end - start) * rng.random()).astimezone(rules.tz).date()
+        if rules.calendar.is_workday(day)[0]:
+            break
+    moment = datetime.combine(day, time(rng.randint(8, 17), rng.choice((0, 15, 30, 45))), rules.tz)
+    return min(max(moment, start), end)
+
+
+async def _handler(session: AsyncSession, issue: Issue) -> Actor | None:
+    official = await session.get(Official, issue.assignee_id) if issue.assignee_id else None
+    return actor_of(official) if official else None
+
+
+async def _one_issue(
+    session: AsyncSession,
+    rules: Rules,
+    rng: random.Random,
+    project: Project,
+    contact: Actor,
+    when: datetime,
+    end: datetime,
+    report: SampleReport,
+) -> None:
+    category = rng.choice(list(TEXTS))
+    urgency = Urgency.URGENT if rng.random() < 0.15 else Urgency.NORMAL
+    issue = await svc.report_issue(
+        session=session,
+        rules=rules,
+        actor=contact,
+        project=project,
+        category=category,
+        text=TEXTS[category],
+        urgency=urgency,
+        now=when,
+    )
+    report.reported += 1
+    report.numbers.append(issue.number or "")
+    try:
+        await _handle(session, rules, rng, issue, contact, end, report)
+    except DomainError:  # a step the rules refuse (a level with nobody to act): left as it is
+        pass
+
+
+async def _handle(
+    session: AsyncSession,
+    rules: Rules,
+    rng: random.Random,
+    issue: Issue,
+    contact: Actor,
+    end: datetime,
+    report: SampleReport,
+) -> None:
+    handler = await _handler(session, issue)
+    due = issue.accept_due
+    if handler is None or due is None or rng.random() < 0.15:
+        return  # never taken up: it will be overdue
+    late = rng.random() < 0.2
+    moment = (
+        due + timedelta(hours=rng.randint(2, 30))
+        if late
+        else issue.created_at + (due - issue.created_at) * rng.uniform(0.05, 0.7)
+    )
+    if moment >= end:
+        return
+    kw: dict[str, Any] = {"session": session, "rules": rules, "issue": issue}
+    await svc.accept_issue(**kw, actor=handler, now=moment)
+    report.accepted += 1
+    if rng.random() < 0.1:
+        moment += timedelta(hours=rng.randint(2, 20))
+        if moment < end:
+            await svc.escalate_issue(**kw, actor=handler, now=moment, note="需要市级协调")
+            report.escalated += 1
+        return
+    moment += timedelta(hours=rng.randint(4, 120))
+    if rng.random() < 0.3 or moment >= end:
+        return
+    await svc.resolve_issue(**kw, actor=handler, note="已协调相关部门办结。", now=moment)
+    report.resolved += 1
+    moment += timedelta(hours=rng.randint(1, 48))
+    if rng.random() < 0.25 or moment >= end:
+        return
+    rating = rng.choices(list(Rating), weights=(60, 25, 15))[0]
+    await svc.confirm_issue(**kw, actor=contact, rating=rating, now=moment)
+    report.rated += 1
