@@ -100,13 +100,11 @@ def _counties(book: Book) -> list[Region]:
     return [r for r in book.regions if r.kind != RegionKind.CITY]
 
 
-def _open_rows(book: Book, region: Region, urgent_only: bool = False) -> list[IssueRow]:
+def _open_rows(book: Book, region: Region) -> list[IssueRow]:
     issues = [
         i
         for i in book.issues
-        if i.status in OPEN_STATUSES
-        and book.by_id[i.project_id].region_id == region.id
-        and (not urgent_only or i.urgency == Urgency.URGENT)
+        if i.status in OPEN_STATUSES and book.by_id[i.project_id].region_id == region.id
     ]
     rows = [issue_row(book, i) for i in issues]
     return sorted(rows, key=lambda r: (not r.overdue, r.due_at or book.cut, r.number))

@@ -30,7 +30,8 @@ class Outbox(SQLModel, table=True):
     chat_id: int | None = None
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     attempts: int = 0
-    # How many parts of a long (split) text are delivered, so a retry resumes, never repeats.
+    # How many messages of the notice are delivered (its text's parts, then its files), so a
+    # retry resumes with the next one and never repeats one.
     parts_sent: int = 0
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
