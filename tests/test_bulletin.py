@@ -183,7 +183,9 @@ def test_the_text_and_the_workbook_hold_the_same_numbers(
     assert ("Regions ranked" in text) == (locale == "en")
 
 
-async def test_the_sample_story_goes_through_the_real_services(session: AsyncSession, rules: Rules) -> None:
+async def test_the_sample_story_goes_through_the_real_services(
+    session: AsyncSession, rules: Rules
+) -> None:
     from models.sample import simulate
 
     world = await build_world(session)
