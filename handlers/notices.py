@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import html
-import json
 from datetime import datetime
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,12 +15,13 @@ from bot.i18n import N_, gettext_for
 from bot.labels import label
 from bot.reports import period_title
 from bot.reports.chart import bulletin_chart
-from bot.reports.text import report_text
+from bot.reports.text import bulletin_text, report_text
 from bot.reports.workbook import bulletin_workbook
 from bot.runtime import Runtime
 from handlers.cards import render_card
 from jobs.dispatch import Attachment, Rendered
 from models.codes import EventKind, Level, Rating
+from models.cycle import BULLETIN_JOBS
 from models.identity import Person
 from models.infra import Outbox, Report
 from models.issue import Issue
@@ -68,28 +67,37 @@ def headline(row: Outbox, locale: str, *, for_contact: bool) -> str:
     return text
 
 
-BULLETINS = ("monthly_bulletin", "quarterly_review", "annual_assessment")
 FILE_NAMES = {
     "xlsx": N_("bulletin-{scope}-{period}.xlsx"),
     "png": N_("bulletin-{scope}-{period}.png"),
 }
 
 
-@lru_cache(maxsize=32)
-def _bulletin_files(report_id: int, data: str, locale: str, tz: ZoneInfo) -> tuple[bytes, bytes]:
+# A report never changes once drawn: its files, by (report id, language), the latest few kept.
+_FILES: dict[tuple[int, str], tuple[bytes, bytes]] = {}
+_FILES_KEPT = 32
+
+
+def _bulletin_files(
+    report_id: int, bulletin: Bulletin, locale: str, tz: ZoneInfo
+) -> tuple[bytes, bytes]:
     """The workbook and chart of a stored bulletin, drawn once per language."""
-    bulletin = load(Bulletin, json.loads(data))
-    return bulletin_workbook(bulletin, locale, tz), bulletin_chart(bulletin, locale)
+    key = (report_id, locale)
+    if key not in _FILES:
+        if len(_FILES) >= _FILES_KEPT:
+            del _FILES[next(iter(_FILES))]  # the oldest
+        _FILES[key] = bulletin_workbook(bulletin, locale, tz), bulletin_chart(bulletin, locale)
+    return _FILES[key]
 
 
 async def report_notice(report: Report, locale: str, tz: ZoneInfo) -> Rendered:
     """A stored report in the reader's language; a bulletin comes with its workbook and chart."""
-    text = report_text(report.job, report.data, locale, tz)
-    if report.job not in BULLETINS or report.id is None:
-        return Rendered(text)
-    data = json.dumps(report.data, sort_keys=True)
+    if report.job not in BULLETIN_JOBS or report.id is None:
+        return Rendered(report_text(report.job, report.data, locale, tz))
+    bulletin = load(Bulletin, report.data)
+    text = bulletin_text(bulletin, locale, tz)
     # Drawing takes a moment of CPU: off the event loop, and once per report and language.
-    workbook, chart = await asyncio.to_thread(_bulletin_files, report.id, data, locale, tz)
+    workbook, chart = await asyncio.to_thread(_bulletin_files, report.id, bulletin, locale, tz)
     _ = gettext_for(locale)
     names = {
         kind: _(FILE_NAMES[kind]).format(scope=report.scope, period=report.period)

@@ -82,6 +82,14 @@ class Book:
         self.region_code = {r.id: r.code for r in self.regions if r.id is not None}
         self.touched = {e.issue_id for e in self.events}
 
+    def open_by_project(self, issues: Iterable[Issue] | None = None) -> dict[int, list[Issue]]:
+        """The open ones of `issues` (default: all), grouped by project id."""
+        grouped: dict[int, list[Issue]] = {}
+        for issue in self.issues if issues is None else issues:
+            if issue.status in OPEN_STATUSES:
+                grouped.setdefault(issue.project_id, []).append(issue)
+        return grouped
+
     def local(self, moment: datetime) -> date:
         """A moment's local date."""
         return moment.astimezone(self.rules.tz).date()
@@ -156,10 +164,7 @@ def bulletin_for(book: Book, scope: Region | None) -> Bulletin:
         key=lambda i: (running_due(i) or book.cut, i.id or 0),
     )
     targets = _targets(book, scope)
-    open_by: dict[int, list[Issue]] = {}
-    for issue in issues:
-        if issue.status in OPEN_STATUSES:
-            open_by.setdefault(issue.project_id, []).append(issue)
+    open_by = book.open_by_project(issues)
     return Bulletin(
         period=book.period.key,
         start=book.period.start,

@@ -38,6 +38,8 @@ PERIODS: dict[str, tuple[Grain, bool]] = {
     "daily_chase": ("day", False),
 }
 CYCLE_JOBS = tuple(PERIODS)
+# The jobs that draw a bulletin (with its workbook and chart) of the city and each region.
+BULLETIN_JOBS = ("monthly_bulletin", "quarterly_review", "annual_assessment")
 # How far back to look for the latest scheduled moment: a period and a long holiday.
 _LOOKBACK: dict[Grain, timedelta] = {
     "day": timedelta(days=12),

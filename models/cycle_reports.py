@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.bulletin import Book, city_and_regions, issue_row, load_book, project_row
 from models.codes import OPEN_STATUSES, RegionKind, Stage, Urgency
+from models.cycle import BULLETIN_JOBS
 from models.infra import Outbox, Report
 from models.issue import Issue
 from models.org import Contact, Enterprise, Official, Region
@@ -106,7 +107,11 @@ def _open_rows(book: Book, region: Region) -> list[IssueRow]:
         for i in book.issues
         if i.status in OPEN_STATUSES and book.by_id[i.project_id].region_id == region.id
     ]
-    rows = [issue_row(book, i) for i in issues]
+    return _overdue_first(book, [issue_row(book, i) for i in issues])
+
+
+def _overdue_first(book: Book, rows: Iterable[IssueRow]) -> list[IssueRow]:
+    """Overdue issues first, then by deadline: how agendas and digests list them."""
     return sorted(rows, key=lambda r: (not r.overdue, r.due_at or book.cut, r.number))
 
 
@@ -136,10 +141,7 @@ async def visit(
     """半年一观摩: the major projects with their state, largest first."""
     book = await load_book(session=session, rules=rules, period=period, cut=now)
     floor = rules.policy.cycle.visit_min_wan
-    open_by: dict[int, list[Issue]] = {}
-    for issue in book.issues:
-        if issue.status in OPEN_STATUSES:
-            open_by.setdefault(issue.project_id, []).append(issue)
+    open_by = book.open_by_project()
     major = sorted(
         (p for p in book.projects if p.investment_wan >= floor),
         key=lambda p: (-p.investment_wan, p.code),
@@ -171,10 +173,7 @@ async def digests(
             mine.setdefault(issue.assignee_id, []).append(issue)
     rows = []
     for official in await _people(session, mine):
-        items = sorted(
-            (issue_row(book, i) for i in mine[official.id or 0]),
-            key=lambda r: (not r.overdue, r.due_at or book.cut, r.number),
-        )
+        items = _overdue_first(book, (issue_row(book, i) for i in mine[official.id or 0]))
         scope = f"official:{official.code}"
         report = await _report(session, job, period, scope, Digest(period.key, now, items), now)
         rows.append(_row(report, now, "official", official.id or 0))
@@ -212,9 +211,7 @@ async def progress(
 
 
 PRODUCERS: dict[str, Produce] = {
-    "monthly_bulletin": bulletins,
-    "quarterly_review": bulletins,
-    "annual_assessment": bulletins,
+    **dict.fromkeys(BULLETIN_JOBS, bulletins),
     "coordination_agenda": agenda,
     "half_year_visit": visit,
     "weekly_digest": digests,
