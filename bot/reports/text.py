@@ -7,7 +7,6 @@ with it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -21,6 +20,7 @@ from bot.labels import label
 from bot.render import money
 from bot.reports import (
     babel_locale,
+    in_chinese,
     period_title,
     rate_label,
     region_name,
@@ -30,6 +30,7 @@ from bot.reports import (
 )
 from bot.reports.summary import COUNT_LABELS, FOUR_RATES, RATE_KEYS
 from models.codes import Level, Stage
+from models.cycle import BULLETIN_JOBS
 from models.periods import Period
 from models.report_data import (
     RATE4_KEYS,
@@ -78,11 +79,17 @@ def _b(text: str) -> str:
     return f"<b>{escape(text, quote=False)}</b>"
 
 
-def _more(hidden: int, locale: str) -> str:
+def _more(hidden: int, locale: str, *, workbook: bool) -> str:
+    """The line under a cut list: "… and N more" (in the workbook, where one travels along)."""
     if hidden <= 0:
         return ""
-    text = ngettext_for(locale)(
-        "… and {n} more in the workbook", "… and {n} more in the workbook", hidden
+    # Called on ngettext_for(...) itself: the extractor (scripts/i18n.sh) sees only that form.
+    text = (
+        ngettext_for(locale)(
+            "… and {n} more in the workbook", "… and {n} more in the workbook", hidden
+        )
+        if workbook
+        else ngettext_for(locale)("… and {n} more", "… and {n} more", hidden)
     )
     return "\n" + text.format(n=hidden)
 
@@ -139,7 +146,8 @@ def _overdue(bulletin: Bulletin, locale: str, tz: ZoneInfo) -> str:
     names = region_names(bulletin, locale)
     lines = [issue_line(r, names, locale, tz) for r in bulletin.overdue[:SHOWN]]
     head = _b(_("Overdue, oldest first"))
-    return head + "\n" + "\n".join(lines) + _more(len(bulletin.overdue) - SHOWN, locale)
+    more = _more(len(bulletin.overdue) - SHOWN, locale, workbook=True)
+    return head + "\n" + "\n".join(lines) + more
 
 
 def _projects(bulletin: Bulletin, locale: str) -> str:
@@ -213,14 +221,11 @@ def _unreachable(bulletin: Bulletin, locale: str) -> str:
     if not people:
         return ""
     _ = gettext_for(locale)
-    names = (
-        "、".join(p.name for p in people[:SHOWN])
-        if locale.startswith("zh")
-        else ", ".join(p.name for p in people[:SHOWN])
-    )
+    names = ("、" if in_chinese(locale) else ", ").join(p.name for p in people[:SHOWN])
     count = ngettext_for(locale)("{n} person", "{n} people", len(people)).format(n=len(people))
     head = _b(_("Could not be reached"))
-    return f"{head} {escape(count)}: {escape(names)}" + _more(len(people) - SHOWN, locale)
+    more = _more(len(people) - SHOWN, locale, workbook=True)
+    return f"{head} {escape(count)}: {escape(names)}" + more
 
 
 def agenda_text(agenda: Agenda, locale: str, tz: ZoneInfo) -> str:
@@ -232,16 +237,14 @@ def agenda_text(agenda: Agenda, locale: str, tz: ZoneInfo) -> str:
         return head + "\n" + escape(_("No open issues: nothing on the agenda."))
     parts = [head]
     for part in agenda.regions:
-        name = part.name_zh if locale.startswith("zh") else part.name_en or part.name_zh
+        name = region_name(part, locale)
         overdue = sum(r.overdue for r in part.items)
         count = ngettext_for(locale)(
             "{n} open issue, {late} overdue", "{n} open issues, {late} overdue", len(part.items)
         ).format(n=len(part.items), late=overdue)
         lines = [issue_line(r, {part.code: name}, locale, tz) for r in part.items[:SHOWN]]
-        more = _more(len(part.items) - SHOWN, locale).replace("\n", "")
-        parts.append(
-            _b(name) + " " + escape(count) + "\n" + "\n".join(lines + [more] * bool(more))
-        )
+        more = _more(len(part.items) - SHOWN, locale, workbook=False)
+        parts.append(_b(name) + " " + escape(count) + "\n" + "\n".join(lines) + more)
     return "\n\n".join(parts)
 
 
@@ -269,21 +272,19 @@ def visit_text(visit: Visit, locale: str, tz: ZoneInfo) -> str:
 def digest_text(digest: Digest, locale: str, tz: ZoneInfo, *, chase: bool) -> str:
     """周动态 / 日跟踪: the handler's open (urgent) issues, overdue first."""
     n = len(digest.items)
-    plural = ngettext_for(locale)
     head = (
-        plural(
+        ngettext_for(locale)(
             "Daily chase: {n} urgent issue is open", "Daily chase: {n} urgent issues are open", n
         )
         if chase
-        else plural(
+        else ngettext_for(locale)(
             "This week: {n} issue is open with you", "This week: {n} issues are open with you", n
         )
     ).format(n=n)
     lines = [issue_line(r, {}, locale, tz) for r in digest.items[: SHOWN * 2]]
-    more = n - SHOWN * 2
+    more = _more(n - SHOWN * 2, locale, workbook=False)
     tail = gettext_for(locale)("Open the list with /inbox.")
-    extra = _more(more, locale).replace(" in the workbook", "") if more > 0 else ""
-    return _b(head) + "\n" + "\n".join(lines) + extra + "\n" + escape(tail)
+    return _b(head) + "\n" + "\n".join(lines) + more + "\n" + escape(tail)
 
 
 def progress_text(ask: ProgressAsk, locale: str, tz: ZoneInfo) -> str:
@@ -306,12 +307,9 @@ def progress_text(ask: ProgressAsk, locale: str, tz: ZoneInfo) -> str:
     return _b(head) + "\n" + "\n".join(lines) + "\n\n" + escape(how)
 
 
-Render = Callable[[Any, str, ZoneInfo], str]
-
-
 def report_text(job: str, data: dict[str, Any], locale: str, tz: ZoneInfo) -> str:
     """A stored report's text for a reader, by the job that drew it."""
-    if job in ("monthly_bulletin", "quarterly_review", "annual_assessment"):
+    if job in BULLETIN_JOBS:
         return bulletin_text(load(Bulletin, data), locale, tz)
     if job == "coordination_agenda":
         return agenda_text(load(Agenda, data), locale, tz)
