@@ -51,7 +51,7 @@ async def _cycle_tick(context: ZtcContext) -> None:
     """A cycle job's moment came: run its period once; on failure, try again a little later."""
     rt, job = context.rt, context.job.name if context.job else ""
     try:
-        run = await run_cycle_job(engine=rt.engine, rules=rt.rules, job=job or "", now=rt.now())
+        run = await run_cycle_job(engine=rt.engine, rules=rt.rules, job=job, now=rt.now())
     except Exception:
         log.exception("cycle job %s failed; retrying in %.0f s", job, RETRY_SECONDS)
         if context.job_queue is not None:
