@@ -75,11 +75,13 @@ class Book:
     unreachable: list[tuple[int | None, Unreachable]]  # (region id or None, person)
     by_id: dict[int, Project] = field(init=False)
     region_code: dict[int, str] = field(init=False)
+    region_by_id: dict[int, Region] = field(init=False)
     touched: set[int] = field(init=False)  # issues with a flow event in the period
 
     def __post_init__(self) -> None:
         self.by_id = {p.id: p for p in self.projects if p.id is not None}
         self.region_code = {r.id: r.code for r in self.regions if r.id is not None}
+        self.region_by_id = {r.id: r for r in self.regions if r.id is not None}
         self.touched = {e.issue_id for e in self.events}
 
     def open_by_project(self, issues: Iterable[Issue] | None = None) -> dict[int, list[Issue]]:
@@ -343,6 +345,7 @@ def _active(book: Book, issue: Issue) -> bool:
 def issue_row(book: Book, issue: Issue) -> IssueRow:
     """An issue as the reports list it."""
     project = book.by_id[issue.project_id]
+    region = book.region_by_id.get(project.region_id)
     return IssueRow(
         number=issue.number or str(issue.id),
         project_code=project.code,
@@ -357,6 +360,8 @@ def issue_row(book: Book, issue: Issue) -> IssueRow:
         due_at=running_due(issue),
         overdue=_overdue(issue, book.cut),
         rating=issue.rating.value if issue.rating else None,
+        region_zh=region.name_zh if region else "",
+        region_en=region.name_en if region else None,
     )
 
 

@@ -138,6 +138,8 @@ class IssueRow:
     due_at: datetime | None  # the running clock's deadline
     overdue: bool
     rating: str | None = None
+    region_zh: str = ""  # the region's names, so a list outside a bulletin can name it too
+    region_en: str | None = None
 
 
 @dataclass(frozen=True)

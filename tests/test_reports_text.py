@@ -24,6 +24,8 @@ ROW = IssueRow(
     created_at=at("2026-11-20 10:00"),
     due_at=at("2026-11-20 14:00"),
     overdue=True,
+    region_zh="清江浦区",
+    region_en="Qingjiangpu District",
 )
 ROWS = [replace(ROW, number=f"2026-{i:05d}") for i in range(1, 26)]
 
@@ -38,6 +40,8 @@ def test_the_chase_and_the_digest_speak_chinese(rules: Rules) -> None:
         Digest("2026-W48", at("2026-11-23 08:00"), ROWS[:1]), "en", rules.tz, chase=False
     )
     assert "This week: 1 issue is open with you" in week and "more" not in week
+    # the handler reads the region's name, not its code
+    assert "· 清江浦区 ·" in chase and "· Qingjiangpu District ·" in week and "· r1 ·" not in chase
 
 
 def test_the_agenda_cuts_its_lists_without_a_workbook(rules: Rules) -> None:

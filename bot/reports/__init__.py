@@ -13,7 +13,7 @@ from bot.labels import label
 from models.codes import Stage
 from models.periods import Period
 from models.policy import RateKey
-from models.report_data import AgendaRegion, Bulletin, RegionRow
+from models.report_data import AgendaRegion, Bulletin, IssueRow, RegionRow
 
 RATE_LABELS: dict[RateKey, str] = {
     "response": N_("Response rate"),
@@ -62,8 +62,10 @@ def in_chinese(locale: str) -> bool:
     return babel_locale(locale).startswith("zh")
 
 
-def region_name(region: RegionRow | AgendaRegion, locale: str) -> str:
+def region_name(region: RegionRow | AgendaRegion | IssueRow, locale: str) -> str:
     """A region's name in the reader's language (Chinese when no English name is kept)."""
+    if isinstance(region, IssueRow):
+        return region.region_zh if in_chinese(locale) else region.region_en or region.region_zh
     return region.name_zh if in_chinese(locale) else region.name_en or region.name_zh
 
 

@@ -101,7 +101,7 @@ def issue_line(row: IssueRow, names: dict[str, str], locale: str, tz: ZoneInfo) 
     text = _("{number} {project} · {region} · {level} · {handler} · due {due}").format(
         number=row.number,
         project=row.project_name,
-        region=names.get(row.region, row.region),
+        region=names.get(row.region) or region_name(row, locale) or row.region,
         level=label(Level(row.level), locale),
         handler=row.handler or _("nobody yet"),
         due=due,
