@@ -160,3 +160,24 @@ async def _dispose(app: Application) -> None:  # type: ignore[type-arg]
     rt: Runtime = app.runtime  # type: ignore[attr-defined]
     if rt.owns_engine:
         await rt.engine.dispose()
+
+
+async def start_in_loop(app: Application, *, poll_timeout: int = 10) -> None:  # type: ignore[type-arg]
+    """Start the bot inside an event loop someone else runs (the demo, the tests), as
+    `run_polling` would: initialize, post_init, long polling, then the update processing."""
+    await app.initialize()
+    if app.post_init is not None:
+        await app.post_init(app)
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0.0, timeout=poll_timeout)
+    await app.start()
+
+
+async def stop_in_loop(app: Application) -> None:  # type: ignore[type-arg]
+    """Stop as SIGTERM stops `run_polling`: updates in hand finish, persistence is flushed."""
+    assert app.updater is not None
+    await app.updater.stop()
+    await app.stop()
+    if app.post_stop is not None:
+        await app.post_stop(app)
+    await app.shutdown()

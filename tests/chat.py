@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application
 
-from bot.app import build_application
+from bot.app import build_application, start_in_loop, stop_in_loop
 from bot.sandbox import FakeBotAPI
 from bot.settings import Settings
 from models.db import session_scope
@@ -54,23 +54,14 @@ class Chat:
             clock=lambda: self.now,
             scheduler=self.scheduler,
         )
-        await app.initialize()
-        assert app.post_init is not None
-        await app.post_init(app)
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0.0, timeout=1)
-        await app.start()
+        await start_in_loop(app, poll_timeout=1)
         self.app = app
 
     async def stop(self) -> None:
         """Stop as SIGTERM would: updates in hand finish, persistence is flushed."""
         app, self.app = self.app, None
-        assert app is not None and app.updater is not None
-        await app.updater.stop()
-        await app.stop()
-        assert app.post_stop is not None
-        await app.post_stop(app)
-        await app.shutdown()
+        assert app is not None
+        await stop_in_loop(app)
 
     async def bind(
         self, person: Official | Contact, user_id: int, language: str = "zh-hans"

@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -32,10 +34,11 @@ class FakeBotAPI(SandboxDriver):
         username: str = "ztc_test_bot",
         *,
         rate_limits: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.token = token
         self.username = username
-        self.state = SandboxState(token, username)
+        self.state = SandboxState(token, username, clock)
         self._admin = BotAdmin(self.state)
         messaging = Messaging(self.state, FloodControl() if rate_limits else None)
         tables = {**self._admin.table(), **messaging.table()}

@@ -206,7 +206,7 @@ class Messaging:
                 message.pop(key, None)
             else:
                 message[key] = value
-        message["edit_date"] = int(time.time())
+        message["edit_date"] = int(self.state.clock())
         log.edits[message["message_id"]] = log.edits.get(message["message_id"], 0) + 1
         self.state.changed()
         return copy.deepcopy(message)

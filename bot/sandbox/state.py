@@ -66,7 +66,11 @@ class ChatLog:
 class SandboxState:
     """Everything the fake server knows, plus a change signal its waiters sleep on."""
 
-    def __init__(self, token: str, username: str) -> None:
+    def __init__(
+        self, token: str, username: str, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.clock = clock  # seconds since the epoch for message dates (the demo moves it)
+        self.version = 0  # counts changes, so a page can ask "anything since N?"
         self.bot: Json = {
             "id": int(token.split(":", 1)[0]),
             "is_bot": True,
@@ -97,6 +101,7 @@ class SandboxState:
 
     def changed(self) -> None:
         """Wake everyone waiting for something to happen."""
+        self.version += 1
         self._changed.set()
         self._changed = asyncio.Event()
 
@@ -171,7 +176,7 @@ class SandboxState:
             "message_id": log.next_id,
             "from": copy.deepcopy(sender),
             "chat": copy.deepcopy(log.chat),
-            "date": int(time.time()),
+            "date": int(self.clock()),
             **fields,
         }
         log.next_id += 1
