@@ -7,6 +7,7 @@ import click
 from bot.cli.common import ZtcGroup
 from bot.cli.cycle import bulletin, jobs, sample
 from bot.cli.data import db, import_, invite
+from bot.cli.demo import demo
 from bot.cli.doctor import doctor
 from bot.cli.issues import issues
 from bot.cli.run import run
@@ -18,7 +19,7 @@ def cli() -> None:
     """ztc — the 直通车 project-assist bot's command line."""
 
 
-for command in (bulletin, db, doctor, import_, invite, issues, jobs, run, sample):
+for command in (bulletin, db, demo, doctor, import_, invite, issues, jobs, run, sample):
     cli.add_command(command)
 
 

@@ -1,0 +1,60 @@
+"""The demo's clock: the wall clock plus an offset the visitor moves forward, never back."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.runtime import utc_now
+from models.cycle import next_run
+from models.rules import Rules
+
+STEPS = ("hour", "day", "workday", "bulletin")
+LONGEST_JUMP = timedelta(days=400)  # a year and a bit: enough for an annual assessment
+
+
+class JumpRefused(ValueError):
+    """A jump the demo will not make: backwards, or too far ahead."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason  # "backwards" or "too_far"
+
+
+class DemoClock:
+    """Callable like `utc_now`; `jump_to` moves it forward and it keeps ticking from there."""
+
+    def __init__(self, start: datetime) -> None:
+        self._offset = start - utc_now()
+
+    def __call__(self) -> datetime:
+        return utc_now() + self._offset
+
+    def jump_to(self, moment: datetime) -> None:
+        """Move to `moment`; JumpRefused if it is not ahead of now or too far ahead."""
+        now = self()
+        if moment <= now:
+            raise JumpRefused("backwards")
+        if moment - now > LONGEST_JUMP:
+            raise JumpRefused("too_far")
+        self._offset = moment - utc_now()
+
+
+def step_target(rules: Rules, now: datetime, step: str) -> datetime:
+    """Where a step button takes the clock from `now`: an hour or a day on, the next working
+    day's morning, or the next monthly bulletin's moment (the 1st, 09:00, moved off days off)."""
+    morning = rules.policy.reminders.morning
+    local = now.astimezone(rules.tz)
+    if step == "hour":
+        return now + timedelta(hours=1)
+    if step == "day":
+        return now + timedelta(days=1)
+    if step == "workday":
+        day = local.date() + timedelta(days=1)
+        while not rules.calendar.is_workday(day)[0]:
+            day += timedelta(days=1)
+        return datetime.combine(day, morning, rules.tz)
+    if step == "bulletin":
+        due = next_run(rules, "monthly_bulletin", now + timedelta(seconds=1))  # strictly later
+        assert due is not None  # a cron line always has a next moment
+        return due
+    raise ValueError(f"unknown step {step!r}; one of {', '.join(STEPS)}")

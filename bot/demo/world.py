@@ -1,0 +1,42 @@
+"""The demo's database, made from nothing: schema, the examples and the demo's extra projects,
+six weeks of simulated issues, the cycle's runs as they would have happened, everybody bound."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from jobs.cycle import catch_up
+from models.db import session_scope
+from models.demo import DemoPerson, bind_everyone, demo_people, load_demo_data, settle_outbox
+from models.migrate import upgrade
+from models.rules import Rules
+from models.sample import simulate
+
+HISTORY = timedelta(days=45)  # how far back the simulated issues go
+
+
+def examples_folder() -> Path:
+    """The source checkout's examples/ (the demo needs a clone, as the README installs it)."""
+    return Path(__file__).resolve().parents[2] / "examples"
+
+
+async def prepare_world(
+    *, engine: AsyncEngine, rules: Rules, examples: Path, now: datetime, seed: int, locale: str
+) -> list[DemoPerson]:
+    """Fill an empty database for the demo; the people the visitor can be."""
+    await upgrade(engine)
+    async with session_scope(engine) as session:
+        await load_demo_data(
+            session=session, rules=rules, folders=[examples, examples / "demo"], now=now
+        )
+    async with session_scope(engine) as session:
+        await simulate(session=session, rules=rules, start=now - HISTORY, end=now, seed=seed)
+    await catch_up(engine=engine, rules=rules, now=now)
+    async with session_scope(engine) as session:
+        await bind_everyone(session=session, locale=locale)
+        await settle_outbox(session=session, now=now)
+    async with session_scope(engine) as session:
+        return await demo_people(session=session, locale=locale)

@@ -1,0 +1,296 @@
+"""`ztc demo` without a browser: its world, its clock, what the page is given, and its JSON API
+driving the real bot on the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, func, select
+
+from bot.demo.clock import LONGEST_JUMP, DemoClock, JumpRefused, step_target
+from bot.demo.page import STRINGS, chat_json, page_html, safe_html, static_file
+from bot.demo.server import Demo, close_demo, open_demo, serve
+from bot.demo.world import examples_folder, prepare_world
+from bot.i18n import LOCALES, gettext_for
+from bot.sandbox.state import ChatLog
+from models.codes import Level, Status
+from models.db import session_scope
+from models.demo import FEATURED
+from models.infra import Outbox
+from models.issue import Issue
+from models.org import Contact, Official, Region
+from models.project import Project
+from models.queries import is_overdue
+from models.rules import Rules
+from tests.factories import at
+
+START = at("2026-11-20 10:00")  # a Friday
+Json = dict[str, Any]
+
+
+# --- the clock ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("now", "step", "expected"),
+    [
+        ("2026-11-20 10:00", "hour", "2026-11-20 11:00"),
+        ("2026-11-20 10:00", "day", "2026-11-21 10:00"),
+        ("2026-11-20 10:00", "workday", "2026-11-23 09:00"),  # Friday → Monday morning
+        ("2026-09-30 18:00", "workday", "2026-10-08 09:00"),  # over National Day
+        ("2026-10-09 12:00", "workday", "2026-10-10 09:00"),  # the 调休 Saturday works
+        ("2026-11-20 10:00", "bulletin", "2026-12-01 09:00"),
+        ("2026-04-01 09:00", "bulletin", "2026-05-06 09:00"),  # from one: the next, after May Day
+        ("2026-09-15 10:00", "bulletin", "2026-10-08 09:00"),  # 1 Oct is National Day
+    ],
+)
+def test_steps_land_where_the_button_says(
+    rules: Rules, now: str, step: str, expected: str
+) -> None:
+    assert step_target(rules, at(now), step) == at(expected)
+
+
+def test_the_clock_only_moves_forward_and_not_too_far() -> None:
+    clock = DemoClock(START)
+    assert abs((clock() - START).total_seconds()) < 5
+    clock.jump_to(at("2026-12-01 09:00"))
+    assert abs((clock() - at("2026-12-01 09:00")).total_seconds()) < 5
+    with pytest.raises(JumpRefused) as backwards:
+        clock.jump_to(START)
+    assert backwards.value.reason == "backwards"
+    with pytest.raises(JumpRefused) as too_far:
+        clock.jump_to(clock() + LONGEST_JUMP + timedelta(minutes=1))
+    assert too_far.value.reason == "too_far"
+    clock.jump_to(clock() + LONGEST_JUMP - timedelta(minutes=1))  # a long jump is still fine
+
+
+# --- what the page is given -----------------------------------------------------------------
+
+
+def test_only_telegram_html_reaches_the_page() -> None:
+    bot_html = safe_html(
+        '<b>通报</b>\n<script>alert(1)</script><a href="javascript:alert(1)">x</a>'
+        '<a href="https://example.org">ok</a> <img src=x onerror=alert(1)>',
+        "HTML",
+    )
+    assert bot_html.startswith("<b>通报</b>\n")
+    assert "<script" not in bot_html and "javascript:" not in bot_html and "<img" not in bot_html
+    assert 'href="https://example.org"' in bot_html and 'target="_blank"' in bot_html
+    # what a person types is text, never markup
+    assert safe_html("<b>1 < 2</b>", None) == "&lt;b&gt;1 &lt; 2&lt;/b&gt;"
+
+
+def test_a_chat_shows_messages_files_and_buttons_in_order() -> None:
+    chat = ChatLog({"id": 7, "type": "private"})
+    bot, user = {"id": 1}, {"id": 7}
+    chat.messages = {
+        2: {
+            "message_id": 2,
+            "from": bot,
+            "date": 0,
+            "document": {"file_id": "BQ1", "file_name": "通报.xlsx", "file_size": 20480},
+            "caption": "2026年11月",
+        },
+        1: {"message_id": 1, "from": user, "date": 0, "text": "/start"},
+        3: {
+            "message_id": 3,
+            "from": bot,
+            "date": 0,
+            "text": "<i>新问题</i>",
+            "parse_mode": "HTML",
+            "edit_date": 5,
+            "reply_markup": {"inline_keyboard": [[{"text": "受理", "callback_data": "a:1"}]]},
+        },
+    }
+    shown = chat_json(chat, 1, lambda _epoch: "10:00")
+    assert shown["started"] is True
+    first, document, notice = shown["messages"]
+    assert (first["from"], first["html"]) == ("user", "/start")
+    assert document["document"] == {"name": "通报.xlsx", "url": "/files/BQ1", "size": "20 KB"}
+    assert document["html"] == "2026年11月"
+    assert notice["html"] == "<i>新问题</i>" and notice["edited"] is True
+    assert notice["buttons"] == [[{"text": "受理", "data": "a:1"}]]
+    assert chat_json(None, 1, str)["started"] is False
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_page_comes_in_the_demos_language(locale: str) -> None:
+    page = page_html(locale)
+    boot = json.loads(page.split("window.ZTC = ", 1)[1].split(";</script>", 1)[0])
+    assert boot["lang"] == locale
+    assert boot["strings"]["send"] == gettext_for(locale)("Send")
+    assert (boot["strings"]["send"] == "发送") is (locale == "zh_CN")
+    assert "<!--ZTC-BOOT-->" not in page
+
+
+# --- the world ------------------------------------------------------------------------------
+
+
+async def test_the_world_has_every_tier_every_state_and_a_story(
+    engine: AsyncEngine, rules: Rules
+) -> None:
+    people = await prepare_world(
+        engine=engine, rules=rules, examples=examples_folder(), now=START, seed=7, locale="zh_CN"
+    )
+    async with session_scope(engine) as session:
+        projects = (await session.exec(select(Project))).all()
+        issues = (await session.exec(select(Issue))).all()
+        regions = (await session.exec(select(Region).where(Region.kind != "city"))).all()
+        unsent = await session.scalar(
+            select(func.count()).select_from(Outbox).where(col(Outbox.sent_at).is_(None))
+        )
+        contact = (await session.exec(select(Contact).where(Contact.code == FEATURED[0]))).one()
+        officials = {o.code: o for o in (await session.exec(select(Official))).all()}
+        contacts = (await session.exec(select(Contact))).all()
+    # about thirty projects over the nine regions, every tier
+    assert len(projects) == 30 and len(regions) == 9
+    per_region = Counter(p.region_id for p in projects)
+    assert all(per_region[r.id] >= 2 for r in regions)
+    assert set(Counter(rules.level_for(p.investment_wan) for p in projects)) == set(Level)
+    # issues in every state: open, accepted, resolved, rated, escalated, overdue
+    statuses = Counter(i.status for i in issues)
+    assert statuses[Status.CLOSED] and statuses[Status.ACCEPTED]
+    assert any(i.rating for i in issues) and any(i.escalations for i in issues)
+    assert any(is_overdue(i, START) for i in issues)
+    # the history was delivered before the demo began: chats start empty
+    assert unsent == 0
+    # everyone can be chosen, each with their own account
+    assert len(people) == len(contacts) + len(officials)
+    assert len({p.user_id for p in people}) == len(people)
+    # the five suggested people are one problem's way up the ladder
+    featured = [p for p in people if p.featured]
+    assert [p.role for p in featured] == [
+        "contact",
+        "region_head",
+        "city_deputy",
+        "city_principal",
+        "admin",
+    ]
+    assert [p.code for p in featured] == list(FEATURED)
+    (own,) = [p for p in projects if p.enterprise_id == contact.enterprise_id]
+    assert rules.level_for(own.investment_wan) == Level.COUNTY
+    assert own.manager_id == officials[FEATURED[1]].id
+    assert own.leader_id == officials[FEATURED[2]].id
+
+
+# --- the JSON API, with the real bot behind it ------------------------------------------------
+
+
+@pytest.fixture
+async def demo(tmp_path: Path) -> AsyncIterator[tuple[Demo, httpx.AsyncClient]]:
+    running = await open_demo(
+        database=tmp_path / "demo.db",
+        examples=examples_folder(),
+        start=START,
+        seed=7,
+        locale="zh_CN",
+    )
+    runner, url = await serve(running, "127.0.0.1", 0)
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        yield running, client
+    await runner.cleanup()
+    await close_demo(running)
+
+
+def _uid(demo: Demo, code: str) -> int:
+    return next(p.user_id for p in demo.people if p.code == code)
+
+
+async def _state(client: httpx.AsyncClient, chat: int, since: int = -1) -> dict[str, Any]:
+    response = await client.get("/api/state", params={"chat": chat, "since": since})
+    assert response.status_code == 200
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def _until(
+    client: httpx.AsyncClient, chat: int, needle: str | Callable[[Json], Any]
+) -> Json:
+    """Long-poll the chat until a bot message contains `needle` (or matches it); returns it."""
+    match = needle if callable(needle) else lambda m: needle in m["html"]
+    since = -1
+    async with asyncio.timeout(20):
+        while True:
+            state = await _state(client, chat, since)
+            for message in state["chat"]["messages"]:
+                if message["from"] == "bot" and match(message):
+                    return message  # type: ignore[no-any-return]
+            since = state["version"]
+
+
+async def test_the_api_chats_presses_and_moves_the_clock(
+    demo: tuple[Demo, httpx.AsyncClient],
+) -> None:
+    running, client = demo
+    contact, head = _uid(running, FEATURED[0]), _uid(running, FEATURED[1])
+    first = await _state(client, contact)
+    assert first["chat"]["started"] is False and first["chat"]["messages"] == []
+    assert first["clock"]["label"].startswith("2026年11月20日") and first["clock"]["workday"]
+
+    assert (await client.post("/api/send", json={"chat": contact, "text": "/start"})).json()["ok"]
+    greeting = await _until(client, contact, "您好")
+    assert "/report" in greeting["html"]
+
+    await client.post("/api/send", json={"chat": contact, "text": "/report"})
+    categories = await _until(client, contact, "哪一类")
+    land = next(b for row in categories["buttons"] for b in row if b["text"] == "土地")
+    pressed = await client.post(
+        "/api/press", json={"chat": contact, "message_id": categories["id"], "data": land["data"]}
+    )
+    assert pressed.json()["ok"] is True
+
+    # a person's text is refused politely when too long, and nothing reaches the bot
+    refused = await client.post("/api/send", json={"chat": contact, "text": "字" * 4097})
+    assert refused.status_code == 400 and "4096" in refused.json()["error"]
+    # a button on a message that is gone answers with the page's own message
+    gone = await client.post("/api/press", json={"chat": head, "message_id": 999, "data": "x"})
+    assert gone.json()["error"] == "该消息已不在对话中。"
+
+    # the clock: backwards is refused; the bulletin's step brings the bulletin to a principal
+    back = await client.post("/api/clock", json={"to": "2026-11-01T09:00"})
+    assert back.status_code == 400 and back.json()["error"] == "演示时间只能向前调。"
+    moved = (await client.post("/api/clock", json={"step": "bulletin"})).json()
+    assert moved["clock"]["label"].startswith("2026年12月1日")
+    principal = _uid(running, FEATURED[3])
+    await _until(client, principal, "2026年11月 项目服务通报")
+    workbook = await _until(client, principal, lambda m: m["document"] is not None)
+    assert workbook["document"]["name"].endswith(".xlsx")
+    photo = (await _until(client, principal, lambda m: m["photo"] is not None))["photo"]
+    image = await client.get(photo)
+    assert image.headers["content-type"] == "image/png" and image.content[:4] == b"\x89PNG"
+
+
+async def test_the_language_switch_changes_the_page_and_the_bot(
+    demo: tuple[Demo, httpx.AsyncClient],
+) -> None:
+    running, client = demo
+    contact = _uid(running, FEATURED[0])
+    assert (await client.post("/api/lang", json={"lang": "fr"})).status_code == 400
+    assert (await client.post("/api/lang", json={"lang": "en"})).json()["ok"]
+    page = (await client.get("/")).text
+    assert '<html lang="en">' in page and '"send": "Send"' in page
+    state = await _state(client, contact)
+    me = next(p for p in state["people"] if p["id"] == contact)
+    assert me["role_label"] == "enterprise contact"
+    await client.post("/api/send", json={"chat": contact, "text": "/help"})
+    assert "/report — Report a problem" in (await _until(client, contact, "Hello"))["html"]
+
+
+def test_every_string_the_page_uses_is_translated() -> None:
+    # index.html names strings in data-i18n* attributes and app.js through t("key"): each must be
+    # one of the translated STRINGS (test_i18n then checks the catalogs have them all).
+    html = static_file("index.html").decode()
+    script = static_file("app.js").decode()
+    used = set(re.findall(r'data-i18n(?:-[a-z]+)?="([a-z_]+)"', html))
+    used |= set(re.findall(r'\bt\("([a-z_]+)"', script))
+    assert len(used) > 20
+    assert used <= set(STRINGS), sorted(used - set(STRINGS))
