@@ -66,9 +66,7 @@ class ChatLog:
 class SandboxState:
     """Everything the fake server knows, plus a change signal its waiters sleep on."""
 
-    def __init__(
-        self, token: str, username: str, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, token: str, username: str, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock  # seconds since the epoch for message dates (the demo moves it)
         self.version = 0  # counts changes, so a page can ask "anything since N?"
         self.bot: Json = {
