@@ -267,6 +267,19 @@ async def test_the_api_chats_presses_and_moves_the_clock(
     photo = (await _until(client, principal, lambda m: m["photo"] is not None))["photo"]
     image = await client.get(photo)
     assert image.headers["content-type"] == "image/png" and image.content[:4] == b"\x89PNG"
+    # the jump also swept the clocks: what nobody accepted in eleven days went up the ladder
+    jumped = at("2026-12-01 09:00").timestamp() - 60
+
+    def escalations() -> list[Json] | None:
+        found = [
+            m
+            for chat in running.api.state.chats.values()
+            for m in chat.bot_messages()
+            if "已提级至" in m.get("text", "") and m["date"] >= jumped
+        ]
+        return found or None
+
+    assert await running.api.state.wait_for(escalations, 20)
 
 
 async def test_the_language_switch_changes_the_page_and_the_bot(
