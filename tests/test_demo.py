@@ -36,6 +36,7 @@ from tests.factories import at
 
 START = at("2026-11-20 10:00")  # a Friday
 Json = dict[str, Any]
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)  # enough of a picture for the sandbox, which never decodes
 
 
 # --- the clock ------------------------------------------------------------------------------
@@ -247,6 +248,20 @@ async def test_the_api_chats_presses_and_moves_the_clock(
         "/api/press", json={"chat": contact, "message_id": categories["id"], "data": land["data"]}
     )
     assert pressed.json()["ok"] is True
+
+    # a photo and a document from the page reach the bot as Telegram's photo and document
+    photo = {"file": ("现场.png", PNG, "image/png")}
+    sent = await client.post("/api/upload", data={"chat": contact, "kind": "photo"}, files=photo)
+    assert sent.json() == {"ok": True}
+    await _until(client, contact, "已附文件（1/5）")
+    sheet = {"file": ("用电负荷.xlsx", b"PK\x03\x04 sheet", "application/vnd.ms-excel")}
+    await client.post("/api/upload", data={"chat": contact, "kind": "document"}, files=sheet)
+    await _until(client, contact, "已附文件（2/5）")
+    mine = [m for m in (await _state(client, contact))["chat"]["messages"] if m["from"] == "user"]
+    assert mine[-2]["photo"] and mine[-1]["document"]["name"] == "用电负荷.xlsx"
+    assert (await client.get(mine[-2]["photo"])).content == PNG
+    empty = await client.post("/api/upload", data={"chat": contact, "kind": "photo"})
+    assert empty.status_code == 400 and empty.json()["error"] == "请先选择文件。"
 
     # a person's text is refused politely when too long, and nothing reaches the bot
     refused = await client.post("/api/send", json={"chat": contact, "text": "字" * 4097})

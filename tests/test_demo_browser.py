@@ -81,10 +81,9 @@ def demo_url(tmp_path: Path) -> Iterator[str]:
         text=True,
     )
     lines: queue.Queue[str] = queue.Queue()
-    assert process.stdout is not None
-    reader = threading.Thread(
-        target=lambda: [lines.put(line) for line in process.stdout], daemon=True
-    )  # type: ignore[union-attr]
+    stdout = process.stdout
+    assert stdout is not None
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True)
     reader.start()
     seen: list[str] = []
     try:
@@ -106,6 +105,10 @@ def demo_url(tmp_path: Path) -> Iterator[str]:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
+        reader.join(timeout=5)
+        while not lines.empty():
+            seen.append(lines.get())
     assert process.returncode == 0, "ztc demo did not stop cleanly on SIGTERM:\n" + "".join(seen)
 
 
@@ -193,11 +196,24 @@ class Page:
         )
 
     def send(self, text: str) -> None:
+        """Type into the composer and press send (once the page is not busy)."""
         before = len(self.messages("user"))
         composer = self.until(lambda: self.css("#composer")[0], "the composer")
         composer.send_keys(text)
-        self.css("#send")[0].click()
+        self.click("#send")
         self.until(lambda: len(self.messages("user")) > before, f"{text!r} to be sent")
+
+    def click(self, selector: str) -> None:
+        """Click the element once it is shown and enabled (the page disables it while busy)."""
+
+        def attempt() -> bool:
+            element = self.css(selector)[0]
+            if element.is_displayed() and element.is_enabled():
+                element.click()
+                return True
+            return False
+
+        self.until(attempt, f"{selector} to be clickable")
 
     def press(self, label: str, after: str | None = None) -> None:
         """Press the newest button labelled `label` (on a message containing `after`, if given)."""
@@ -215,7 +231,9 @@ class Page:
         self.until(click, f"a button {label!r}")
 
 
-def test_a_problem_from_report_to_bulletin_in_the_browser(demo_url: str, browser: Any) -> None:
+def test_a_problem_from_report_to_bulletin_in_the_browser(
+    browser: Any, demo_url: str, tmp_path: Path
+) -> None:
     page = Page(browser, demo_url)
     browser.get(demo_url)
     page.until(lambda: page.css(".person[data-person]"), "the people list")
@@ -232,12 +250,16 @@ def test_a_problem_from_report_to_bulletin_in_the_browser(demo_url: str, browser
 
     # the enterprise contact starts the bot and reports a problem
     page.open_person(contact)
-    page.until(lambda: page.css("#start")[0].is_displayed(), "the START button")
-    page.css("#start")[0].click()
+    page.click("#start")
     page.bot_says("您好")
     page.send("/report")
     page.press("水电气", after="哪一类")
     page.bot_says("4000")
+    picture = tmp_path / "现场照片.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    page.css("#file")[0].send_keys(str(picture))  # what choosing a file in the dialog does
+    page.bot_says("已附文件（1/5）")
+    page.until(lambda: page.css("#chat .msg.user img.photo"), "the photo in the chat")
     page.send("厂区双回路供电接入时间需要电力部门确认，影响设备调试。")
     page.press("普通")
     page.press("确认提交")
@@ -275,7 +297,7 @@ def test_a_problem_from_report_to_bulletin_in_the_browser(demo_url: str, browser
     page.shot("04-contact-rated")
 
     # the clock jumps to the monthly bulletin; a principal leader reads it with its files
-    page.css('[data-step="bulletin"]')[0].click()
+    page.click('[data-step="bulletin"]')
     page.until(lambda: "12月1日" in page.css("#clock")[0].text, "the clock to show 1 December")
     page.open_person(principal)
     page.bot_says("2026年11月 项目服务通报")
