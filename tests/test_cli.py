@@ -817,3 +817,8 @@ def test_unreachable_sqlite_prints_no_thread_traceback(tmp_path: Path) -> None:
         assert done.returncode == 1
         assert "Cannot use the database" in done.stderr
         assert "Traceback" not in done.stderr, done.stderr
+
+
+def test_demo_without_its_example_data_says_what_to_pass(tmp_path: Path) -> None:
+    result = ztc("demo", "--examples", str(tmp_path), code=3)
+    assert "--examples" in result.output and str(tmp_path) in result.output

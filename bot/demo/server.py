@@ -82,15 +82,20 @@ async def open_demo(
     settings = Settings(
         bot_token=api.token, bot_api_url=api.url, database_url=f"sqlite:///{database}"
     )
-    rules = Rules.build(load_policy(settings.policy), settings.tz)
     engine = make_engine(settings.database_url)
-    people = await prepare_world(
-        engine=engine, rules=rules, examples=examples, now=clock(), seed=seed, locale=locale
-    )
-    for person in people:
-        api.add_user(person.user_id, person.name, CLIENT_LANGUAGE[locale])
-    app = build_application(settings, engine=engine, clock=clock)
-    await start_in_loop(app)
+    try:
+        rules = Rules.build(load_policy(settings.policy), settings.tz)
+        people = await prepare_world(
+            engine=engine, rules=rules, examples=examples, now=clock(), seed=seed, locale=locale
+        )
+        for person in people:
+            api.add_user(person.user_id, person.name, CLIENT_LANGUAGE[locale])
+        app = build_application(settings, engine=engine, clock=clock)
+        await start_in_loop(app)
+    except BaseException:
+        await engine.dispose()
+        await api.stop()
+        raise
     return Demo(api, app, engine, rules, clock, people, locale)
 
 
