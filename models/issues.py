@@ -7,7 +7,7 @@ the caller commits). An invalid request raises a typed models.errors.DomainError
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import select
@@ -62,17 +62,7 @@ def reminder_moments(issue: Issue, rules: Rules, due: datetime) -> list[datetime
     moments = [issue.clock_start + span * f for f in rules.policy.reminders.fractions]
     if issue.urgency == Urgency.URGENT:
         return moments
-    return [_working_morning(moment, rules) for moment in moments]
-
-
-def _working_morning(moment: datetime, rules: Rules) -> datetime:
-    local = moment.astimezone(rules.tz)
-    day = local.date()
-    if rules.calendar.is_workday(day)[0]:
-        return moment
-    while not rules.calendar.is_workday(day)[0]:
-        day += timedelta(days=1)
-    return datetime.combine(day, rules.policy.reminders.morning, rules.tz)
+    return [rules.working_morning(moment) for moment in moments]
 
 
 def next_check(issue: Issue, rules: Rules) -> datetime | None:

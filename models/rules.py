@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from models.codes import Level, Urgency
@@ -36,6 +36,15 @@ class Rules:
     def accept_due(self, start: datetime, level: Level, urgency: Urgency) -> Due:
         """The accept deadline for a clock started at `start`."""
         return self.due(start, self.policy.clocks.for_issue(level, urgency).accept)
+
+    def working_morning(self, moment: datetime) -> datetime:
+        """`moment` on a working day; else the next working day's morning ([reminders] morning)."""
+        day = moment.astimezone(self.tz).date()
+        if self.calendar.is_workday(day)[0]:
+            return moment
+        while not self.calendar.is_workday(day)[0]:
+            day += timedelta(days=1)
+        return datetime.combine(day, self.policy.reminders.morning, self.tz)
 
     def resolve_due(self, start: datetime, level: Level, urgency: Urgency) -> Due:
         """The resolve deadline for a clock started at `start` (acceptance)."""

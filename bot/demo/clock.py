@@ -42,17 +42,15 @@ class DemoClock:
 def step_target(rules: Rules, now: datetime, step: str) -> datetime:
     """Where a step button takes the clock from `now`: an hour or a day on, the next working
     day's morning, or the next monthly bulletin's moment (the 1st, 09:00, moved off days off)."""
-    morning = rules.policy.reminders.morning
-    local = now.astimezone(rules.tz)
     if step == "hour":
         return now + timedelta(hours=1)
     if step == "day":
         return now + timedelta(days=1)
     if step == "workday":
-        day = local.date() + timedelta(days=1)
-        while not rules.calendar.is_workday(day)[0]:
-            day += timedelta(days=1)
-        return datetime.combine(day, morning, rules.tz)
+        tomorrow = now.astimezone(rules.tz).date() + timedelta(days=1)
+        return rules.working_morning(
+            datetime.combine(tomorrow, rules.policy.reminders.morning, rules.tz)
+        )
     if step == "bulletin":
         due = next_run(rules, "monthly_bulletin", now + timedelta(seconds=1))  # strictly later
         assert due is not None  # a cron line always has a next moment
