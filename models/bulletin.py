@@ -74,13 +74,11 @@ class Book:
     invested: dict[int, int]  # project id -> latest cumulative investment
     unreachable: list[tuple[int | None, Unreachable]]  # (region id or None, person)
     by_id: dict[int, Project] = field(init=False)
-    region_code: dict[int, str] = field(init=False)
     region_by_id: dict[int, Region] = field(init=False)
     touched: set[int] = field(init=False)  # issues with a flow event in the period
 
     def __post_init__(self) -> None:
         self.by_id = {p.id: p for p in self.projects if p.id is not None}
-        self.region_code = {r.id: r.code for r in self.regions if r.id is not None}
         self.region_by_id = {r.id: r for r in self.regions if r.id is not None}
         self.touched = {e.issue_id for e in self.events}
 
@@ -350,7 +348,7 @@ def issue_row(book: Book, issue: Issue) -> IssueRow:
         number=issue.number or str(issue.id),
         project_code=project.code,
         project_name=project.name,
-        region=book.region_code.get(project.region_id, ""),
+        region=region.code if region else "",
         category=issue.category.value,
         urgency=issue.urgency.value,
         status=issue.status.value,
@@ -368,11 +366,12 @@ def issue_row(book: Book, issue: Issue) -> IssueRow:
 def project_row(book: Book, project: Project, own: Sequence[Issue]) -> ProjectRow:
     """A project as the reports list it, with its open issues `own` and how many are overdue."""
     start, end = book.period.start, book.period.end
+    region = book.region_by_id.get(project.region_id)
     return ProjectRow(
         code=project.code,
         name=project.name,
         enterprise=book.enterprises.get(project.enterprise_id, ""),
-        region=book.region_code.get(project.region_id, ""),
+        region=region.code if region else "",
         investment_wan=project.investment_wan,
         stage=project.stage.value,
         invested_wan=book.invested.get(project.id or 0),

@@ -24,7 +24,6 @@ from bot.reports import (
     period_title,
     rate_label,
     region_name,
-    region_names,
     scope_name,
     stage_label,
 )
@@ -94,14 +93,14 @@ def _more(hidden: int, locale: str, *, workbook: bool) -> str:
     return "\n" + text.format(n=hidden)
 
 
-def issue_line(row: IssueRow, names: dict[str, str], locale: str, tz: ZoneInfo) -> str:
+def issue_line(row: IssueRow, locale: str, tz: ZoneInfo) -> str:
     """One issue in a list: number, project, region, level, handler, deadline."""
     _ = gettext_for(locale)
     due = when(row.due_at, tz, locale)
     text = _("{number} {project} · {region} · {level} · {handler} · due {due}").format(
         number=row.number,
         project=row.project_name,
-        region=names.get(row.region) or region_name(row, locale) or row.region,
+        region=region_name(row, locale) or row.region,  # the code: a row stored without names
         level=label(Level(row.level), locale),
         handler=row.handler or _("nobody yet"),
         due=due,
@@ -143,8 +142,7 @@ def _overdue(bulletin: Bulletin, locale: str, tz: ZoneInfo) -> str:
     if not bulletin.overdue:
         return ""
     _ = gettext_for(locale)
-    names = region_names(bulletin, locale)
-    lines = [issue_line(r, names, locale, tz) for r in bulletin.overdue[:SHOWN]]
+    lines = [issue_line(r, locale, tz) for r in bulletin.overdue[:SHOWN]]
     head = _b(_("Overdue, oldest first"))
     more = _more(len(bulletin.overdue) - SHOWN, locale, workbook=True)
     return head + "\n" + "\n".join(lines) + more
@@ -242,7 +240,7 @@ def agenda_text(agenda: Agenda, locale: str, tz: ZoneInfo) -> str:
         count = ngettext_for(locale)(
             "{n} open issue, {late} overdue", "{n} open issues, {late} overdue", len(part.items)
         ).format(n=len(part.items), late=overdue)
-        lines = [issue_line(r, {part.code: name}, locale, tz) for r in part.items[:SHOWN]]
+        lines = [issue_line(r, locale, tz) for r in part.items[:SHOWN]]
         more = _more(len(part.items) - SHOWN, locale, workbook=False)
         parts.append(_b(name) + " " + escape(count) + "\n" + "\n".join(lines) + more)
     return "\n\n".join(parts)
@@ -281,7 +279,7 @@ def digest_text(digest: Digest, locale: str, tz: ZoneInfo, *, chase: bool) -> st
             "This week: {n} issue is open with you", "This week: {n} issues are open with you", n
         )
     ).format(n=n)
-    lines = [issue_line(r, {}, locale, tz) for r in digest.items[: SHOWN * 2]]
+    lines = [issue_line(r, locale, tz) for r in digest.items[: SHOWN * 2]]
     more = _more(n - SHOWN * 2, locale, workbook=False)
     tail = gettext_for(locale)("Open the list with /inbox.")
     return _b(head) + "\n" + "\n".join(lines) + more + "\n" + escape(tail)
