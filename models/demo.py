@@ -13,6 +13,8 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.codes import Role
+from models.identity import Person
 from models.importer import KINDS, import_csv
 from models.infra import Outbox
 from models.org import Contact, Enterprise, Official, Region
@@ -22,15 +24,7 @@ from models.rules import Rules
 CONTACT_IDS, OFFICIAL_IDS = 5_000_000, 6_000_000
 # The five people a first-time visitor is offered, in the order of a problem's way up.
 FEATURED = ("C21", "lsx-head", "deputy-a", "principal-a", "admin-a")
-ROLE_ORDER = (
-    "contact",
-    "service_agent",
-    "region_head",
-    "dept_head",
-    "city_deputy",
-    "city_principal",
-    "admin",
-)
+ROLE_ORDER = ("contact", *(role.value for role in Role))  # the page lists people in this order
 
 
 @dataclass(frozen=True)
@@ -63,16 +57,14 @@ async def load_demo_data(
 
 async def bind_everyone(*, session: AsyncSession, locale: str) -> None:
     """Give every contact and official a sandbox account (private chat id = user id)."""
-    for contact in (await session.exec(select(Contact))).all():
-        assert contact.id is not None
-        contact.telegram_user_id = contact.chat_id = CONTACT_IDS + contact.id
-        contact.locale, contact.unreachable = locale, False
-        session.add(contact)
-    for official in (await session.exec(select(Official))).all():
-        assert official.id is not None
-        official.telegram_user_id = official.chat_id = OFFICIAL_IDS + official.id
-        official.locale, official.unreachable = locale, False
-        session.add(official)
+    people: list[Person] = [*(await session.exec(select(Contact))).all()]
+    people += (await session.exec(select(Official))).all()
+    for person in people:
+        assert person.id is not None
+        base = CONTACT_IDS if isinstance(person, Contact) else OFFICIAL_IDS
+        person.telegram_user_id = person.chat_id = base + person.id
+        person.locale, person.unreachable = locale, False
+        session.add(person)
 
 
 async def set_language(*, session: AsyncSession, locale: str) -> None:

@@ -7,6 +7,8 @@ import contextlib
 import logging
 import signal
 import tempfile
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -78,7 +80,15 @@ def demo(
         )
 
 
-async def _run(host, port, folder, moment, seed, locale, _) -> None:  # type: ignore[no-untyped-def]
+async def _run(
+    host: str,
+    port: int,
+    folder: Path,
+    moment: datetime,
+    seed: int,
+    locale: str,
+    _: Callable[[str], str],
+) -> None:
     from bot.demo.server import close_demo, open_demo, serve
 
     with tempfile.TemporaryDirectory(prefix="ztc-demo-") as tmp:

@@ -34,6 +34,7 @@ from bot.reports import babel_locale
 from bot.reports.chart import chart_font_path
 from bot.runtime import Runtime
 from bot.sandbox import FakeBotAPI
+from bot.sandbox.wire import json_response
 from bot.scheduler import start_up
 from bot.settings import Settings
 from jobs.clocks import run_clocks
@@ -143,7 +144,7 @@ class Routes:
         """The page, in the demo's language."""
         return web.Response(text=page_html(self.demo.locale), content_type="text/html")
 
-    async def static(self, request: web.Request) -> web.Response:
+    async def static(self, request: web.Request) -> web.StreamResponse:
         """The page's script and style sheet."""
         name = request.match_info["name"]
         if name == "cjk.otf":  # the chart's font, so Chinese shows where no CJK font is installed
@@ -175,7 +176,7 @@ class Routes:
         sandbox = self.demo.api.state
         with contextlib.suppress(TimeoutError):
             await sandbox.wait_for(lambda: True if sandbox.version > since else None, POLL_SECONDS)
-        return web.json_response(self.snapshot(request.query.get("chat")))
+        return json_response(self.snapshot(request.query.get("chat")))
 
     def snapshot(self, chat: str | None) -> dict[str, Any]:
         """The clock, the people with their message counts, and one person's chat."""
@@ -226,7 +227,7 @@ class Routes:
         if len(text) > TEXT_LIMIT:
             return self.refuse("too_long", limit=TEXT_LIMIT)
         self.demo.api.user_says(person.user_id, text)
-        return web.json_response({"ok": True})
+        return json_response({"ok": True})
 
     async def upload(self, request: web.Request) -> web.Response:
         """The person sends a photo or a document, with an optional caption."""
@@ -252,7 +253,7 @@ class Routes:
         else:
             document = (upload.filename or "file", data, mime)
             self.demo.api.user_says(person.user_id, document=document, caption=caption)
-        return web.json_response({"ok": True})
+        return json_response({"ok": True})
 
     async def press(self, request: web.Request) -> web.Response:
         """The person presses an inline button; the bot's answer (a toast) if it gives one."""
@@ -269,9 +270,9 @@ class Routes:
         try:
             answer = await self.demo.api.wait_answer(query, timeout=ANSWER_SECONDS)
         except TimeoutError:
-            return web.json_response({"ok": True, "answer": None})
+            return json_response({"ok": True, "answer": None})
         text = answer.get("text") or ""
-        return web.json_response(
+        return json_response(
             {"ok": True, "answer": {"text": text, "alert": bool(answer.get("show_alert"))}}
         )
 
@@ -297,7 +298,7 @@ class Routes:
             except JumpRefused as refused:
                 return self.refuse(refused.reason)
             await catch_up_now(demo)
-        return web.json_response({"ok": True, "clock": self.clock_json()})
+        return json_response({"ok": True, "clock": self.clock_json()})
 
     async def language(self, request: web.Request) -> web.Response:
         """Switch the page and everybody in the demo to another language."""
@@ -313,12 +314,12 @@ class Routes:
             demo.api.add_user(person.user_id, person.name, CLIENT_LANGUAGE[locale])
         demo.locale = locale
         demo.api.state.changed()
-        return web.json_response({"ok": True})
+        return json_response({"ok": True})
 
     def refuse(self, key: str, **values: Any) -> web.Response:
         """A request the demo will not do, said in the page's language."""
         text = error(key, self.demo.locale, **values)
-        return web.json_response({"ok": False, "error": text}, status=400)
+        return json_response({"ok": False, "error": text}, status=400)
 
 
 async def catch_up_now(demo: Demo) -> None:
