@@ -179,12 +179,12 @@ class Page:
         return state["people"]  # type: ignore[no-any-return]
 
     def open_person(self, user_id: int) -> None:
-        """Click the person in the list; wait until their chat is the one shown."""
+        """Click the person in the list; wait until the page shows them as the one chosen."""
         entry = f'.person[data-person="{user_id}"]'
 
         def click() -> bool:
             next(e for e in self.css(entry) if e.is_displayed()).click()
-            return self.driver.current_url.endswith(f"#{user_id}")  # type: ignore[no-any-return]
+            return bool(self.css(f'.person.selected[data-person="{user_id}"]'))
 
         self.until(click, f"person {user_id} to open")
 
@@ -196,9 +196,15 @@ class Page:
         )
 
     def send(self, text: str) -> None:
-        """Type into the composer and press send (once the page is not busy)."""
-        before = len(self.messages("user"))
-        composer = self.until(lambda: self.css("#composer")[0], "the composer")
+        """Type into the composer once it is there (after a reload, the chat comes first) and
+        press send (once the page is not busy)."""
+        composer = self.until(
+            lambda: next(
+                (c for c in self.css("#composer") if c.is_displayed() and c.is_enabled()), None
+            ),
+            "the composer",
+        )
+        before = len(self.messages("user"))  # counted once the chat is on the page
         composer.send_keys(text)
         self.click("#send")
         self.until(lambda: len(self.messages("user")) > before, f"{text!r} to be sent")
