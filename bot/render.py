@@ -68,6 +68,7 @@ FIELDS = {
 ROW_REASONS = {
     "missing_column": N_("the column {column} is missing from the header"),
     "unknown_column": N_("unknown column {column}"),
+    "duplicate_column": N_("the column {column} appears more than once in the header"),
     "empty": N_("the file has no data rows"),
     "extra_cells": N_("more cells than columns in the header"),
     "required": N_("{column} is required"),
@@ -77,6 +78,8 @@ ROW_REASONS = {
     "bad_code": N_("{value} is not a valid {column}"),
     "bad_date": N_("{column}: {value} is not a date (YYYY-MM-DD)"),
     "bad_int": N_("{column}: {value} is not a whole number of at least 0"),
+    "bad_digits": N_("{column}: {value} must be written with the half-width digits 0-9"),
+    "too_large": N_("{column}: {value} is over the limit of {limit}"),
     "unknown_ref": N_("{column}: no record with the code {value}"),
     "credit_length": N_("credit code {value} must be 18 characters"),
     "credit_alphabet": N_("credit code {value} has a character not allowed (I, O, Z, S, V …)"),

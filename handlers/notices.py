@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import html
+import logging
+from collections.abc import Callable
 from datetime import datetime
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,6 +32,7 @@ from models.org import Contact
 from models.permissions import actor_of
 from models.report_data import Bulletin, load
 
+logger = logging.getLogger(__name__)
 K = EventKind
 HEADLINES = {
     K.CREATED: N_("New issue {number}."),
@@ -71,23 +75,47 @@ FILE_NAMES = {
     "xlsx": N_("bulletin-{scope}-{period}.xlsx"),
     "png": N_("bulletin-{scope}-{period}.png"),
 }
+FILE_KINDS: dict[str, Literal["document", "photo"]] = {"xlsx": "document", "png": "photo"}
+# Said under the text when a file could not be drawn (by the kinds missing).
+FILES_MISSING = {
+    ("xlsx",): N_(
+        "The workbook could not be attached; the error was logged for the administrators."
+    ),
+    ("png",): N_("The chart could not be attached; the error was logged for the administrators."),
+    ("xlsx", "png"): N_(
+        "The workbook and the chart could not be attached; "
+        "the error was logged for the administrators."
+    ),
+}
 
 
 # A report never changes once drawn: its files, by (report id, language), the latest few kept.
-_FILES: dict[tuple[int, str], tuple[bytes, bytes]] = {}
+# A file that failed is kept as None too: drawing it again would fail again, once per recipient.
+Files = dict[str, bytes | None]
+_FILES: dict[tuple[int, str], Files] = {}
 _FILES_KEPT = 32
 
 
-def _bulletin_files(
-    report_id: int, bulletin: Bulletin, locale: str, tz: ZoneInfo
-) -> tuple[bytes, bytes]:
-    """The workbook and chart of a stored bulletin, drawn once per language."""
+def _bulletin_files(report_id: int, bulletin: Bulletin, locale: str, tz: ZoneInfo) -> Files:
+    """A stored bulletin's workbook and chart by kind, drawn once per language (None: failed)."""
     key = (report_id, locale)
     if key not in _FILES:
         if len(_FILES) >= _FILES_KEPT:
             del _FILES[next(iter(_FILES))]  # the oldest
-        _FILES[key] = bulletin_workbook(bulletin, locale, tz), bulletin_chart(bulletin, locale)
+        _FILES[key] = {
+            "xlsx": _drawn(report_id, "xlsx", lambda: bulletin_workbook(bulletin, locale, tz)),
+            "png": _drawn(report_id, "png", lambda: bulletin_chart(bulletin, locale)),
+        }
     return _FILES[key]
+
+
+def _drawn(report_id: int, kind: str, draw: Callable[[], bytes]) -> bytes | None:
+    """A report's file, or None if it cannot be drawn: one bad file never holds back the text."""
+    try:
+        return draw()
+    except Exception:
+        logger.exception("report %s: its %s file could not be drawn", report_id, kind)
+        return None
 
 
 async def report_notice(report: Report, locale: str, tz: ZoneInfo) -> Rendered:
@@ -97,19 +125,26 @@ async def report_notice(report: Report, locale: str, tz: ZoneInfo) -> Rendered:
     bulletin = load(Bulletin, report.data)
     text = bulletin_text(bulletin, locale, tz)
     # Drawing takes a moment of CPU: off the event loop, and once per report and language.
-    workbook, chart = await asyncio.to_thread(_bulletin_files, report.id, bulletin, locale, tz)
+    files = await asyncio.to_thread(_bulletin_files, report.id, bulletin, locale, tz)
+    missing = tuple(kind for kind, data in files.items() if data is None)
+    if missing:
+        text += "\n\n<i>" + html.escape(gettext_for(locale)(FILES_MISSING[missing])) + "</i>"
+    return Rendered(text, files=_attachments(report, files, locale))
+
+
+def _attachments(report: Report, files: Files, locale: str) -> tuple[Attachment, ...]:
+    """The files that were drawn, named and captioned in the reader's language."""
     _ = gettext_for(locale)
-    names = {
-        kind: _(FILE_NAMES[kind]).format(scope=report.scope, period=report.period)
-        for kind in FILE_NAMES
-    }
     title = html.escape(period_title(report.period, locale), quote=False)
-    return Rendered(
-        text,
-        files=(
-            Attachment(names["xlsx"], workbook, "document", title),
-            Attachment(names["png"], chart, "photo", title),
-        ),
+    return tuple(
+        Attachment(
+            _(FILE_NAMES[kind]).format(scope=report.scope, period=report.period),
+            data,
+            FILE_KINDS[kind],
+            title,
+        )
+        for kind, data in files.items()
+        if data is not None
     )
 
 

@@ -1,14 +1,16 @@
 """CSV import of reference data: regions, departments, officials, enterprises, contacts, projects.
 
-UTF-8 with or without BOM, a header row, columns in any order, an empty cell is "none". Rows are
-upserted by `code`. Every row is checked before anything is written; any bad row rejects the whole
-file (`CsvRejected` lists each as line + reason code), and the caller's transaction rolls back.
+UTF-8 with or without BOM, a header row naming each column once, in any order, an empty cell is
+"none"; every cell is kept as one line without control characters. Rows are upserted by `code`.
+Every row is checked before anything is written; any bad row rejects the whole file
+(`CsvRejected` lists each as line + reason code), and the caller's transaction rolls back.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -24,6 +26,7 @@ from models.permissions import SYSTEM
 from models.project import Project
 from models.retier import retier_project
 from models.rules import Rules
+from models.text import clean_line
 
 KINDS = ("regions", "departments", "officials", "enterprises", "contacts", "projects")
 
@@ -106,6 +109,14 @@ SPECS: dict[str, _Spec] = {
         },
     ),
 }
+# 1万亿元 (one trillion yuan): the largest single projects in China are a few 千亿元, so a figure
+# above this is a typo (a 元 amount in the 万元 column), and it stays far below PostgreSQL's
+# INTEGER limit (2**31 - 1), which would otherwise fail the commit without a line number.
+MAX_INVESTMENT_WAN = 100_000_000
+# A whole number as Excel exports it: plain ASCII digits, or grouped by thousands ("12,000", the
+# "#,##0" format a money column usually has), groups well formed. `int()` alone would also take
+# full-width or Arabic-Indic digits, "_", a sign or inner spaces: slips more likely than values.
+_WHOLE = re.compile(r"[0-9]+|[1-9][0-9]{0,2}(?:,[0-9]{3})+")
 DATE_COLUMNS = (
     "signed_on",
     "started_on",
@@ -132,13 +143,13 @@ def _date(column: str, value: str | None) -> date | None:
         raise _Bad("bad_date", column=column, value=value) from None
 
 
-def _int(column: str, value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise _Bad("bad_int", column=column, value=value) from None
-    if number < 0:
-        raise _Bad("bad_int", column=column, value=value)
+def _int(column: str, value: str, limit: int) -> int:
+    if not _WHOLE.fullmatch(value):
+        wide = any(char.isdecimal() and not char.isascii() for char in value)
+        raise _Bad("bad_digits" if wide else "bad_int", column=column, value=value)
+    number = int(value.replace(",", ""))
+    if number > limit:
+        raise _Bad("too_large", column=column, value=value, limit=str(limit))
     return number
 
 
@@ -220,7 +231,7 @@ def _project(row: Row, ref: Callable[[str], int | None]) -> dict[str, Any]:
         "industry": row.get("industry"),
         "enterprise_id": ref("enterprise"),
         "region_id": ref("region"),
-        "investment_wan": _int("investment_wan", row["investment_wan"] or ""),
+        "investment_wan": _int("investment_wan", row["investment_wan"] or "", MAX_INVESTMENT_WAN),
         "stage": _enum(Stage, "stage", row["stage"] or ""),
         "leader_id": ref("leader"),
         "manager_id": ref("manager"),
@@ -233,7 +244,7 @@ def _project(row: Row, ref: Callable[[str], int | None]) -> dict[str, Any]:
 def _read(text: str) -> tuple[list[str], list[tuple[int, Row]]]:
     """The header and the non-blank rows, each with the line it starts on."""
     reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
-    header = [(name or "").strip() for name in reader.fieldnames or []]
+    header = [_cell(name) or "" for name in reader.fieldnames or []]
     reader.fieldnames = header
     rows: list[tuple[int, Row]] = []
     for raw in reader:
@@ -243,10 +254,15 @@ def _read(text: str) -> tuple[list[str], list[tuple[int, Row]]]:
         if raw.get(None):
             rows.append((line, {"\0": "extra"}))
             continue
-        cleaned = {k: (v.strip() if isinstance(v, str) else None) or None for k, v in raw.items()}
+        cleaned = {k: _cell(v) for k, v in raw.items()}
         if any(cleaned.values()):
             rows.append((line, cleaned))
     return header, rows
+
+
+def _cell(value: object) -> str | None:
+    """A cell as kept: one line, control characters out (Excel's \\v a space), trimmed; or None."""
+    return (clean_line(value).strip() if isinstance(value, str) else None) or None
 
 
 def _check_lengths(model: type[SQLModel], code: str, fields: dict[str, Any]) -> None:
@@ -272,6 +288,12 @@ def _check_header(spec: _Spec, header: list[str]) -> list[RowError]:
     ]
     known = {*spec.required, *spec.optional}
     errors += [RowError(1, "unknown_column", {"column": c}) for c in header if c not in known]
+    # csv.DictReader would keep the last of two same-named cells and drop the other unseen.
+    errors += [
+        RowError(1, "duplicate_column", {"column": c})
+        for c in dict.fromkeys(header)
+        if c in known and header.count(c) > 1
+    ]
     return errors
 
 

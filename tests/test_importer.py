@@ -16,9 +16,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.render import ROW_REASONS, row_error_text
 from models.codes import Category, EventKind, Level, RegionKind, Role, Stage, Status
 from models.credit_code import credit_check_char
-from models.importer import KINDS, SPECS, CsvRejected, ImportResult, RowError, import_csv
+from models.importer import (
+    KINDS,
+    MAX_INVESTMENT_WAN,
+    SPECS,
+    CsvRejected,
+    ImportResult,
+    RowError,
+    import_csv,
+)
 from models.issue import Issue, IssueEvent
 from models.issues import report_issue
 from models.org import Contact, Department, Enterprise, Official, Region
@@ -207,7 +216,7 @@ async def test_quoted_cell_with_comma_and_newline(session: AsyncSession, rules: 
     assert result.created == 2
     q1 = await by_code(session, Region, "q1")
     assert q1.name_zh == "甲,乙"
-    assert q1.name_en == "Line one, with comma\nline two"
+    assert q1.name_en == "Line one, with comma line two"  # a name is one line
 
 
 async def test_line_numbers_count_physical_lines(session: AsyncSession, rules: Rules) -> None:
@@ -221,6 +230,18 @@ async def test_cells_are_trimmed(session: AsyncSession, rules: Rules) -> None:
     await load(session, rules, "regions", " code , name_zh ,kind\n  t1 ,  甲  , park \n")
     t1 = await by_code(session, Region, "t1")
     assert (t1.name_zh, t1.kind) == ("甲", RegionKind.PARK)
+
+
+async def test_control_characters_are_cleaned_from_every_cell(
+    session: AsyncSession, rules: Rules, engine: AsyncEngine
+) -> None:
+    # Excel writes \v for a line break in a cell; a NUL would fail PostgreSQL's commit.
+    text = "code\x00,name_zh,name_en,kind\x0b\nt1\x00,甲\x0b乙\x00丙,\x0bEast\x07 Gate\x1b,park\n"
+    await load(session, rules, "regions", text)
+    await session.commit()
+    async with AsyncSession(engine) as fresh:
+        t1 = await by_code(fresh, Region, "t1")
+        assert (t1.name_zh, t1.name_en, t1.kind) == ("甲 乙丙", "East Gate", RegionKind.PARK)
 
 
 async def test_fewer_cells_than_header_means_empty_optional(
@@ -329,6 +350,14 @@ REASON_CASES: list[tuple[str, str, str, int, str, dict[str, str]]] = [
         1,
         "unknown_column",
         {"column": "colour"},
+    ),
+    (
+        "duplicate_column",
+        "regions",
+        "code,name_zh,kind,name_zh\nx,甲,city,乙\n",
+        1,
+        "duplicate_column",
+        {"column": "name_zh"},
     ),
     ("header_only", "regions", "code,name_zh,name_en,kind\n", 1, "empty", {}),
     ("header_and_blank_lines", "regions", "code,name_zh,name_en,kind\n\n\n", 1, "empty", {}),
@@ -443,6 +472,22 @@ REASON_CASES: list[tuple[str, str, str, int, str, dict[str, str]]] = [
         3,
         "bad_int",
         {"column": "investment_wan", "value": "15000.5"},
+    ),
+    (
+        "bad_digits_full_width",
+        "projects",
+        projects_file(project_row(investment_wan="１０００")),
+        3,
+        "bad_digits",
+        {"column": "investment_wan", "value": "１０００"},
+    ),
+    (
+        "too_large",
+        "projects",
+        projects_file(project_row(investment_wan=str(MAX_INVESTMENT_WAN + 1))),
+        3,
+        "too_large",
+        {"column": "investment_wan", "limit": str(MAX_INVESTMENT_WAN)},
     ),
     (
         "required_investment",
@@ -567,6 +612,7 @@ def test_every_reason_has_a_case() -> None:
     assert covered >= {
         "missing_column",
         "unknown_column",
+        "duplicate_column",
         "empty",
         "required",
         "duplicate",
@@ -574,18 +620,51 @@ def test_every_reason_has_a_case() -> None:
         "bad_code",
         "bad_date",
         "bad_int",
+        "bad_digits",
+        "too_large",
         "unknown_ref",
         "credit_check",
         "credit_length",
         "credit_alphabet",
     }
+    assert covered <= set(ROW_REASONS)  # each is explained to the admin in words
     assert set(SPECS) == set(KINDS)
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+@pytest.mark.parametrize(
+    ("reason", "params"),
+    [
+        ("duplicate_column", {"column": "name"}),
+        ("bad_digits", {"column": "investment_wan", "value": "１０００"}),
+        ("too_large", {"column": "investment_wan", "value": "100000001", "limit": "100000000"}),
+    ],
+)
+def test_new_reasons_read_with_their_parameters(
+    locale: str, reason: str, params: dict[str, str]
+) -> None:
+    text = row_error_text("projects.csv", RowError(3, reason, params), locale)
+    assert text.startswith("projects.csv:3: ") and "?" not in text
+    assert all(value in text for value in params.values())
 
 
 async def test_zero_byte_file_is_rejected(session: AsyncSession, rules: Rules) -> None:
     errors = await rejected(session, rules, "regions", "")
     assert {e.line for e in errors} == {1}
     assert {e.reason for e in errors} <= {"empty", "missing_column"}
+
+
+async def test_a_duplicated_header_column_is_named_once(
+    session: AsyncSession, rules: Rules
+) -> None:
+    text = "code,name_zh,kind,name_zh,code,colour,colour\nx,甲,city,乙,y,red,blue\n"
+    errors = await rejected(session, rules, "regions", text)
+    assert sorted((e.line, e.reason, e.params["column"]) for e in errors) == [
+        (1, "duplicate_column", "code"),
+        (1, "duplicate_column", "name_zh"),
+        (1, "unknown_column", "colour"),  # unknown already: not named a second time
+        (1, "unknown_column", "colour"),
+    ]
 
 
 async def test_missing_and_unknown_columns_together(session: AsyncSession, rules: Rules) -> None:
@@ -649,6 +728,71 @@ async def test_credit_code_of_another_stored_enterprise_is_a_row_error(
         session, rules, "enterprises", f"code,name,credit_code\nE8,甲二,{GOOD_CREDIT_2}\n"
     )
     assert (again.created, again.updated) == (0, 1)
+
+
+# --- amounts: ASCII digits only, under a cap the database can hold ---
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("１０００", "bad_digits"),  # full-width, as a Chinese IME types them
+        ("١٢٣", "bad_digits"),  # Arabic-Indic
+        ("１,０００", "bad_digits"),
+        ("1_000", "bad_int"),
+        ("+5", "bad_int"),
+        ("-0", "bad_int"),
+        ("1 000", "bad_int"),
+        ("1,00", "bad_int"),  # thousands groups must be whole
+        ("1,0000", "bad_int"),
+        ("0,100", "bad_int"),
+        (",100", "bad_int"),
+        ("1,000,", "bad_int"),
+        ("1，000", "bad_int"),  # a full-width comma
+        ("1e3", "bad_int"),
+        ("0x10", "bad_int"),
+    ],
+)
+async def test_lenient_amounts_are_row_errors(
+    base: AsyncSession, rules: Rules, engine: AsyncEngine, value: str, reason: str
+) -> None:
+    text = projects_file(project_row(investment_wan=f'"{value}"'), project_row(code="P97"))
+    errors = await rejected(base, rules, "projects", text)
+    assert reasons(errors) == [(3, reason)]
+    assert errors[0].params == {"column": "investment_wan", "value": value}
+    async with AsyncSession(engine) as fresh:
+        assert await count(fresh, Project) == 0  # the good rows around it are not kept
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (" 5 ", 5),
+        ("12,000", 12_000),
+        ("1,234,567", 1_234_567),
+        (str(MAX_INVESTMENT_WAN), MAX_INVESTMENT_WAN),
+        (f"{MAX_INVESTMENT_WAN:,}", MAX_INVESTMENT_WAN),
+    ],
+)
+async def test_amounts_as_excel_writes_them_are_accepted(
+    base: AsyncSession, rules: Rules, engine: AsyncEngine, value: str, expected: int
+) -> None:
+    await load(base, rules, "projects", projects_file(project_row(investment_wan=f'"{value}"')))
+    await base.commit()  # the cap itself fits the column, on PostgreSQL too
+    async with AsyncSession(engine) as fresh:
+        assert (await by_code(fresh, Project, "P99")).investment_wan == expected
+
+
+@pytest.mark.parametrize("value", [MAX_INVESTMENT_WAN + 1, 2**31, 2**63, 10**30])
+async def test_an_amount_over_the_cap_is_a_row_error_not_a_database_error(
+    base: AsyncSession, rules: Rules, engine: AsyncEngine, value: int
+) -> None:
+    text = projects_file(project_row(investment_wan=str(value)))
+    errors = await rejected(base, rules, "projects", text)
+    assert reasons(errors) == [(3, "too_large")]
+    assert errors[0].params["limit"] == str(MAX_INVESTMENT_WAN) and MAX_INVESTMENT_WAN < 2**31 - 1
+    async with AsyncSession(engine) as fresh:
+        assert await count(fresh, Project) == 0
 
 
 # --- re-tiering on re-import ---

@@ -7,7 +7,10 @@ the Chinese region names come from the data and are.
 from __future__ import annotations
 
 import io
+import logging
 import warnings
+import zipfile
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -29,6 +32,7 @@ from bot.reports.chart import (
     draw_bulletin,
 )
 from bot.reports.summary import COUNT_LABELS
+from bot.reports.text import bulletin_text
 from bot.reports.workbook import (
     ISSUE_HEADERS,
     PROJECT_HEADERS,
@@ -37,6 +41,9 @@ from bot.reports.workbook import (
     bulletin_workbook,
 )
 from bot.reports.xlsx import PERCENT
+from handlers import notices
+from handlers.notices import FILE_NAMES, FILES_MISSING, report_notice
+from models.infra import Report
 from models.report_data import (
     STAGE_KEYS,
     Bulletin,
@@ -49,6 +56,7 @@ from models.report_data import (
     StageCounts,
     TargetLine,
     Unreachable,
+    dump,
 )
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -399,3 +407,122 @@ def test_workbook_ranks_the_regions(locale: str) -> None:
     rates = [cell for cell in sheet[2] if cell.column in (3, 4, 5, 6)]  # three rates, score
     assert {cell.number_format for cell in rates} == {PERCENT}
     assert rates[2].value == 1  # 8 of 8 satisfied: Excel keeps 1.0 as 1
+
+
+# --- untrusted text: names come from CSV files and chats ------------------------------------
+
+# What a hostile name may start with: Excel runs "=" (and, typed in, "+", "-", "@") as a formula.
+FORMULAS = (
+    "=cmd|' /C calc'!A0",
+    '=HYPERLINK("http://x","click")',
+    "+1+1",
+    "-1+1",
+    "@SUM(A1)",
+    "=1",
+)
+
+
+def hostile_bulletin() -> Bulletin:
+    """The fixture with formulas for names, and a name with control characters (a \\v, a NUL)."""
+    bulletin = make_bulletin()
+    first, second = bulletin.projects
+    projects = [
+        replace(first, name=FORMULAS[0], enterprise=FORMULAS[1]),
+        replace(second, name="甲\x0b乙\x00丙\x1b", enterprise=FORMULAS[2]),
+    ]
+    rows = [
+        replace(row, project_name=FORMULAS[3], handler=FORMULAS[4]) for row in bulletin.issue_rows
+    ]
+    unreachable = [Unreachable("contact", "c-1", FORMULAS[5], bound=True)]  # the summary's rows
+    return replace(bulletin, projects=projects, issue_rows=rows, unreachable=unreachable)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_workbook_keeps_untrusted_names_as_text(locale: str) -> None:
+    data = bulletin_workbook(hostile_bulletin(), locale, TZ)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheets = [name for name in archive.namelist() if name.startswith("xl/worksheets/sheet")]
+        assert len(sheets) == len(SHEETS)
+        for name in sheets:
+            xml = archive.read(name)
+            assert b"<f>" not in xml and b"<f " not in xml, name
+    book = load_workbook(io.BytesIO(data))
+    _ = gettext_for(locale)
+    sheet = {key: book[_(SHEETS[key])] for key in SHEETS}
+    projects = table(sheet["projects"], PROJECT_HEADERS, locale)
+    assert [(p["name"], p["enterprise"]) for p in projects] == [
+        (FORMULAS[0], FORMULAS[1]),
+        ("甲 乙丙", FORMULAS[2]),  # the \\v a space, the NUL and ESC gone
+    ]
+    issues = table(sheet["issues"], ISSUE_HEADERS, locale)
+    assert {row["project_name"] for row in issues} == {FORMULAS[3]}
+    assert [row["handler"] for row in issues][:2] == [FORMULAS[4]] * 2
+    summary = [cell for row in sheet["summary"].iter_rows() for cell in row]
+    assert FORMULAS[5] in [cell.value for cell in summary]
+    strings = [cell for ws in book.worksheets for row in ws.iter_rows() for cell in row]
+    assert all(cell.data_type == "s" for cell in strings if isinstance(cell.value, str))
+
+
+# --- a bulletin notice: its text goes out whatever becomes of its files -----------------------
+
+
+def bulletin_report(report_id: int) -> Report:
+    """The fixture stored as the cycle stores it."""
+    return Report(
+        id=report_id,
+        job="monthly_bulletin",
+        period="2026-10",
+        scope="city",
+        created_at=datetime(2026, 11, 1, 1, 0, tzinfo=UTC),
+        data=dump(make_bulletin()),
+    )
+
+
+@pytest.fixture
+def drawn(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """A fresh cache of drawn files, and how often each kind was drawn."""
+    monkeypatch.setattr(notices, "_FILES", {})
+    calls = {"xlsx": 0, "png": 0}
+    for kind, name in (("xlsx", "bulletin_workbook"), ("png", "bulletin_chart")):
+        real = getattr(notices, name)
+
+        def counted(*args: object, _kind: str = kind, _real: object = real) -> bytes:
+            calls[_kind] += 1
+            return _real(*args)  # type: ignore[operator, no-any-return]
+
+        monkeypatch.setattr(notices, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("broken", [(), ("xlsx",), ("png",), ("xlsx", "png")])
+async def test_a_bulletin_notice_keeps_its_text_when_a_file_cannot_be_drawn(
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    drawn: dict[str, int],
+    locale: str,
+    broken: tuple[str, ...],
+) -> None:
+    def fail(*args: object) -> bytes:
+        raise ValueError("IllegalCharacterError, say")
+
+    for kind, name in (("xlsx", "bulletin_workbook"), ("png", "bulletin_chart")):
+        if kind in broken:
+            monkeypatch.setattr(notices, name, fail)
+    _ = gettext_for(locale)
+    caplog.set_level(logging.ERROR, logger="handlers.notices")
+    for _time in range(2):  # the second recipient in this language: drawn from the cache
+        rendered = await report_notice(bulletin_report(4242), locale, TZ)
+        assert rendered.text.startswith(bulletin_text(make_bulletin(), locale, TZ))
+        kept = [kind for kind in FILE_NAMES if kind not in broken]
+        names = [_(FILE_NAMES[kind]).format(scope="city", period="2026-10") for kind in kept]
+        assert [f.name for f in rendered.files] == names
+        assert all(f.data[:4] in (b"PK\x03\x04", b"\x89PNG") for f in rendered.files)
+        if broken:
+            assert rendered.text.endswith(f"<i>{_(FILES_MISSING[broken])}</i>")
+        else:
+            assert "<i>" not in rendered.text.rsplit("\n\n", 1)[-1]
+    assert all(drawn[kind] == 1 for kind in kept)
+    logged = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert [r.exc_info is not None for r in logged] == [True] * len(broken)  # once each, traced
+    assert all("report 4242" in r.getMessage() for r in logged)

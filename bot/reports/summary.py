@@ -191,7 +191,7 @@ def write_flags(sheet: Worksheet, regions: list[RegionRow], flag: str, locale: s
     for region in regions:
         below = [rate_label(key, locale) for key in region.below]  # type: ignore[arg-type]
         below_text = format_list(below, locale=babel_locale(locale)) or None
-        sheet.append([region_name(region, locale), region.rank, below_text])
+        append_row(sheet, [region_name(region, locale), region.rank, below_text])
     if not regions:
         sheet.append([gettext_for(locale)("none")])
 
@@ -201,6 +201,8 @@ def write_unreachable(sheet: Worksheet, bulletin: Bulletin, locale: str) -> None
     _ = gettext_for(locale)
     section(sheet, "unreachable", ("code", "name", "why"), locale)
     for person in bulletin.unreachable:
-        sheet.append([_(KINDS[person.kind]), person.code, person.name, _(REASONS[person.bound])])
+        append_row(
+            sheet, [_(KINDS[person.kind]), person.code, person.name, _(REASONS[person.bound])]
+        )
     if not bulletin.unreachable:
         sheet.append([_("none")])

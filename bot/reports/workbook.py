@@ -20,7 +20,7 @@ from bot.i18n import N_, gettext_for
 from bot.labels import label
 from bot.reports import babel_locale, bulletin_title, rate_label, region_names, stage_label
 from bot.reports.summary import write_summary
-from bot.reports.xlsx import DATETIME, MONEY, PERCENT, Cell, local, write_table
+from bot.reports.xlsx import DATETIME, MONEY, PERCENT, Cell, as_text, local, write_table
 from models.codes import Category, Level, Rating, Stage, Status, Urgency
 from models.report_data import STAGE_KEYS, Bulletin, IssueRow, ProjectRow, RegionRow
 
@@ -124,6 +124,9 @@ def bulletin_workbook(bulletin: Bulletin, locale: str, tz: ZoneInfo) -> bytes:
     for key, (headers, rows) in tables.items():
         write_table(sheets[key], headers, rows, FORMATS)
     mark_flags(sheets["regions"], bulletin.regions)
+    for sheet in book.worksheets:  # the summary appends some rows itself: no formula there either
+        for row in sheet.iter_rows():
+            as_text(row)
     book.properties.title = bulletin_title(bulletin, locale)
     book.properties.creator = "ztc"
     buffer = io.BytesIO()

@@ -1,7 +1,9 @@
 """Small helpers for workbooks a city office forwards as they are: tables, formats, widths.
 
 Excel keeps numbers, not text: a rate is stored as its fraction with a percent format, money as
-whole 万元, and moments as the city's local time without a zone (Excel has no zones).
+whole 万元, and moments as the city's local time without a zone (Excel has no zones). Text is kept
+as text: names come from CSV files and chats, so a string is never a formula (openpyxl takes
+"=…" for one) and loses its control characters (openpyxl refuses the whole file over one).
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from openpyxl.cell.cell import Cell as SheetCell
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
+
+from models.text import clean_line
 
 Cell = str | int | float | date | datetime | None
 PERCENT = "0.0%"
@@ -36,9 +41,9 @@ def write_table(
     formats: Mapping[str, str],
 ) -> None:
     """A header row (bold, frozen) and one row per mapping of column key -> value."""
-    sheet.append(list(headers.values()))
+    append_row(sheet, headers.values())
     for cells in rows:
-        sheet.append([cells.get(key) for key in headers])
+        append_row(sheet, [cells.get(key) for key in headers])
     for column, key in enumerate(headers, start=1):
         if key in formats:
             for (cell,) in sheet.iter_rows(min_row=2, min_col=column, max_col=column):
@@ -52,13 +57,24 @@ def write_table(
 def append_row(
     sheet: Worksheet, values: Iterable[Cell], formats: Iterable[str | None] = ()
 ) -> int:
-    """Append a row, giving its cells number formats in order (None: the default); its number."""
-    sheet.append(list(values))
+    """Append a row, giving its cells number formats in order (None: the default); its number.
+
+    Strings go in as plain text, cleaned (see the module's docstring).
+    """
+    sheet.append([clean_line(value) if isinstance(value, str) else value for value in values])
     row = int(sheet.max_row)
+    as_text(sheet[row])
     for cell, number_format in zip(sheet[row], formats, strict=False):
         if number_format:
             cell.number_format = number_format
     return row
+
+
+def as_text(cells: Iterable[SheetCell]) -> None:
+    """Store every string among `cells` as text, never a formula, whatever its first character."""
+    for cell in cells:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
 
 
 def bold_row(sheet: Worksheet, row: int) -> None:
