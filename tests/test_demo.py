@@ -127,7 +127,7 @@ def test_a_chat_shows_messages_files_and_buttons_in_order() -> None:
 @pytest.mark.parametrize("locale", LOCALES)
 def test_the_page_comes_in_the_demos_language(locale: str) -> None:
     page = page_html(locale)
-    boot = json.loads(page.split("window.ZTC = ", 1)[1].split(";</script>", 1)[0])
+    boot = json.loads(page.split('id="ztc-boot">', 1)[1].split("</script>", 1)[0])
     assert boot["lang"] == locale
     assert boot["strings"]["send"] == gettext_for(locale)("Send")
     assert (boot["strings"]["send"] == "发送") is (locale == "zh_CN")
@@ -322,3 +322,141 @@ def test_every_string_the_page_uses_is_translated() -> None:
     used |= set(re.findall(r'\bt\("([a-z_]+)"', script))
     assert len(used) > 20
     assert used <= set(STRINGS), sorted(used - set(STRINGS))
+
+
+# --- what another site cannot make the demo do ----------------------------------------------
+
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.domain)</script></svg>'
+
+
+async def _user_message(client: httpx.AsyncClient, chat: int, what: str) -> Json:
+    """Long-poll until the person's newest message has a `what` ("photo"/"document")."""
+    since = -1
+    async with asyncio.timeout(20):
+        while True:
+            state = await _state(client, chat, since)
+            mine = [m for m in state["chat"]["messages"] if m["from"] == "user"]
+            if mine and mine[-1][what]:
+                return mine[-1]  # type: ignore[no-any-return]
+            since = state["version"]
+
+
+def _said_nothing(running: Demo, user_id: int) -> bool:
+    chat = running.api.state.chats.get(user_id)
+    return chat is None or not chat.messages
+
+
+async def test_uploaded_files_are_downloads_never_pages(
+    demo: tuple[Demo, httpx.AsyncClient],
+) -> None:
+    running, client = demo
+    contact = _uid(running, FEATURED[0])
+    # an SVG is downloaded as a file with its name, never shown in the demo's origin
+    svg = {"file": ("图 <1>.svg", SVG, "image/svg+xml")}
+    sent = await client.post("/api/upload", data={"chat": contact, "kind": "document"}, files=svg)
+    assert sent.json() == {"ok": True}
+    document = (await _user_message(client, contact, "document"))["document"]
+    download = await client.get(document["url"])
+    assert download.content == SVG
+    assert download.headers["content-disposition"] == (
+        "attachment; filename=\"_ <1>.svg\"; filename*=UTF-8''%E5%9B%BE%20%3C1%3E.svg"
+    )
+    assert download.headers["x-content-type-options"] == "nosniff"
+    assert download.headers["content-security-policy"] == "default-src 'none'; sandbox"
+    # HTML, and a type the uploader made up, are downloads too
+    page = {"file": ("x.html", b"<script>alert(1)</script>", "text/html; charset=utf-8")}
+    await client.post("/api/upload", data={"chat": contact, "kind": "document"}, files=page)
+    html = await client.get((await _user_message(client, contact, "document"))["document"]["url"])
+    assert html.headers["content-type"] == "text/html"
+    assert html.headers["content-disposition"].startswith("attachment;")
+    # an SVG sent as a photo is not a photo (Telegram's photos are raster images): a document
+    await client.post("/api/upload", data={"chat": contact, "kind": "photo"}, files=svg)
+    again = await client.get((await _user_message(client, contact, "document"))["document"]["url"])
+    assert again.content == SVG and again.headers["content-disposition"].startswith("attachment;")
+    # a photo still shows in the page: a raster image, inline, never sniffed
+    png = {"file": ("现场.png", PNG, "image/png")}
+    await client.post("/api/upload", data={"chat": contact, "kind": "photo"}, files=png)
+    photo = await client.get((await _user_message(client, contact, "photo"))["photo"])
+    assert photo.headers["content-type"] in {"image/png", "image/jpeg"}
+    assert photo.headers["content-disposition"] == "inline"
+    assert photo.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_the_page_runs_only_its_own_script(demo: tuple[Demo, httpx.AsyncClient]) -> None:
+    _running, client = demo
+    page = await client.get("/")
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "script-src 'self';" in policy
+    assert "frame-ancestors 'none'" in policy and page.headers["x-content-type-options"]
+    # so every script in it is the script file or data, none inline to be run
+    scripts = re.findall(r"<script([^>]*)>", page.text)
+    assert scripts and all("src=" in s or 'type="application/json"' in s for s in scripts)
+
+
+async def test_a_json_call_not_sent_as_json_is_refused_and_does_nothing(
+    demo: tuple[Demo, httpx.AsyncClient],
+) -> None:
+    running, client = demo
+    contact = _uid(running, FEATURED[0])
+    body = json.dumps({"chat": contact, "text": "/start"})
+    # what a cross-site form or a "simple" fetch can send without asking first
+    for kind in ("text/plain", "application/x-www-form-urlencoded", None):
+        headers = {"Content-Type": kind} if kind else {}
+        refused = await client.post("/api/send", content=body, headers=headers)
+        assert refused.status_code == 415, kind
+        assert refused.json() == {
+            "ok": False,
+            "error": "此请求须以 JSON 发送（Content-Type: application/json）。",
+        }
+    clock = running.clock()
+    moved = await client.post("/api/clock", content='{"step": "day"}', headers=TEXT_PLAIN)
+    assert moved.status_code == 415 and running.clock() - clock < timedelta(hours=1)
+    assert _said_nothing(running, contact)  # nothing reached the sandbox
+    # the page's own request (app.js sends this Content-Type) goes through
+    ok = await client.post("/api/send", content=body, headers=PAGES_OWN)
+    assert ok.json() == {"ok": True}
+    await _until(client, contact, "您好")
+
+
+TEXT_PLAIN = {"Content-Type": "text/plain"}
+PAGES_OWN = {"Content-Type": "application/json; charset=utf-8"}  # app.js's api()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "http://evil.example"},
+        {"Origin": "null"},  # a sandboxed frame or a file:// page
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},  # another port on the same host is another origin
+    ],
+)
+async def test_another_site_cannot_act_as_anyone(
+    demo: tuple[Demo, httpx.AsyncClient], headers: dict[str, str]
+) -> None:
+    running, client = demo
+    contact = _uid(running, FEATURED[0])
+    cross = {**PAGES_OWN, **headers}
+    said = await client.post("/api/send", json={"chat": contact, "text": "/start"}, headers=cross)
+    assert said.status_code == 403
+    assert said.json() == {"ok": False, "error": "演示只接受来自本页面的请求。"}
+    # a form can post a file cross-site without a preflight: refused as well
+    photo = {"file": ("x.png", PNG, "image/png")}
+    form = {"chat": str(contact), "kind": "photo"}
+    upload = await client.post("/api/upload", data=form, files=photo, headers=headers)
+    assert upload.status_code == 403
+    clock = running.clock()
+    moved = await client.post("/api/clock", json={"step": "day"}, headers=cross)
+    language = await client.post("/api/lang", json={"lang": "en"}, headers=cross)
+    assert moved.status_code == language.status_code == 403
+    assert running.clock() - clock < timedelta(hours=1) and running.locale == "zh_CN"
+    assert _said_nothing(running, contact)
+    # the same requests from the page itself, as a browser sends them, go through
+    own = {"Origin": str(client.base_url).rstrip("/"), "Sec-Fetch-Site": "same-origin"}
+    said = await client.post(
+        "/api/send", json={"chat": contact, "text": "/start"}, headers={**PAGES_OWN, **own}
+    )
+    assert said.json() == {"ok": True}
+    upload = await client.post("/api/upload", data=form, files=photo, headers=own)
+    assert upload.json() == {"ok": True}
+    await _user_message(client, contact, "photo")

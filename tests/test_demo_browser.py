@@ -123,6 +123,7 @@ def browser(tmp_path: Path) -> Iterator[Any]:
     options.binary_location = chromium
     for flag in (*CHROME_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # to see CSP violations
     driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
     try:
         yield driver
@@ -325,3 +326,7 @@ def test_a_problem_from_report_to_bulletin_in_the_browser(
     page.send("/help")
     page.bot_says("Report a problem")
     page.shot("06-english")
+
+    # all along, the page's Content-Security-Policy blocked nothing the page does
+    console = [entry["message"] for entry in browser.get_log("browser")]
+    assert not [m for m in console if "Content Security Policy" in m], console

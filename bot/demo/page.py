@@ -80,6 +80,8 @@ ERRORS = {
     "bad_time": N_("Not a date and time."),
     "bad_step": N_("Unknown step."),
     "bad_language": N_("Unknown language."),
+    "cross_site": N_("The demo only takes requests from its own page."),
+    "json_only": N_("This request must be sent as JSON (Content-Type: application/json)."),
 }
 
 
@@ -109,10 +111,13 @@ def page_html(locale: str) -> str:
         "strings": strings(locale),
         "text_limit": TEXT_LIMIT,
     }
-    script = json.dumps(boot, ensure_ascii=False).replace("</", "<\\/")
+    # A JSON data block, not a script: the page's Content-Security-Policy runs no inline script.
+    # `<` is escaped so no string in it can end the element.
+    data = json.dumps(boot, ensure_ascii=False).replace("<", "\\u003c")
+    block = f'<script type="application/json" id="ztc-boot">{data}</script>'
     page = static_file("index.html").decode("utf-8")
     lang = "zh-CN" if locale == "zh_CN" else locale
-    return page.replace("<!--ZTC-BOOT-->", f"<script>window.ZTC = {script};</script>").replace(
+    return page.replace("<!--ZTC-BOOT-->", block).replace(
         '<html lang="zh-CN">', f'<html lang="{lang}">'
     )
 

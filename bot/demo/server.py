@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import web
 from babel.dates import format_date, format_time
@@ -19,6 +18,14 @@ from telegram.ext import Application
 
 from bot.app import build_application, start_in_loop, stop_in_loop
 from bot.demo.clock import STEPS, DemoClock, JumpRefused, step_target
+from bot.demo.guard import (
+    FILE_POLICY,
+    INLINE_IMAGES,
+    content_disposition,
+    media_type,
+    only_from_the_page,
+    secure_headers,
+)
 from bot.demo.page import (
     TEXT_LIMIT,
     UPLOAD_LIMIT,
@@ -110,7 +117,11 @@ async def close_demo(demo: Demo) -> None:
 def web_app(demo: Demo) -> web.Application:
     """The page and its JSON API."""
     routes = Routes(demo)
-    app = web.Application(client_max_size=UPLOAD_LIMIT + 64 * 1024)
+    app = web.Application(
+        client_max_size=UPLOAD_LIMIT + 64 * 1024,
+        middlewares=[only_from_the_page(lambda key, **kw: refusal(demo.locale, key, **kw))],
+    )
+    app.on_response_prepare.append(secure_headers)
     app.router.add_get("/", routes.index)
     app.router.add_get("/static/{name}", routes.static)
     app.router.add_get("/files/{file_id}", routes.file)
@@ -154,15 +165,16 @@ class Routes:
         return web.Response(body=static_file(name), content_type=STATIC[name])
 
     async def file(self, request: web.Request) -> web.Response:
-        """A photo or document someone sent, by its file_id."""
+        """A photo or document someone sent, by its file_id: a raster image inline (the page
+        shows it), anything else (SVG and HTML included) only as a download."""
         stored = self.demo.api.state.files.get(request.match_info["file_id"])
         if stored is None:
             raise web.HTTPNotFound()
-        mime = stored.mime_type or "application/octet-stream"
+        mime = media_type(stored.mime_type)
+        shown = "inline" if mime in INLINE_IMAGES else "attachment"
         response = web.Response(body=stored.data, content_type=mime)
-        if stored.file_name and not mime.startswith("image/"):
-            name = quote(stored.file_name)
-            response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{name}"
+        response.headers["Content-Disposition"] = content_disposition(shown, stored.file_name)
+        response.headers["Content-Security-Policy"] = FILE_POLICY[shown]
         return response
 
     # --- reading ----------------------------------------------------------------------------
@@ -247,8 +259,8 @@ class Routes:
             return self.refuse("no_file")
         if caption and len(caption) > 1024:  # Telegram's caption limit
             return self.refuse("too_long", limit=1024)
-        mime = upload.content_type or "application/octet-stream"
-        if form.get("kind") == "photo" and mime.startswith("image/"):
+        mime = media_type(upload.content_type)
+        if form.get("kind") == "photo" and mime in INLINE_IMAGES:  # an SVG goes as a document
             self.demo.api.user_says(person.user_id, photo=data, caption=caption)
         else:
             document = (upload.filename or "file", data, mime)
@@ -318,8 +330,12 @@ class Routes:
 
     def refuse(self, key: str, **values: Any) -> web.Response:
         """A request the demo will not do, said in the page's language."""
-        text = error(key, self.demo.locale, **values)
-        return json_response({"ok": False, "error": text}, status=400)
+        return refusal(self.demo.locale, key, **values)
+
+
+def refusal(locale: str, key: str, status: int = 400, **values: Any) -> web.Response:
+    """The page's error answer: `{"ok": false, "error": …}` in the demo's language."""
+    return json_response({"ok": False, "error": error(key, locale, **values)}, status=status)
 
 
 async def catch_up_now(demo: Demo) -> None:

@@ -1,15 +1,16 @@
 /* ztc demo: the browser front end of the local sandbox.
  *
- * Every visible string comes from window.ZTC.strings (injected by the server at
- * the <!--ZTC-BOOT--> marker); elements carry data-i18n, data-i18n-placeholder
- * and data-i18n-title attributes that are filled at start.
+ * Every visible string comes from the boot data's strings (a JSON block the
+ * server puts at the <!--ZTC-BOOT--> marker: the page's Content-Security-Policy
+ * runs no inline script); elements carry data-i18n, data-i18n-placeholder and
+ * data-i18n-title attributes that are filled at start.
  *
  * State arrives by long polling GET /api/state; actions are small JSON POSTs.
  */
 (() => {
   "use strict";
 
-  const BOOT = window.ZTC || {};
+  const BOOT = readBoot();
   const STRINGS = BOOT.strings || {};
   const TEXT_LIMIT = Number(BOOT.text_limit) || 4096;
   const SEEN_KEY = "ztc-demo-seen";
@@ -19,6 +20,11 @@
   const STICK_PX = 48; // "at the bottom" tolerance of the message list
 
   // ---------------------------------------------------------------- helpers
+
+  function readBoot() {
+    const block = document.getElementById("ztc-boot");
+    try { return block ? JSON.parse(block.textContent) : {}; } catch (e) { return {}; }
+  }
 
   const $ = (sel, root = document) => root.querySelector(sel);
   const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
