@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 import handlers
+from bot.instance import InstanceLock
 from bot.persistence import DbPersistence
 from bot.runtime import Runtime, ZtcApplication, ZtcContext, utc_now
 from bot.scheduler import schedule_jobs, start_up
@@ -39,23 +40,55 @@ log = logging.getLogger(__name__)
 
 
 class PerChatOrder(BaseUpdateProcessor):
-    """Updates of different chats run concurrently; those of one chat one at a time, in order."""
+    """Updates of different chats run concurrently; those of one chat one at a time, in order.
+
+    A chat's backlog waits in its own line *before* taking one of the slots, so a flooded group
+    (whose replies Telegram paces at 20 a minute) never holds the slots every other chat needs.
+    PTB's own semaphore (taken before `do_process_update`) is therefore left unbounded and the
+    slots are ours, taken after the line. Each update waits for the one that arrived before it
+    in the same chat: PTB starts the processing tasks in arrival order, and the line is joined
+    before anything suspends (an unbounded semaphore is taken without waiting), so the order is
+    the arrival order.
+    """
 
     def __init__(self, max_concurrent_updates: int = 64) -> None:
         """Allow up to `max_concurrent_updates` chats at once."""
-        super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
+        super().__init__(_UNBOUNDED)
+        self.slots, self.running = max_concurrent_updates, 0
+        self._free = asyncio.Semaphore(max_concurrent_updates)
+        # chat -> (the done-signal of its last update in line, how many of its updates are in)
+        self._lines: dict[int, tuple[asyncio.Future[None], int]] = {}
 
-    async def do_process_update(self, update: object, coroutine: Any) -> None:
-        """Run the update's handlers under its chat's lock."""
-        key = _chat_key(update)
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        try:
-            async with lock:
+    async def _run(self, coroutine: Awaitable[Any]) -> None:
+        async with self._free:
+            self.running += 1  # PTB's current_concurrent_updates also counts those in line
+            try:
                 await coroutine
+            finally:
+                self.running -= 1
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Wait for the chat's previous update, then for a slot, then run."""
+        key = _chat_key(update)
+        if key is None:  # nothing to keep in order with (a poll, an inline query …)
+            await self._run(coroutine)
+            return
+        previous, count = self._lines.get(key, (None, 0))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._lines[key] = (done, count + 1)
+        try:
+            if previous is not None:
+                await asyncio.wait([previous])  # never cancels the predecessor's signal
+            await self._run(coroutine)
         finally:
-            if not lock.locked() and self._locks.get(key) is lock:
-                del self._locks[key]  # keep the map as small as the chats in flight
+            if asyncio.iscoroutine(coroutine):
+                coroutine.close()  # cancelled while in line: no "never awaited" warning
+            done.set_result(None)
+            last, left = self._lines[key]
+            if left == 1:
+                del self._lines[key]  # the line is empty: keep the map as small as the chats
+            else:
+                self._lines[key] = (last, left - 1)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -64,13 +97,16 @@ class PerChatOrder(BaseUpdateProcessor):
         """Nothing to tear down."""
 
 
-def _chat_key(update: object) -> int:
+_UNBOUNDED = 2**31 - 1  # PTB's semaphore: never the one that makes an update wait
+
+
+def _chat_key(update: object) -> int | None:
     if isinstance(update, Update):
         if update.effective_chat is not None:
             return update.effective_chat.id
         if update.effective_user is not None:
             return update.effective_user.id
-    return 0
+    return None
 
 
 def build_application(
@@ -80,11 +116,13 @@ def build_application(
     engine: AsyncEngine | None = None,
     clock: Callable[[], datetime] = utc_now,
     scheduler: bool = True,
+    exclusive: bool = True,
 ) -> Application:  # type: ignore[type-arg]
     """The bot, ready for run_polling/run_webhook or a test's own start/stop.
 
     `scheduler=False` leaves the policy's jobs (and the start-up catch-up) out: tests that drive
-    time themselves run the jobs by hand.
+    time themselves run the jobs by hand. `exclusive` (the default) makes the start fail with
+    AlreadyRunning while another bot process runs on the same database (bot/instance.py).
     """
     if settings.bot_token is None:
         raise SettingsError("ZTC_BOT_TOKEN: missing (get one from @BotFather)")
@@ -97,6 +135,8 @@ def build_application(
         owns_engine=engine is None,
         scheduled=scheduler,
     )
+    if exclusive:
+        runtime.lock = InstanceLock(runtime.engine)
     root = settings.bot_api_url.rstrip("/")
     app = (
         (builder or ApplicationBuilder())
@@ -134,6 +174,8 @@ def _dispatcher_bot(app: Application) -> Bot:  # type: ignore[type-arg]
 
 async def _start_background(app: Application) -> None:  # type: ignore[type-arg]
     rt: Runtime = app.runtime  # type: ignore[attr-defined]
+    if rt.lock is not None:
+        await rt.lock.acquire()  # before anything is sent or polled: one bot per database
     bot = _dispatcher_bot(app)
     await bot.initialize()
     rt.dispatcher = Dispatcher(
@@ -154,10 +196,14 @@ async def _stop_background(app: Application) -> None:  # type: ignore[type-arg]
         await task  # the message in hand is finished and recorded
         await bot.shutdown()
         rt.tasks = []
+    if rt.lock is not None:
+        await rt.lock.release()  # stopped: another process may take the database now
 
 
 async def _dispose(app: Application) -> None:  # type: ignore[type-arg]
     rt: Runtime = app.runtime  # type: ignore[attr-defined]
+    if rt.lock is not None:
+        await rt.lock.release()
     if rt.owns_engine:
         await rt.engine.dispose()
 
@@ -167,7 +213,11 @@ async def start_in_loop(app: Application, *, poll_timeout: int = 10) -> None:  #
     `run_polling` would: initialize, post_init, long polling, then the update processing."""
     await app.initialize()
     if app.post_init is not None:
-        await app.post_init(app)
+        try:
+            await app.post_init(app)
+        except BaseException:
+            await app.shutdown()  # as run_polling does: nothing started is left running
+            raise
     assert app.updater is not None
     await app.updater.start_polling(poll_interval=0.0, timeout=poll_timeout)
     await app.start()

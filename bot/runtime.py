@@ -18,6 +18,7 @@ from bot.settings import Settings
 from models.rules import Rules
 
 if TYPE_CHECKING:
+    from bot.instance import InstanceLock
     from jobs.dispatch import Dispatcher
 
 
@@ -38,6 +39,7 @@ class Runtime:
     owns_engine: bool = True
     scheduled: bool = True  # the policy's jobs run (False: a test drives them by hand)
     tasks: list[Any] = field(default_factory=list)
+    lock: InstanceLock | None = None  # held while the bot runs: one bot process per database
 
     def now(self) -> datetime:
         """Now, from the runtime's clock (the demo can move it)."""
@@ -61,7 +63,13 @@ class ZtcApplication(Application):  # type: ignore[type-arg]
 
 
 class ZtcContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
-    """The callback context, with the runtime one attribute away."""
+    """The callback context, with the runtime one attribute away.
+
+    PTB makes one context per update and hands it to every handler group, so the speaker read
+    for the update (handlers.common.load_turn) is kept here and read once.
+    """
+
+    turn: Any = None
 
     @property
     def rt(self) -> Runtime:

@@ -6,21 +6,26 @@ import logging
 import warnings
 from typing import Any
 
-from telegram import Update
+from telegram import Update, User
+from telegram.constants import ChatType
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.i18n import gettext_for
 from bot.runtime import ZtcContext
 from handlers import lists, presses, report, start
 from handlers.callbacks import CB, State, pattern
-from handlers.common import load_turn, refusal_text
+from handlers.common import client_locale, load_turn, refusal_text, reply
+from handlers.gate import Gate
 
 log = logging.getLogger(__name__)
 TEXT = filters.TEXT & ~filters.COMMAND
@@ -29,13 +34,12 @@ TEXT = filters.TEXT & ~filters.COMMAND
 async def cancel(update: Update, context: ZtcContext) -> int:
     """/cancel: drop whatever step is under way."""
     turn = await load_turn(update, context)
-    if context.user_data is not None:
-        had = bool(context.user_data.pop("report", None) or context.user_data.pop("pending", None))
-    else:
-        had = False
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(
-        turn._("Cancelled.") if had else turn._("There is nothing to cancel.")
+    data = context.user_data if context.user_data is not None else {}
+    had = [data.pop(key, None) for key in ("report", "pending")]
+    await reply(
+        update,
+        context,
+        turn._("Cancelled.") if any(had) else turn._("There is nothing to cancel."),
     )
     return ConversationHandler.END
 
@@ -43,11 +47,10 @@ async def cancel(update: Update, context: ZtcContext) -> int:
 async def nudge(update: Update, context: ZtcContext) -> None:
     """A message that fits no step: say what to do (strangers get the refusal)."""
     turn = await load_turn(update, context)
-    assert update.effective_message is not None
     if turn.person is None:
-        await update.effective_message.reply_text(refusal_text())
+        await reply(update, context, refusal_text())
         return
-    await update.effective_message.reply_text(turn._("Please use the buttons above or /help."))
+    await reply(update, context, turn._("Please use the buttons above or /help."))
 
 
 async def dead_button(update: Update, context: ZtcContext) -> None:
@@ -58,13 +61,48 @@ async def dead_button(update: Update, context: ZtcContext) -> None:
 
 
 async def on_error(update: object, context: ZtcContext) -> None:
-    """Log with context first; then tell the person something went wrong, without details."""
-    log.error("error while handling %r", update, exc_info=context.error)
-    if isinstance(update, Update) and update.effective_message is not None:
-        turn = await load_turn(update, context)
-        await update.effective_message.reply_text(
-            turn._("Sorry, something went wrong. Nothing was lost; please try again.")
-        )
+    """Log with context first; then tell the person something went wrong, without details.
+
+    The update's handling ends here (no later handler group runs after a failure), and nothing
+    escapes: a failure to apologise is logged, and that is the end of it.
+    """
+    log.error("error while handling %s", describe(update), exc_info=context.error)
+    if isinstance(update, Update) and update.effective_user is not None:
+        await _apologise(update, context, update.effective_user)
+    raise ApplicationHandlerStop  # PTB's signal, not an error: stop the other handler groups
+
+
+async def _apologise(update: Update, context: ZtcContext, user: User) -> None:
+    """Stop the press's spinner and say sorry in a private chat; never raises."""
+    _ = gettext_for(client_locale(user.language_code) or context.rt.settings.default_locale)
+    apology = _("Sorry, something went wrong. Nothing was lost; please try again.")
+    query, chat = update.callback_query, update.effective_chat
+    if query is not None:
+        try:  # unless the handler answered it before it failed
+            await query.answer()
+        except Exception:
+            log.debug("the press was answered already", exc_info=True)
+    try:
+        if chat is not None and chat.type == ChatType.PRIVATE:
+            await context.bot.send_message(chat.id, apology)
+    except Exception:  # the person may have blocked the bot, Telegram may be down …
+        log.warning("could not tell user %s about the error", user.id, exc_info=True)
+
+
+def describe(update: object) -> str:
+    """An update as the log names it: its id, who, where, and what (a command or a button)."""
+    if not isinstance(update, Update):
+        return repr(update)[:200]
+    user, chat = update.effective_user, update.effective_chat
+    what = ""
+    if update.callback_query is not None:
+        what = f" pressing {update.callback_query.data!r:.80}"
+    elif update.message is not None and (update.message.text or "").startswith("/"):
+        what = f" sending {update.message.text.split()[0][:40]!r}"  # type: ignore[union-attr]
+    return (
+        f"update {update.update_id} from user {user.id if user else '-'} "
+        f"in chat {chat.id if chat else '-'}{what}"
+    )
 
 
 def conversation() -> ConversationHandler[Any]:
@@ -104,8 +142,10 @@ def conversation() -> ConversationHandler[Any]:
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Every handler, in order: the conversation first (it owns messages mid-flow), then the
-    one-shot commands and buttons, then the catch-alls that answer anything left."""
+    """Every handler, in order: the gate (group −1: only private messages and presses go on),
+    the conversation (it owns messages mid-flow), then the one-shot commands and buttons, then
+    the catch-alls that answer anything left."""
+    app.add_handler(TypeHandler(Update, Gate()), group=-1)
     with warnings.catch_warnings():
         # Conversations are keyed by (chat, user), not by message, on purpose: a press in a step
         # belongs to the step whatever message carries it. PTB warns about that choice.

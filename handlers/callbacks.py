@@ -50,3 +50,17 @@ def unpack(data: str | None) -> list[str]:
 def pattern(prefix: CB) -> str:
     """The regex matching a prefix's callback data."""
     return rf"^{prefix.value}(:|$)"
+
+
+MAX_ID = 2**31 - 1  # ids are INTEGER columns on PostgreSQL
+
+
+def parse_id(part: str | None) -> int | None:
+    """A database id from callback data: ASCII digits within INTEGER's range, else None.
+
+    `str.isdigit` is not enough: it accepts '²' and '١٢٣', which `int()` then refuses or reads.
+    """
+    if not part or not part.isascii() or not part.isdigit() or len(part) > 10:
+        return None
+    value = int(part)
+    return value if 0 < value <= MAX_ID else None

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import N_, gettext_for
+from bot.i18n import N_, gettext_for, ngettext_for
 from bot.labels import label
 from bot.render import department_name, moment, money
 from handlers.callbacks import CB, pack
@@ -44,6 +44,8 @@ BUTTONS = {
 }
 DEADLINES = {"accept": N_("Accept by: {when}"), "resolve": N_("Resolve by: {when}")}
 DESCRIPTION_SHOWN = 600
+# Characters of card HTML, under Telegram's 4,096 visible ones with room for a notice's headline.
+CARD_BUDGET = 3500
 
 
 def stamp(issue: Issue) -> str:
@@ -85,11 +87,24 @@ def card_text(view: IssueView, *, tz: object, locale: str, now: datetime) -> str
         lines.append(_("Rating: {rating}").format(rating=label(i.rating, locale)))
     text = i.text if len(i.text) <= DESCRIPTION_SHOWN else i.text[:DESCRIPTION_SHOWN] + "…"
     lines += ["", _e(text), "", _("<b>Timeline</b>")]
+    steps = []
     for event, actor in view.events:
         who = _e(actor) if actor else _("system")
         note = f" — {_e(event.note[:200])}" if event.note and event.kind != "created" else ""
-        lines.append(f"{moment(event.at, tz, locale)} · {label(event.kind, locale)} · {who}{note}")
-    return "\n".join(lines)
+        steps.append(f"{moment(event.at, tz, locale)} · {label(event.kind, locale)} · {who}{note}")
+    # A long-lived issue's timeline would outgrow one message: its latest steps, and a count.
+    room = CARD_BUDGET - sum(len(line) + 1 for line in lines)
+    shown: list[str] = []
+    for step in reversed(steps):
+        room -= len(step) + 1
+        if room < 0:
+            break
+        shown.insert(0, step)
+    if len(shown) < len(steps):
+        earlier = len(steps) - len(shown)
+        more = ngettext_for(locale)("… {count} earlier step", "… {count} earlier steps", earlier)
+        shown.insert(0, more.format(count=earlier))
+    return "\n".join(lines + shown)
 
 
 def _deadline_lines(issue: Issue, *, tz: object, locale: str, now: datetime) -> list[str]:

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
 from bot.i18n import LOCALES, gettext_for
@@ -22,6 +24,8 @@ from models.permissions import Actor, actor_of
 log = logging.getLogger(__name__)
 Kind = Literal["contact", "official", "any"]
 Handler = Callable[[Update, ZtcContext], Awaitable[Any]]
+# Telegram's words for a message that cannot be edited any more.
+_GONE = ("message to edit not found", "message can't be edited", "message_id_invalid")
 
 
 def client_locale(language_code: str | None) -> str | None:
@@ -65,10 +69,16 @@ class Turn:
         return self.rt.engine
 
 
-async def load_turn(update: Update, context: ZtcContext) -> Turn:
-    """Who sent this update; a bound person writing again is reachable again."""
+async def load_turn(update: Update, context: ZtcContext, *, fresh: bool = False) -> Turn:
+    """Who sent this update, read once per update (`fresh`: again, after a change).
+
+    A bound person writing again in their private chat is reachable again.
+    """
+    cached = context.turn
+    if isinstance(cached, Turn) and not fresh:
+        return cached
     user, chat = update.effective_user, update.effective_chat
-    assert user is not None
+    assert user is not None  # the gate lets no update without a sender through
     chat_id = chat.id if chat else user.id
     rt = context.rt
     async with session_scope(rt.engine) as session:
@@ -79,11 +89,13 @@ async def load_turn(update: Update, context: ZtcContext) -> Turn:
     stored = context.user_data.get("locale") if context.user_data is not None else None
     locale = (
         (person.locale if person else None)
-        or stored
+        or (stored if stored in LOCALES else None)
         or client_locale(user.language_code)
         or rt.settings.default_locale
     )
-    return Turn(rt=rt, person=person, locale=locale, user_id=user.id, chat_id=chat_id)
+    turn = Turn(rt=rt, person=person, locale=locale, user_id=user.id, chat_id=chat_id)
+    context.turn = turn
+    return turn
 
 
 def refusal_text() -> str:
@@ -105,7 +117,7 @@ def speaker(kind: Kind = "any") -> Callable[[Callable[..., Awaitable[Any]]], Han
         async def handler(update: Update, context: ZtcContext) -> Any:
             turn = await load_turn(update, context)
             if turn.person is None or (kind != "any" and turn.kind != kind):
-                await refuse(update, turn, stranger=turn.person is None)
+                await refuse(update, context, turn, stranger=turn.person is None)
                 return ConversationHandler.END
             return await fn(update, context, turn)
 
@@ -114,10 +126,52 @@ def speaker(kind: Kind = "any") -> Callable[[Callable[..., Awaitable[Any]]], Han
     return wrap
 
 
-async def refuse(update: Update, turn: Turn, *, stranger: bool) -> None:
+async def refuse(update: Update, context: ZtcContext, turn: Turn, *, stranger: bool) -> None:
     """Tell a stranger to get an invite, or a person that the command is not theirs."""
     text = refusal_text() if stranger else turn._("This command is not available to you. /help")
     if update.callback_query is not None:
         await update.callback_query.answer()
-    if update.effective_message is not None:
-        await update.effective_message.reply_text(text)
+    await reply(update, context, text)
+
+
+async def reply(update: Update, context: ZtcContext, text: str, **kwargs: Any) -> None:
+    """A new message in the update's chat (also after a press on a message too old to read)."""
+    chat = update.effective_chat
+    assert chat is not None
+    await context.bot.send_message(chat.id, text, **kwargs)
+
+
+async def redraw(
+    update: Update,
+    context: ZtcContext,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    *,
+    html: bool = False,
+) -> None:
+    """Redraw the pressed message. A second tap that changes nothing is fine; a message that can
+    no longer be edited (deleted, too old) gets the text as a new message instead."""
+    query = update.callback_query
+    assert query is not None
+    mode = ParseMode.HTML if html else None
+    try:
+        await query.edit_message_text(text, parse_mode=mode, reply_markup=markup)
+    except BadRequest as exc:
+        reason = str(exc).lower()
+        if "not modified" in reason:
+            return
+        if not any(gone in reason for gone in _GONE):
+            raise
+        await reply(update, context, text, parse_mode=mode, reply_markup=markup)
+
+
+async def redraw_buttons(update: Update, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Put other buttons on the pressed message, or none (nothing to do if it is gone)."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        await query.edit_message_reply_markup(markup)
+    except BadRequest as exc:
+        reason = str(exc).lower()
+        if "not modified" not in reason and not any(gone in reason for gone in _GONE):
+            raise

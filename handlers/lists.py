@@ -10,7 +10,7 @@ from bot.labels import label
 from bot.render import moment, money
 from bot.runtime import ZtcContext
 from handlers.callbacks import CB, pack, unpack
-from handlers.common import Turn, speaker
+from handlers.common import Turn, redraw, reply, speaker
 from models.db import session_scope
 from models.figures import scope_figures
 from models.issue import Issue
@@ -81,17 +81,15 @@ def _page(
 @speaker("contact")
 async def my(update: Update, context: ZtcContext, turn: Turn) -> None:
     """The contact's enterprise's issues, newest first."""
-    assert update.effective_message is not None
     text, markup = _page(turn, "my", await _issues(turn, "my"), 0)
-    await update.effective_message.reply_text(text, reply_markup=markup)
+    await reply(update, context, text, reply_markup=markup)
 
 
 @speaker("official")
 async def inbox(update: Update, context: ZtcContext, turn: Turn) -> None:
     """The official's open issues: overdue first, then by deadline."""
-    assert update.effective_message is not None
     text, markup = _page(turn, "inbox", await _issues(turn, "inbox"), 0)
-    await update.effective_message.reply_text(text, reply_markup=markup)
+    await reply(update, context, text, reply_markup=markup)
 
 
 @speaker()
@@ -101,16 +99,17 @@ async def page(update: Update, context: ZtcContext, turn: Turn) -> None:
     assert query is not None
     parts = unpack(query.data)
     await query.answer()
-    if len(parts) != 2 or parts[0] not in EMPTY or not parts[1].isdigit():
+    if len(parts) != 2 or parts[0] not in EMPTY or not (parts[1].isascii() and parts[1].isdigit()):
         return
-    text, markup = _page(turn, parts[0], await _issues(turn, parts[0]), int(parts[1]))
-    await query.edit_message_text(text, reply_markup=markup)
+    which, number = parts[0], int(parts[1][:6])  # more pages than that: the last one
+    text, markup = _page(turn, which, await _issues(turn, which), number)
+    await redraw(update, context, text, markup)
 
 
 @speaker("contact")
 async def progress(update: Update, context: ZtcContext, turn: Turn) -> None:
     """Each project's stage and the cumulative investment last reported."""
-    assert update.effective_message is not None and isinstance(turn.person, Contact)
+    assert isinstance(turn.person, Contact)
     lines = []
     async with session_scope(turn.engine) as session:
         for project in await enterprise_projects(
@@ -136,7 +135,7 @@ async def progress(update: Update, context: ZtcContext, turn: Turn) -> None:
                         invested=money(report.invested_wan, turn.locale),
                     )
                 )
-    await update.effective_message.reply_text("\n".join(lines) or turn._("No project on record."))
+    await reply(update, context, "\n".join(lines) or turn._("No project on record."))
 
 
 def _rate(value: float | None, locale: str) -> str:
@@ -146,10 +145,11 @@ def _rate(value: float | None, locale: str) -> str:
 @speaker("official")
 async def stats(update: Update, context: ZtcContext, turn: Turn) -> None:
     """The figures of the official's scope."""
-    assert update.effective_message is not None
     async with session_scope(turn.engine) as session:
         f = await scope_figures(session=session, actor=turn.actor, now=turn.rt.now())
-    await update.effective_message.reply_text(
+    await reply(
+        update,
+        context,
         turn._(
             "Issues in your scope: {total}\nOpen: {open} (overdue: {overdue})\n"
             "Resolved or closed: {resolved}\nEscalated: {escalated} · direct line: {direct}\n"
@@ -164,5 +164,5 @@ async def stats(update: Update, context: ZtcContext, turn: Turn) -> None:
             resolution=_rate(f.resolution_rate, turn.locale),
             satisfaction=_rate(f.satisfaction_rate, turn.locale),
             rated=f.rated,
-        )
+        ),
     )

@@ -12,15 +12,15 @@ from typing import Any
 
 from sqlalchemy.orm.exc import StaleDataError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram.constants import ParseMode
 from telegram.ext import ConversationHandler
 
 from bot.i18n import N_
 from bot.render import department_name, error_text
 from bot.runtime import ZtcContext
-from handlers.callbacks import CB, State, pack, unpack
+from handlers.callbacks import CB, State, pack, parse_id, unpack
 from handlers.cards import render_card, stamp
-from handlers.common import Turn, speaker
+from handlers.common import Turn, redraw, redraw_buttons, reply, speaker
 from models.actions import NEEDS_NOTE, perform
 from models.codes import Action, Rating
 from models.db import session_scope
@@ -38,6 +38,7 @@ PROMPTS = {
     Action.REQUEST_INFO: N_("What material is missing for issue {number}? Send it in one text."),
     Action.RESOLVE: N_("How was issue {number} resolved? Send the note for the enterprise."),
 }
+ACTIONS = frozenset(Action.__members__.values())
 STALE, RACED, DONE = "stale", "raced", "done"
 TOASTS = {
     STALE: N_("This card was out of date. Here is where the issue stands now."),
@@ -47,7 +48,9 @@ TOASTS = {
 
 
 async def _issue(turn: Turn, session: Any, issue_id: str) -> tuple[Issue | None, Any]:
-    issue = await session.get(Issue, int(issue_id)) if issue_id.isdigit() else None
+    """The issue a press names, if it exists and is in the person's scope (else None, None)."""
+    number = parse_id(issue_id)
+    issue = await session.get(Issue, number) if number is not None else None
     if issue is None:
         return None, None
     facts = await facts_for(session=session, issue=issue)
@@ -70,26 +73,27 @@ async def card_for(turn: Turn, issue_id: int) -> tuple[str, InlineKeyboardMarkup
     return text, markup
 
 
-async def show_fresh(update: Update, turn: Turn, issue_id: int, toast: str | None) -> None:
+async def show_fresh(
+    update: Update, context: ZtcContext, turn: Turn, issue_id: int, toast: str | None
+) -> None:
     """Answer the press and redraw the card from the database."""
     query = update.callback_query
     assert query is not None
     text, markup = await card_for(turn, issue_id)
     await query.answer(toast[:190] if toast else None, show_alert=bool(toast and len(toast) > 60))
-    try:
-        await query.edit_message_text(text, parse_mode="HTML", reply_markup=markup)
-    except BadRequest as exc:  # unchanged card: Telegram refuses a no-op edit
-        if "not modified" not in str(exc):
-            raise
+    await redraw(update, context, text, markup, html=True)
 
 
-async def finish(update: Update, turn: Turn, issue_id: str, toast: str | None) -> None:
+async def finish(
+    update: Update, context: ZtcContext, turn: Turn, issue_id: str, toast: str | None
+) -> None:
     """After a press: a forged one (no toast) gets a bare answer; any other, the fresh card."""
-    if toast is None:
+    number = parse_id(issue_id)
+    if toast is None or number is None:
         assert update.callback_query is not None
         await update.callback_query.answer()
         return
-    await show_fresh(update, turn, int(issue_id), toast)
+    await show_fresh(update, context, turn, number, toast)
 
 
 async def _run(
@@ -142,7 +146,7 @@ async def card(update: Update, context: ZtcContext, turn: Turn) -> None:
         return
     text, markup = await card_for(turn, issue.id)
     await query.answer()
-    await query.message.reply_text(text, parse_mode="HTML", reply_markup=markup)  # type: ignore[union-attr]
+    await reply(update, context, text, parse_mode=ParseMode.HTML, reply_markup=markup)
 
 
 @speaker()
@@ -158,7 +162,9 @@ async def act(update: Update, context: ZtcContext, turn: Turn) -> int | None:
     action, issue_id, card_stamp = Action(parts[0]), parts[1], parts[2]
     if action in NEEDS_NOTE or action == Action.ADD_COHANDLER:
         return await _ask(update, context, turn, action, issue_id, card_stamp)
-    await finish(update, turn, issue_id, await _run(update, turn, issue_id, card_stamp, action))
+    await finish(
+        update, context, turn, issue_id, await _run(update, turn, issue_id, card_stamp, action)
+    )
     return None
 
 
@@ -182,7 +188,8 @@ async def _ask(
             if card_stamp != stamp(issue)
             else error_text(denial.error(action, facts), turn.locale)
         )  # type: ignore[union-attr]
-        await show_fresh(update, turn, int(issue_id), toast)
+        assert issue.id is not None
+        await show_fresh(update, context, turn, issue.id, toast)
         return None
     await query.answer()
     if action == Action.ADD_COHANDLER:
@@ -195,10 +202,10 @@ async def _ask(
             ]
             for d in departments
         ]
-        await query.edit_message_reply_markup(InlineKeyboardMarkup(buttons))
+        await redraw_buttons(update, InlineKeyboardMarkup(buttons))
         return None
     context.user_data["pending"] = {"action": action.value, "issue": issue_id, "stamp": card_stamp}
-    await query.message.reply_text(turn._(PROMPTS[action]).format(number=issue.number))  # type: ignore[union-attr]
+    await reply(update, context, turn._(PROMPTS[action]).format(number=issue.number))
     return State.NOTE
 
 
@@ -207,19 +214,25 @@ async def note_received(update: Update, context: ZtcContext, turn: Turn) -> int:
     """The words an action waited for: perform it, then show the card."""
     assert update.message is not None and context.user_data is not None
     pending = context.user_data.pop("pending", None)
-    if not pending:
+    number = parse_id(str(pending.get("issue"))) if isinstance(pending, dict) else None
+    if not isinstance(pending, dict) or number is None or pending.get("action") not in ACTIONS:
         return ConversationHandler.END
+    action = Action(pending["action"])
     toast = await _run(
-        update,
-        turn,
-        pending["issue"],
-        pending["stamp"],
-        Action(pending["action"]),
-        note=update.message.text or "",
+        update, turn, str(number), str(pending.get("stamp")), action, note=update.message.text
     )
-    text, markup = await card_for(turn, int(pending["issue"]))
-    await update.message.reply_text(toast or turn._(TOASTS[DONE]))
-    await update.message.reply_text(text, parse_mode="HTML", reply_markup=markup)
+    if toast is None:  # the issue left the person's scope meanwhile: nothing was recorded
+        await reply(
+            update,
+            context,
+            turn._("Issue {number} is no longer yours to act on; nothing was recorded.").format(
+                number=number
+            ),
+        )
+        return ConversationHandler.END
+    text, markup = await card_for(turn, number)
+    await reply(update, context, toast)
+    await reply(update, context, text, parse_mode=ParseMode.HTML, reply_markup=markup)
     return ConversationHandler.END
 
 
@@ -229,16 +242,17 @@ async def cohandler_chosen(update: Update, context: ZtcContext, turn: Turn) -> N
     query = update.callback_query
     assert query is not None
     parts = unpack(query.data)
-    if len(parts) != 3 or not parts[1].isdigit():
+    department_id = parse_id(parts[1]) if len(parts) == 3 else None
+    if department_id is None:
         await query.answer()
         return
     async with session_scope(turn.engine) as session:
-        department = await session.get(Department, int(parts[1]))
+        department = await session.get(Department, department_id)
     toast = None
     if department is not None:
         extra = {"department": department}
         toast = await _run(update, turn, parts[0], parts[2], Action.ADD_COHANDLER, **extra)
-    await finish(update, turn, parts[0], toast)
+    await finish(update, context, turn, parts[0], toast)
 
 
 @speaker()
@@ -251,14 +265,14 @@ async def rated(update: Update, context: ZtcContext, turn: Turn) -> None:
         await query.answer()
         return
     toast = await _run(update, turn, parts[0], parts[2], Action.CONFIRM, rating=Rating(parts[1]))
-    await finish(update, turn, parts[0], toast)
+    await finish(update, context, turn, parts[0], toast)
 
 
 @speaker()
 async def files(update: Update, context: ZtcContext, turn: Turn) -> None:
     """Send the photos and documents of an issue the person may see."""
     query = update.callback_query
-    assert query is not None and query.message is not None
+    assert query is not None
     async with session_scope(turn.engine) as session:
         issue, _facts = await _issue(turn, session, (unpack(query.data) or [""])[0])
         found = await issue_files(session=session, issue=issue) if issue else []

@@ -6,44 +6,89 @@ lives in user_data as ids and codes, so the persisted conversation survives a re
 
 from __future__ import annotations
 
-import html
+import uuid
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from sqlmodel import select
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
 from bot.labels import label
 from bot.render import error_text, moment, span_text
 from bot.runtime import ZtcContext
-from handlers.callbacks import CB, State, pack, unpack
-from handlers.common import Turn, speaker
-from models.attachments import attach_files, check_file
+from handlers.callbacks import CB, State, pack, parse_id, unpack
+from handlers.common import Turn, redraw, redraw_buttons, reply, speaker
+from models.attachments import MAX_FILES, attach_files, check_file
 from models.codes import Category, Urgency
 from models.db import session_scope
-from models.errors import DomainError, InvalidInput, NotAllowed
-from models.issues import MAX_TEXT, report_issue
+from models.errors import DomainError, InvalidInput, NotFound
+from models.issue import Issue
+from models.issues import MAX_TEXT, issue_by_submission, report_issue
 from models.org import Contact, Official
 from models.permissions import may_report
 from models.project import Project
-from models.queries import enterprise_projects, get_by_code, team_projects
+from models.queries import enterprise_projects, team_projects
+from models.text import clean_line, clean_text
 
 END = ConversationHandler.END
+CODE_MAX = 32  # Project.code's width: anything longer is no code
+CODE_SHOWN = 20  # characters of a typed code repeated back
+SUMMARY_LIMIT = 4096  # Telegram's message length
 
 
-def _draft(context: ZtcContext) -> dict[str, Any]:
-    assert context.user_data is not None
-    return context.user_data.setdefault("report", {"files": []})  # type: ignore[no-any-return]
+@dataclass
+class Draft:
+    """A report being written: ids and codes only, kept in user_data as JSON so the persisted
+    conversation survives a restart. `key` makes its submit idempotent."""
+
+    key: str = field(default_factory=lambda: uuid.uuid4().hex)
+    project: int | None = None
+    category: str | None = None
+    text: str | None = None
+    urgency: str | None = None
+    files: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, context: ZtcContext) -> Draft | None:
+        """The draft under way, or None (never begun, cancelled, or not one of ours)."""
+        data = (context.user_data or {}).get("report")
+        if not isinstance(data, dict) or not isinstance(data.get("key"), str):
+            return None
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def keep(self, context: ZtcContext) -> None:
+        """Store the draft (as plain JSON) in the person's user_data."""
+        assert context.user_data is not None
+        context.user_data["report"] = asdict(self)
+
+    @property
+    def complete(self) -> bool:
+        """Everything a submit needs is there."""
+        return None not in (self.project, self.category, self.text, self.urgency)
 
 
 def _rows(buttons: list[InlineKeyboardButton], width: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([buttons[k : k + width] for k in range(0, len(buttons), width)])
 
 
+async def _lost(update: Update, context: ZtcContext, turn: Turn) -> int:
+    """A step arrived for a draft that is gone: say so, and end the conversation."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+        await redraw_buttons(update)
+    await reply(
+        update, context, turn._("That report was interrupted. Please start again: /report")
+    )
+    return END
+
+
 @speaker()
 async def begin(update: Update, context: ZtcContext, turn: Turn) -> int:
     """Start a report: pick the project (skipped when the enterprise has only one)."""
-    assert context.user_data is not None and update.effective_message is not None
-    context.user_data["report"] = {"files": []}
+    draft = Draft()
+    draft.keep(context)
     async with session_scope(turn.engine) as session:
         if isinstance(turn.person, Contact):
             projects = await enterprise_projects(
@@ -53,13 +98,16 @@ async def begin(update: Update, context: ZtcContext, turn: Turn) -> int:
             assert isinstance(turn.person, Official) and turn.person.id is not None
             projects = await team_projects(session=session, official_id=turn.person.id)
     if isinstance(turn.person, Contact) and not projects:
-        await update.effective_message.reply_text(
-            turn._("Your enterprise has no project on record. Please contact your service agent.")
+        await reply(
+            update,
+            context,
+            turn._("Your enterprise has no project on record. Please contact your service agent."),
         )
         return END
     if isinstance(turn.person, Contact) and len(projects) == 1:
-        _draft(context)["project"] = projects[0].id
-        return await ask_category(update.effective_message, turn, projects[0])
+        draft.project = projects[0].id
+        draft.keep(context)
+        return await ask_category(update, context, turn, projects[0])
     buttons = [
         InlineKeyboardButton(f"{p.code} {p.name}"[:60], callback_data=pack(CB.PROJECT, p.id))
         for p in projects[:20]
@@ -69,17 +117,19 @@ async def begin(update: Update, context: ZtcContext, turn: Turn) -> int:
         if isinstance(turn.person, Contact)
         else turn._("Which project? Send its code (for example P01), or pick one of yours.")
     )
-    await update.effective_message.reply_text(prompt, reply_markup=_rows(buttons, 1))
+    await reply(update, context, prompt, reply_markup=_rows(buttons, 1))
     return State.PROJECT
 
 
-async def ask_category(message: Message, turn: Turn, project: Project) -> int:
+async def ask_category(update: Update, context: ZtcContext, turn: Turn, project: Project) -> int:
     """Ask what kind of problem it is."""
     buttons = [
         InlineKeyboardButton(label(c, turn.locale), callback_data=pack(CB.CATEGORY, c.value))
         for c in Category
     ]
-    await message.reply_text(
+    await reply(
+        update,
+        context,
         turn._("Project {code} {name}. What kind of problem is it?").format(
             code=project.code, name=project.name
         ),
@@ -88,28 +138,32 @@ async def ask_category(message: Message, turn: Turn, project: Project) -> int:
     return State.CATEGORY
 
 
-async def _use_project(update: Update, context: ZtcContext, turn: Turn, key: str) -> int | None:
-    assert update.effective_message is not None
-    async with session_scope(turn.engine) as session:
-        try:
-            if key.isdigit():
-                project = await session.get(Project, int(key))
-            else:
-                project = await get_by_code(
-                    session=session, model=Project, code=key.strip(), entity="project"
-                )
-            if project is None or not may_report(
-                turn.actor,
-                enterprise_id=project.enterprise_id,
-                region_id=project.region_id,
-                team_ids=project.team_ids,
-            ):
-                raise NotAllowed(action="report", issue=key)
-        except DomainError as exc:
-            await update.effective_message.reply_text(error_text(exc, turn.locale))
-            return None
-    _draft(context)["project"] = project.id
-    return await ask_category(update.effective_message, turn, project)
+async def _use_project(
+    update: Update,
+    context: ZtcContext,
+    turn: Turn,
+    draft: Draft,
+    project: Project | None,
+    typed: str = "",
+) -> int | None:
+    """Take the project if the person may report on it. An unknown project and another
+    enterprise's get the same answer, so the reply tells nothing about projects not theirs."""
+    if project is None or not may_report(
+        turn.actor,
+        enterprise_id=project.enterprise_id,
+        region_id=project.region_id,
+        team_ids=project.team_ids,
+    ):
+        shown = typed if len(typed) <= CODE_SHOWN else typed[: CODE_SHOWN - 1] + "…"
+        await reply(
+            update,
+            context,
+            turn._("No project of yours has the code {code}. Please check it.").format(code=shown),
+        )
+        return None
+    draft.project = project.id
+    draft.keep(context)
+    return await ask_category(update, context, turn, project)
 
 
 @speaker()
@@ -117,34 +171,49 @@ async def project_chosen(update: Update, context: ZtcContext, turn: Turn) -> int
     """A project button was pressed."""
     assert update.callback_query is not None
     await update.callback_query.answer()
-    return await _use_project(
-        update, context, turn, (unpack(update.callback_query.data) or [""])[0]
-    )
+    if (draft := Draft.of(context)) is None:
+        return await _lost(update, context, turn)
+    project_id = parse_id((unpack(update.callback_query.data) or [""])[0])
+    async with session_scope(turn.engine) as session:
+        project = await session.get(Project, project_id) if project_id else None
+    return await _use_project(update, context, turn, draft, project)
 
 
 @speaker()
 async def project_typed(update: Update, context: ZtcContext, turn: Turn) -> int | None:
     """A project code was typed."""
     assert update.message is not None and update.message.text is not None
-    return await _use_project(update, context, turn, update.message.text)
+    if (draft := Draft.of(context)) is None:
+        return await _lost(update, context, turn)
+    code = clean_line(update.message.text).strip()
+    project = None
+    if len(code) <= CODE_MAX:
+        async with session_scope(turn.engine) as session:
+            project = (await session.exec(select(Project).where(Project.code == code))).first()
+    return await _use_project(update, context, turn, draft, project, code)
 
 
 @speaker()
 async def category_chosen(update: Update, context: ZtcContext, turn: Turn) -> int | None:
     """Keep the category; ask for the description."""
     query = update.callback_query
-    assert query is not None and query.message is not None
+    assert query is not None
     await query.answer()
+    if (draft := Draft.of(context)) is None:
+        return await _lost(update, context, turn)
     code = (unpack(query.data) or [""])[0]
     if code not in Category.__members__.values():
         return None
-    _draft(context)["category"] = code
-    await query.edit_message_reply_markup(None)
-    await query.message.reply_text(  # type: ignore[union-attr]
+    draft.category = code
+    draft.keep(context)
+    await redraw_buttons(update)
+    await reply(
+        update,
+        context,
         turn._(
             "Describe the problem in one message (up to {limit} characters). You may first "
             "attach up to {files} photos or documents."
-        ).format(limit=MAX_TEXT, files=5)
+        ).format(limit=MAX_TEXT, files=MAX_FILES),
     )
     return State.DESCRIBE
 
@@ -154,7 +223,8 @@ async def file_received(update: Update, context: ZtcContext, turn: Turn) -> int 
     """Keep an attached photo or document; a caption counts as the description."""
     message = update.message
     assert message is not None
-    draft = _draft(context)
+    if (draft := Draft.of(context)) is None:
+        return await _lost(update, context, turn)
     if message.photo:
         photo = message.photo[-1]
         entry = {"kind": "photo", "file_id": photo.file_id, "size": photo.file_size}
@@ -164,22 +234,25 @@ async def file_received(update: Update, context: ZtcContext, turn: Turn) -> int 
         entry = {
             "kind": "document",
             "file_id": document.file_id,
-            "name": document.file_name,
-            "mime": document.mime_type,
+            "name": clean_line(document.file_name or "")[:255] or None,
+            "mime": (document.mime_type or "")[:100] or None,
             "size": document.file_size,
         }
     try:
-        check_file(draft["files"], entry.get("size"))
+        check_file(draft.files, entry.get("size"))
     except InvalidInput as exc:
-        await message.reply_text(error_text(exc, turn.locale))
+        await reply(update, context, error_text(exc, turn.locale))
         return None
-    draft["files"] = [*draft["files"], entry]
+    draft.files = [*draft.files, entry]
+    draft.keep(context)
     if message.caption:
-        return await _use_text(message, context, turn, message.caption)
-    await message.reply_text(
+        return await _use_text(update, context, turn, draft, message.caption)
+    await reply(
+        update,
+        context,
         turn._("Attached ({count} of {limit}). Now describe the problem in a message.").format(
-            count=len(draft["files"]), limit=5
-        )
+            count=len(draft.files), limit=MAX_FILES
+        ),
     )
     return None
 
@@ -188,24 +261,35 @@ async def file_received(update: Update, context: ZtcContext, turn: Turn) -> int 
 async def text_received(update: Update, context: ZtcContext, turn: Turn) -> int | None:
     """Keep the description; ask how urgent it is."""
     assert update.message is not None and update.message.text is not None
-    return await _use_text(update.message, context, turn, update.message.text)
+    if (draft := Draft.of(context)) is None:
+        return await _lost(update, context, turn)
+    return await _use_text(update, context, turn, draft, update.message.text)
 
 
-async def _use_text(message: Message, context: ZtcContext, turn: Turn, text: str) -> int | None:
+async def _use_text(
+    update: Update, context: ZtcContext, turn: Turn, draft: Draft, text: str
+) -> int | None:
+    text = clean_text(text).strip()
     if len(text) > MAX_TEXT:
-        await message.reply_text(
+        await reply(
+            update,
+            context,
             turn._(
                 "Your description is {length} characters long; the limit is {limit}. "
                 "Please shorten it and send it again."
-            ).format(length=len(text), limit=MAX_TEXT)
+            ).format(length=len(text), limit=MAX_TEXT),
         )
         return None
-    _draft(context)["text"] = text.strip()
+    if not text:
+        await reply(update, context, turn._("Please describe the problem in words."))
+        return None
+    draft.text = text
+    draft.keep(context)
     buttons = [
         InlineKeyboardButton(label(u, turn.locale), callback_data=pack(CB.URGENCY, u.value))
         for u in Urgency
     ]
-    await message.reply_text(turn._("How urgent is it?"), reply_markup=_rows(buttons, 2))
+    await reply(update, context, turn._("How urgent is it?"), reply_markup=_rows(buttons, 2))
     return State.URGENCY
 
 
@@ -215,67 +299,71 @@ async def urgency_chosen(update: Update, context: ZtcContext, turn: Turn) -> int
     query = update.callback_query
     assert query is not None
     await query.answer()
+    draft = Draft.of(context)
+    if draft is None or draft.project is None or draft.text is None:
+        return await _lost(update, context, turn)
     code = (unpack(query.data) or [""])[0]
-    if code not in Urgency.__members__.values():
+    if code not in Urgency.__members__.values() or draft.category is None:
         return None
-    draft = _draft(context)
-    draft["urgency"] = code
+    draft.urgency = code
+    draft.keep(context)
     async with session_scope(turn.engine) as session:
-        project = await session.get(Project, draft["project"])
-    assert project is not None
-    summary = turn._(
-        "Please check:\nProject: {project}\nCategory: {category}\nUrgency: {urgency}\n"
-        "Files: {files}\n\n{text}"
-    ).format(
-        project=html.escape(f"{project.code} {project.name}"),
-        category=label(Category(draft["category"]), turn.locale),
-        urgency=label(Urgency(code), turn.locale),
-        files=len(draft["files"]),
-        text=html.escape(draft["text"]),
-    )
+        project = await session.get(Project, draft.project)
+    if project is None:
+        return await _lost(update, context, turn)
     buttons = [
         InlineKeyboardButton(turn._("Submit"), callback_data=pack(CB.SUBMIT)),
         InlineKeyboardButton(turn._("Cancel"), callback_data=pack(CB.ABORT)),
     ]
-    await query.edit_message_text(summary, reply_markup=InlineKeyboardMarkup([buttons]))
+    await redraw(update, context, summary(turn, draft, project), InlineKeyboardMarkup([buttons]))
     return State.CONFIRM
 
 
+def summary(turn: Turn, draft: Draft, project: Project) -> str:
+    """The draft to check before submitting, as plain text (what they typed, unescaped); a
+    description too long to fit one message with the rest is shortened here, not in the issue."""
+    assert draft.category is not None and draft.urgency is not None and draft.text is not None
+    head = turn._(
+        "Please check:\nProject: {project}\nCategory: {category}\nUrgency: {urgency}\n"
+        "Files: {files}\n\n"
+    ).format(
+        project=f"{project.code} {project.name}",
+        category=label(Category(draft.category), turn.locale),
+        urgency=label(Urgency(draft.urgency), turn.locale),
+        files=len(draft.files),
+    )
+    room = SUMMARY_LIMIT - len(head)
+    text = draft.text if len(draft.text) <= room else draft.text[: room - 1] + "…"
+    return head + text
+
+
 @speaker()
-async def submit(update: Update, context: ZtcContext, turn: Turn) -> int:
-    """Create the issue (committed before we say so) and tell where it went and by when."""
+async def submit(update: Update, context: ZtcContext, turn: Turn) -> int | None:
+    """Create the issue (committed before we say so) and tell where it went and by when.
+
+    The draft is dropped only once the issue is committed, so after a failed commit the same
+    button works again; its key makes a repeated submit answer with the issue already made.
+    """
     query = update.callback_query
-    assert query is not None and context.user_data is not None
-    draft = context.user_data.pop("report", None)
+    assert query is not None
     await query.answer()
-    if not draft or "urgency" not in draft:
-        await query.edit_message_reply_markup(None)
+    draft = Draft.of(context)
+    if draft is None or not draft.complete:
+        await redraw_buttons(update)
         return END
-    now = turn.rt.now()
     try:
-        async with session_scope(turn.engine) as session:
-            project = await session.get(Project, draft["project"])
-            assert project is not None
-            issue = await report_issue(
-                session=session,
-                rules=turn.rt.rules,
-                actor=turn.actor,
-                project=project,
-                category=Category(draft["category"]),
-                text=draft["text"],
-                urgency=Urgency(draft["urgency"]),
-                now=now,
-            )
-            await attach_files(session=session, issue=issue, files=draft["files"], now=now)
-            handler = await session.get(Official, issue.assignee_id) if issue.assignee_id else None
+        issue, handler = await _file(turn, draft)
     except DomainError as exc:
-        await query.edit_message_text(error_text(exc, turn.locale))
+        await redraw(update, context, error_text(exc, turn.locale))
+        (context.user_data or {}).pop("report", None)
         return END
+    (context.user_data or {}).pop("report", None)
     turn.rt.wake_dispatcher()
     resolve = turn.rt.rules.policy.clocks.for_issue(issue.level, issue.urgency).resolve
-    await query.edit_message_reply_markup(None)
-    tz = turn.rt.rules.tz
-    await query.message.reply_text(  # type: ignore[union-attr]
+    await redraw_buttons(update)
+    await reply(
+        update,
+        context,
         turn._(
             "Received: issue {number}.\nIt is with the {level}: {handler}.\n"
             "To be accepted by {accept}, then resolved within {span}.\nFollow it with /my."
@@ -283,18 +371,46 @@ async def submit(update: Update, context: ZtcContext, turn: Turn) -> int:
             number=issue.number,
             level=label(issue.level, turn.locale),
             handler=handler.name if handler else turn._("the administrators (being assigned)"),
-            accept=moment(issue.accept_due, tz, turn.locale),
+            accept=moment(issue.accept_due, turn.rt.rules.tz, turn.locale),
             span=span_text(resolve.amount, resolve.unit, turn.locale),
-        )
+        ),
     )
     return END
+
+
+async def _file(turn: Turn, draft: Draft) -> tuple[Issue, Official | None]:
+    """Report the draft's issue with its files, in one transaction; the issue and its handler."""
+    assert draft.project is not None and draft.category and draft.text and draft.urgency
+    now = turn.rt.now()
+    async with session_scope(turn.engine) as session:
+        issue = await issue_by_submission(session=session, key=draft.key)
+        if issue is not None:  # submitted before (a double tap, or a crash before the reply)
+            handler = await session.get(Official, issue.assignee_id) if issue.assignee_id else None
+            return issue, handler
+        project = await session.get(Project, draft.project)
+        if project is None:
+            raise NotFound(entity="project", key=str(draft.project))
+        issue = await report_issue(
+            session=session,
+            rules=turn.rt.rules,
+            actor=turn.actor,
+            project=project,
+            category=Category(draft.category),
+            text=draft.text,
+            urgency=Urgency(draft.urgency),
+            now=now,
+            submission_key=draft.key,
+        )
+        await attach_files(session=session, issue=issue, files=draft.files, now=now)
+        handler = await session.get(Official, issue.assignee_id) if issue.assignee_id else None
+    return issue, handler
 
 
 @speaker()
 async def abort(update: Update, context: ZtcContext, turn: Turn) -> int:
     """Drop the draft from the summary's cancel button."""
-    assert update.callback_query is not None and context.user_data is not None
-    context.user_data.pop("report", None)
+    assert update.callback_query is not None
+    (context.user_data or {}).pop("report", None)
     await update.callback_query.answer()
-    await update.callback_query.edit_message_text(turn._("Cancelled. Nothing was submitted."))
+    await redraw(update, context, turn._("Cancelled. Nothing was submitted."))
     return END

@@ -17,7 +17,7 @@ from bot.i18n import LOCALES, N_, gettext_for
 from bot.render import error_text
 from bot.runtime import ZtcContext
 from handlers.callbacks import CB, pack, unpack
-from handlers.common import Turn, client_locale, load_turn, refusal_text, speaker
+from handlers.common import Turn, client_locale, load_turn, redraw, refusal_text, reply, speaker
 from models.db import session_scope
 from models.errors import DomainError
 from models.identity import redeem_invite
@@ -44,6 +44,7 @@ COMMANDS = {
     "stranger": {"start": N_("Start with your invitation"), "lang": N_("Language")},
 }
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
+TOKEN_MAX = 64  # Telegram's deep-link payloads are at most 64 characters
 
 
 def commands_for(kind: str | None, locale: str) -> list[BotCommand]:
@@ -66,10 +67,10 @@ async def set_menu(turn: Turn, context: ZtcContext) -> None:
 async def start(update: Update, context: ZtcContext) -> None:
     """Bind the account by an invite token, or greet a known person."""
     turn = await load_turn(update, context)
-    token = context.args[0] if context.args else None
+    token = context.args[0][:TOKEN_MAX] if context.args else None
     if token:
         user = update.effective_user
-        assert user is not None and update.message is not None
+        assert user is not None
         try:
             async with session_scope(turn.engine) as session:
                 await redeem_invite(
@@ -81,21 +82,20 @@ async def start(update: Update, context: ZtcContext) -> None:
                     now=turn.rt.now(),
                 )
         except DomainError as exc:
-            await update.message.reply_text(error_text(exc, turn.locale))
+            await reply(update, context, error_text(exc, turn.locale))
             return
-        turn = await load_turn(update, context)
+        turn = await load_turn(update, context, fresh=True)
         context.rt.wake_dispatcher()  # notices held for this person can go now
     await greet(update, context, turn)
 
 
 async def greet(update: Update, context: ZtcContext, turn: Turn) -> None:
     """Welcome a known person with what they can do; refuse a stranger."""
-    assert update.effective_message is not None
     if turn.person is None:
-        await update.effective_message.reply_text(refusal_text())
+        await reply(update, context, refusal_text())
         return
     await set_menu(turn, context)
-    await update.effective_message.reply_text(help_text(turn))
+    await reply(update, context, help_text(turn))
 
 
 def help_text(turn: Turn) -> str:
@@ -109,20 +109,21 @@ def help_text(turn: Turn) -> str:
 @speaker()
 async def help_command(update: Update, context: ZtcContext, turn: Turn) -> None:
     """List the commands of the person's role."""
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(help_text(turn))
+    await reply(update, context, help_text(turn))
 
 
 async def lang(update: Update, context: ZtcContext) -> None:
     """Offer the languages we speak."""
-    assert update.effective_message is not None
     turn = await load_turn(update, context)
     buttons = [
         InlineKeyboardButton(name, callback_data=pack(CB.LANG, code))
         for code, name in LANGUAGE_NAMES.items()
     ]
-    await update.effective_message.reply_text(
-        turn._("Choose your language:"), reply_markup=InlineKeyboardMarkup([buttons])
+    await reply(
+        update,
+        context,
+        turn._("Choose your language:"),
+        reply_markup=InlineKeyboardMarkup([buttons]),
     )
 
 
@@ -143,8 +144,10 @@ async def lang_chosen(update: Update, context: ZtcContext) -> None:
         context.user_data["locale"] = choice
     turn.locale = choice
     await query.answer()
-    await query.edit_message_text(
-        turn._("Language set: {language}.").format(language=LANGUAGE_NAMES[choice])
+    await redraw(
+        update,
+        context,
+        turn._("Language set: {language}.").format(language=LANGUAGE_NAMES[choice]),
     )
     if turn.person is not None:
         await set_menu(turn, context)

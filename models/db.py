@@ -36,8 +36,15 @@ def async_url(url: str) -> URL:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def _sqlite_foreign_keys(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    # At every checkout, not only at connect: a migration turns them off on its connection
+    # (models/migrations/env.py), and that connection goes back to the pool afterwards.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 
@@ -60,6 +67,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(parsed, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "checkout", _sqlite_foreign_keys)
     return engine
 
 

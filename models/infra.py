@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime
@@ -27,7 +27,8 @@ class Outbox(SQLModel, table=True):
     event_id: int | None = Field(default=None, foreign_key="issueevent.id")
     official_id: int | None = Field(default=None, foreign_key="official.id")
     contact_id: int | None = Field(default=None, foreign_key="contact.id")
-    chat_id: int | None = None
+    # Telegram's ids outgrow 32 bits (users beyond 2**31, supergroups -100…): BIGINT.
+    chat_id: int | None = Field(default=None, sa_type=BigInteger)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     attempts: int = 0
     # How many messages of the notice are delivered (its text's parts, then its files), so a

@@ -55,6 +55,9 @@ class Issue(SQLModel, table=True):
     rating: Rating | None = Field(default=None, sa_type=code_enum(Rating))
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The report's idempotency key (the chat's draft id): a second submit of the same draft —
+    # a double tap, or a press again after a crash between commit and reply — finds this issue.
+    submission_key: str | None = Field(default=None, max_length=64, unique=True)
     version: int = Field(default=1, sa_column=_VERSION)
 
 

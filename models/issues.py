@@ -32,6 +32,7 @@ from models.permissions import Actor, IssueFacts, may_report, require
 from models.project import Project
 from models.routing import assignee_for, department_for
 from models.rules import Rules, level_above, top_level
+from models.text import clean_text
 
 MAX_TEXT = 4000
 
@@ -179,7 +180,7 @@ def start_resolve_clock(issue: Issue, rules: Rules, now: datetime) -> None:
 
 
 def _clean_text(text: str | None, field: str, *, required: bool) -> str | None:
-    value = (text or "").strip()
+    value = clean_text(text or "").strip()
     if required and not value:
         raise InvalidInput(field=field, reason="empty")
     if len(value) > MAX_TEXT:
@@ -210,6 +211,12 @@ async def move_to_level(
     return previous
 
 
+async def issue_by_submission(*, session: AsyncSession, key: str) -> Issue | None:
+    """The issue a report with this submission key created, if any."""
+    query = select(Issue).where(Issue.submission_key == key)
+    return (await session.exec(query)).first()
+
+
 async def report_issue(
     *,
     session: AsyncSession,
@@ -220,8 +227,18 @@ async def report_issue(
     text: str,
     urgency: Urgency = Urgency.NORMAL,
     now: datetime,
+    submission_key: str | None = None,
 ) -> Issue:
-    """Create an issue for a project and route it to the level of the project's tier."""
+    """Create an issue for a project and route it to the level of the project's tier.
+
+    With a `submission_key` (the chat's draft id) the report is idempotent: the same key again —
+    a double tap, or a press repeated after a crash between commit and reply — returns the issue
+    the first submit created, and changes nothing.
+    """
+    if submission_key is not None:
+        existing = await issue_by_submission(session=session, key=submission_key)
+        if existing is not None:
+            return existing
     if not may_report(
         actor,
         enterprise_id=project.enterprise_id,
@@ -242,6 +259,7 @@ async def report_issue(
         level=rules.level_for(project.investment_wan),
         created_at=now,
         updated_at=now,
+        submission_key=submission_key,
     )
     session.add(issue)
     await session.flush()

@@ -24,16 +24,16 @@ def alembic_config(url: str = "") -> Config:
     return config
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, revision: str) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)
 
 
-async def upgrade(engine: AsyncEngine) -> None:
-    """Create the database's tables or bring them up to the newest migration."""
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Create the database's tables or bring them up to the newest migration (or `revision`)."""
     async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+        await connection.run_sync(_upgrade, revision)
 
 
 def head_revision() -> str | None:

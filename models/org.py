@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, BigInteger, Column
 from sqlmodel import Field, SQLModel
 
 from models.codes import RegionKind, Role
@@ -39,8 +39,8 @@ class Official(SQLModel, table=True):
     role: Role = Field(sa_type=code_enum(Role), index=True)
     region_id: int | None = Field(default=None, foreign_key="region.id", index=True)
     department_id: int | None = Field(default=None, foreign_key="department.id")
-    telegram_user_id: int | None = Field(default=None, unique=True)
-    chat_id: int | None = Field(default=None)
+    telegram_user_id: int | None = Field(default=None, unique=True, sa_type=BigInteger)
+    chat_id: int | None = Field(default=None, sa_type=BigInteger)
     locale: str | None = Field(default=None, max_length=16)
     unreachable: bool = Field(default=False)
 
@@ -62,7 +62,7 @@ class Contact(SQLModel, table=True):
     enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
     name: str = Field(max_length=100)
     phone: str | None = Field(default=None, max_length=32)
-    telegram_user_id: int | None = Field(default=None, unique=True)
-    chat_id: int | None = Field(default=None)
+    telegram_user_id: int | None = Field(default=None, unique=True, sa_type=BigInteger)
+    chat_id: int | None = Field(default=None, sa_type=BigInteger)
     locale: str | None = Field(default=None, max_length=16)
     unreachable: bool = Field(default=False)

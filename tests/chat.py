@@ -6,6 +6,7 @@ the test's engine and a clock the test moves; people are bound by real invites t
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -75,6 +76,16 @@ class Chat:
         self.api.add_user(user_id, first_name=person.name, language_code=language)
         self.api.user_says(user_id, f"/start {token}")
         return await self.api.next_message(user_id)
+
+    async def settle(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        """Wait until the bot has taken and handled every update queued so far."""
+        assert self.app is not None
+        async with asyncio.timeout(timeout):
+            # Confirmed by the next getUpdates, once they are in PTB's queue; the sandbox
+            # signals no change for a confirmation, so this polls.
+            while self.api.pending_updates:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+            await self.app.update_queue.join()  # PTB marks each done once it is handled
 
     def uid(self, code: str) -> int:
         """The Telegram id of a bound person."""

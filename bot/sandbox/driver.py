@@ -6,7 +6,7 @@ import copy
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bot.sandbox.admin import BotAdmin, scope_key
 from bot.sandbox.messages import document_of, photo_sizes
@@ -17,6 +17,12 @@ T = TypeVar("T")
 
 # PTB's CommandHandler only sees a command that carries a bot_command entity at offset 0.
 _COMMAND = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
+# Raw updates whose payload is a message of a chat the bot is in: kept there, so the bot can
+# quote it and a later edit replaces it. (A guest_message's chat is one the bot is not in.)
+_KEPT_MESSAGES = frozenset(
+    {"message", "edited_message", "channel_post", "edited_channel_post"}
+    | {"business_message", "edited_business_message"}
+)
 
 
 @dataclass
@@ -48,6 +54,7 @@ class SandboxDriver:
     state: SandboxState
     _admin: BotAdmin
     _faults: list[Fault]
+    _methods: dict[str, tuple[str, Callable[[Params], Any]]]
 
     # --- fault injection -------------------------------------------------------------------
 
@@ -164,6 +171,41 @@ class SandboxDriver:
         self.state.push_update("callback_query", query)
         return query_id
 
+    # --- raw updates: any type Telegram delivers, as a test writes it -----------------------
+
+    def push_update(self, kind: str, payload: Json) -> Json:
+        """Queue an update of any type (`kind` names its field: "poll", "chat_boost", …);
+        returns the update as queued: `{"update_id": …, kind: payload}`.
+
+        A chat the update names (its `chat`, a pressed message's chat) is created from the
+        payload when the bot never met it: the bot can write there, as on Telegram. A message
+        (message, channel_post, business_message and their edited versions) is kept in its chat,
+        with the chat's next id when it has none; a callback query can be answered once.
+        """
+        if kind in _KEPT_MESSAGES:
+            payload = self.state.keep_message(payload)
+        elif kind != "guest_message" and isinstance(payload.get("chat"), dict):
+            self.state.adopt_chat(payload["chat"])  # a guest query's chat is not the bot's
+        if kind == "callback_query":
+            self.state.open_queries.add(payload["id"])
+            if isinstance(payload.get("message"), dict):
+                self.state.adopt_chat(payload["message"]["chat"])
+        return copy.deepcopy(self.state.push_update(kind, payload))
+
+    def stored_photo(self, data: bytes) -> list[Json]:
+        """A message's `photo` array for bytes the sandbox now serves under its file_id."""
+        return photo_sizes(self.state.store_file(data, "photos", None, "image/jpeg"))
+
+    def stored_document(self, name: str | None, data: bytes, mime: str | None) -> Json:
+        """A message's `document` for bytes the sandbox now serves under its file_id."""
+        return document_of(self.state.store_file(data, "documents", name, mime))
+
+    def accept(self, *methods: str) -> None:
+        """Answer these Bot API methods with `true`: recorded in `calls`, otherwise not modelled
+        (answerPreCheckoutQuery, leaveChat, … for a test that lets the bot call them)."""
+        for name in methods:
+            self._methods[name.lower()] = (name, lambda _params: True)
+
     # --- reading what the bot did ----------------------------------------------------------
 
     @property
@@ -185,6 +227,35 @@ class SandboxDriver:
         """The bot's messages still in the chat, as they read now (after edits)."""
         chat = self.state.chats.get(chat_id)
         return copy.deepcopy(chat.bot_messages()) if chat else []
+
+    def last_sent(self, chat_id: int, count: int) -> list[Json]:
+        """The bot's last `count` messages still in the chat (`sent` copies them all)."""
+        chat = self.state.chats.get(chat_id)
+        return copy.deepcopy(chat.bot_messages()[-count:]) if chat else []
+
+    def outbox(self, chat_id: int) -> list[Json]:
+        """Every message the bot sent to the chat, deleted ones too, as they read now."""
+        chat = self.state.chats.get(chat_id)
+        return copy.deepcopy(chat.outbox) if chat else []
+
+    def sent_count(self, chat_id: int) -> int:
+        """How many messages the bot has sent to the chat (deleted ones too); cheap to poll."""
+        chat = self.state.chats.get(chat_id)
+        return len(chat.outbox) if chat else 0
+
+    def chat_types(self) -> dict[int, str]:
+        """Every chat the sandbox knows, by id: private, group, supergroup or channel."""
+        return {chat_id: log.chat.get("type", "") for chat_id, log in self.state.chats.items()}
+
+    def calls_of(self, method: str) -> list[Params]:
+        """The parameters of every call of `method` so far, in order (failed ones too)."""
+        wanted = method.lower()
+        return [params for name, params in self.state.calls if name.lower() == wanted]
+
+    @property
+    def pending_updates(self) -> int:
+        """How many queued updates getUpdates has not confirmed yet."""
+        return len(self.state.updates)
 
     def reply_keyboard(self, chat_id: int) -> Json | None:
         """The reply keyboard the bot last put under the chat's input field, if any."""

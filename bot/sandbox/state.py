@@ -224,6 +224,27 @@ class SandboxState:
         self.changed()
         return update
 
+    def adopt_chat(self, chat: Json) -> ChatLog:
+        """The log of a chat a raw update names; created from the update's chat when new."""
+        log = self.chats.get(chat["id"])
+        if log is None:
+            log = self.chats[chat["id"]] = ChatLog(copy.deepcopy(chat))
+        return log
+
+    def keep_message(self, message: Json) -> Json:
+        """Store a message a raw update carries, so the bot can quote, edit or press on it.
+
+        Without a `message_id` it gets the chat's next one (user and bot messages share one
+        sequence); with one (an edited version) it replaces the stored message.
+        """
+        log = self.adopt_chat(message["chat"])
+        message = {"message_id": log.next_id, "date": int(self.clock()), **message}
+        log.next_id = max(log.next_id, message["message_id"] + 1)
+        stored = log.messages.get(message["message_id"])
+        if stored is None or stored.get("from", {}).get("id") != self.bot["id"]:
+            log.messages[message["message_id"]] = copy.deepcopy(message)
+        return message
+
     def confirm(self, offset: int | None) -> None:
         """Drop the updates getUpdates' offset confirms: lower ids, or all but the last -offset."""
         if offset is not None and offset > 0:

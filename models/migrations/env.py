@@ -16,6 +16,23 @@ target_metadata = SQLModel.metadata
 
 
 def _run(connection: Connection) -> None:
+    if connection.dialect.name != "sqlite":
+        _migrate(connection)
+        return
+    # Batch mode rebuilds a table (copy, drop, rename) to change a column, and dropping a table
+    # others refer to breaks their foreign keys mid-way: off while migrating (the pysqlite driver
+    # has no transaction open yet, so the pragma takes), then every key is checked.
+    connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+    try:
+        _migrate(connection)
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+    finally:
+        connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+
+
+def _migrate(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
