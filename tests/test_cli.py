@@ -21,13 +21,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import text
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram.error import InvalidToken
 
 from bot.cli import cli
+from bot.cli.common import ZtcGroup
 from bot.sandbox import FakeBotAPI
 from models.db import make_engine
 from models.infra import Invite
@@ -822,3 +825,43 @@ def test_unreachable_sqlite_prints_no_thread_traceback(tmp_path: Path) -> None:
 def test_demo_without_its_example_data_says_what_to_pass(tmp_path: Path) -> None:
     result = ztc("demo", "--examples", str(tmp_path), code=3)
     assert "--examples" in result.output and str(tmp_path) in result.output
+
+
+# --- the bot token never shows (issue 11, item 6) ---
+
+TOKEN = "987654321:AAH" + "x" * 32  # shaped like BotFather's: bot id, colon, 35 characters
+
+
+def failing_group(error: Exception) -> click.Group:
+    """A `ztc`-like group whose one command, `boom`, raises `error`."""
+    group = ZtcGroup()
+
+    @group.command()
+    def boom() -> None:
+        raise error
+
+    return group
+
+
+def test_a_rejected_token_is_a_configuration_error_without_the_token(env: str) -> None:
+    error = InvalidToken(f"The token `{TOKEN}` was rejected by the server.")
+    result = CliRunner().invoke(failing_group(error), ["boom"])
+    assert result.exit_code == 3
+    assert result.stderr.splitlines() == [
+        "Configuration error: Telegram rejected ZTC_BOT_TOKEN (invalid or revoked); "
+        "get a new token from @BotFather."
+    ]
+
+
+def test_an_unexpected_error_never_prints_a_token(
+    env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configured = "123456:NOT-SHAPED-LIKE-A-TOKEN"  # only known as the configured one
+    monkeypatch.setenv("ZTC_BOT_TOKEN", configured)
+    error = RuntimeError(f"POST /bot{configured}/getMe and /bot{TOKEN}/getMe failed")
+    result = CliRunner().invoke(failing_group(error), ["boom"])
+    assert result.exit_code == 4
+    assert result.stderr.splitlines() == [
+        "Unexpected error (RuntimeError): POST /bot123456:***/getMe and "
+        "/bot987654321:***/getMe failed"
+    ]

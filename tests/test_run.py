@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
+import pytest
+from telegram.error import InvalidToken
+
+from bot.logmask import TokenMask, mask_log_handlers, mask_token
 from bot.sandbox import FakeBotAPI
 from models.db import make_engine, session_scope
 from models.invites import create_invite
@@ -73,3 +82,195 @@ async def test_run_serves_a_person_and_stops_cleanly_on_sigterm(
         assert process.stderr is not None
         log = (await process.stderr.read()).decode()
     assert "Traceback" not in log, log
+
+
+async def test_a_second_run_on_the_same_database_refuses_to_start(
+    tmp_path: Path, rules: Rules
+) -> None:
+    url = f"sqlite:///{tmp_path / 'ztc.db'}"
+    engine = make_engine(url)
+    await upgrade(engine)
+    async with session_scope(engine) as session:
+        world = await build_world(session)
+        token, _ = await create_invite(
+            session=session, rules=rules, person=world.officials["r1-head"], now=at("2026-11-20")
+        )
+    await engine.dispose()
+    async with FakeBotAPI() as api:
+        env = _env(ZTC_DATABASE_URL=url, ZTC_BOT_TOKEN=api.token, ZTC_BOT_API_URL=api.url)
+        first = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path
+        )
+        try:
+            api.user_says(2001, f"/start {token}")
+            await api.next_message(2001, timeout=60)  # the first is up and serving
+            second = await asyncio.create_subprocess_exec(
+                *(sys.executable, "-m", "bot", "run"),
+                env=env,
+                cwd=tmp_path,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            _out, err = await asyncio.wait_for(second.communicate(), 60)
+            assert second.returncode == 1, err
+            lines = err.decode().strip().splitlines()
+            assert len(lines) == 1 and "已有一个 ztc 机器人" in lines[0], lines
+            assert f"（{tmp_path / 'ztc.db'}）" in lines[0]
+            api.user_says(2001, "/help")  # the first one still serves (among its bulletins)
+            for _ in range(6):
+                if "/inbox" in (await api.next_message(2001, timeout=60)).get("text", ""):
+                    break
+            else:
+                raise AssertionError("the first bot stopped answering")
+            first.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(first.wait(), 60) == 0
+        finally:
+            if first.returncode is None:
+                first.kill()
+                await first.wait()
+
+
+# --- the bot token never shows (issue 11, item 6) ---
+
+# Shaped like BotFather's tokens: bot id, colon, a 35-character secret.
+REJECTED = "987654321:AAH" + "x" * 32
+ODD = "123456:WRONG-TOKEN"  # not token-shaped: only masking the configured token hides it
+
+
+async def _run_with_token(
+    tmp_path: Path, token: str, *args: str, **settings: str
+) -> tuple[int, str, str]:
+    """`ztc run ARGS` with `token` against the fake Bot API, which rejects it: code, out, err."""
+    url = f"sqlite:///{tmp_path / 'ztc.db'}"
+    engine = make_engine(url)
+    await upgrade(engine)
+    await engine.dispose()
+    async with FakeBotAPI() as api:
+        assert token != api.token
+        process = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "bot", "run", *args),
+            env=_env(
+                ZTC_DATABASE_URL=url, ZTC_BOT_TOKEN=token, ZTC_BOT_API_URL=api.url, **settings
+            ),
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def _free_port() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_run_with_a_rejected_token_says_so_in_one_line_without_the_token(
+    tmp_path: Path, mode: str
+) -> None:
+    webhook = {"ZTC_WEBHOOK_URL": "https://bot.example.org/hook", "ZTC_WEBHOOK_PORT": _free_port()}
+    code, out, err = await _run_with_token(
+        tmp_path, REJECTED, **(webhook if mode == "webhook" else {})
+    )
+    assert code == 3, err
+    assert out == ""
+    assert err.strip().splitlines() == [
+        "配置错误：ZTC_BOT_TOKEN 被 Telegram 拒绝（无效或已被撤销），"
+        "请向 @BotFather 获取新的令牌。"
+    ]
+
+
+@pytest.mark.parametrize("token", [REJECTED, ODD])
+async def test_run_verbose_logs_the_bot_api_url_with_the_token_masked(
+    tmp_path: Path, token: str
+) -> None:
+    code, out, err = await _run_with_token(tmp_path, token, "-v")
+    bot_id, secret = token.split(":")
+    assert code == 3, err
+    assert secret not in out + err
+    # PTB logs the URL (and the failure, traceback and all): they are there, masked
+    assert "Set Bot API URL: http://127.0.0.1:" in err and f"/bot{bot_id}:***" in err
+    assert f"The token `{bot_id}:***` was rejected" in err
+    assert "ZTC_BOT_TOKEN" in err.strip().splitlines()[-1]
+
+
+# --- the masking filter itself ---
+
+
+@pytest.fixture
+def root_log() -> Iterator[io.StringIO]:
+    """The root logger writing to a string as `ztc run` does, masked for REJECTED."""
+    stream, root = io.StringIO(), logging.getLogger()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    mask_log_handlers(REJECTED)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        for other in root.handlers:  # pytest's own capture handlers got a mask too
+            for mask in [f for f in other.filters if isinstance(f, TokenMask)]:
+                other.removeFilter(mask)
+
+
+def test_mask_covers_percent_arguments_of_a_child_logger(root_log: io.StringIO) -> None:
+    url = f"https://api.telegram.org/bot{REJECTED}"
+    logging.getLogger("telegram.ext.ExtBot").debug("Set Bot API URL: %s", url)
+    logging.getLogger("httpx").warning(
+        "HTTP Request: %(method)s %(url)s", {"method": "POST", "url": url}
+    )
+    assert root_log.getvalue().splitlines() == [
+        "DEBUG telegram.ext.ExtBot: Set Bot API URL: https://api.telegram.org/bot987654321:***",
+        "WARNING httpx: HTTP Request: POST https://api.telegram.org/bot987654321:***",
+    ]
+
+
+def test_mask_covers_a_message_built_beforehand(root_log: io.StringIO) -> None:
+    other = "1234567890:AAF" + "y" * 32  # another bot's token, never configured here
+    logging.getLogger("ztc").info(f"tokens {REJECTED} and {other} and {quote(REJECTED)}")
+    assert root_log.getvalue() == (
+        "INFO ztc: tokens 987654321:*** and 1234567890:*** and 987654321:***\n"
+    )
+
+
+def test_mask_covers_the_exception_and_its_traceback(root_log: io.StringIO) -> None:
+    try:
+        try:
+            raise ValueError(f"POST /bot{REJECTED}/getMe: 401")
+        except ValueError as cause:
+            raise InvalidToken(f"The token `{REJECTED}` was rejected by the server.") from cause
+    except InvalidToken:
+        logging.getLogger("telegram.ext").exception("Invalid token %s", REJECTED)
+    text = root_log.getvalue()
+    assert "Traceback" in text and "direct cause" in text
+    assert "Invalid token 987654321:***" in text and "/bot987654321:***/getMe" in text
+    assert "The token `987654321:***` was rejected" in text
+    assert "AAHxxx" not in text
+
+
+def test_mask_covers_stack_info(root_log: io.StringIO) -> None:
+    logging.getLogger("ztc").info("where %s", REJECTED, stack_info=True)
+    assert "Stack (most recent call last)" in root_log.getvalue()
+    assert "AAHxxx" not in root_log.getvalue()
+
+
+def test_mask_leaves_a_bad_format_string_to_the_handler_with_the_args_masked() -> None:
+    record = logging.LogRecord("ztc", logging.INFO, __file__, 1, "count %d", (REJECTED,), None)
+    assert TokenMask(REJECTED).filter(record)  # no exception: Handler.handleError reports it
+    assert (record.msg, record.args) == ("count %d", ("987654321:***",))
+
+
+def test_mask_keeps_the_bot_id_and_leaves_other_text_alone() -> None:
+    docs_example = "110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"  # Telegram's: 34 characters
+    assert mask_token(f"token {docs_example}.") == "token 110201543:***."
+    assert mask_token(f"bot{ODD}/getMe", ODD) == "bot123456:***/getMe"
+    assert mask_token("secret garbage here", "garbage") == "secret *** here"
+    plain = "2026-11-20 10:00:00 chat 1234567890 sent 42:7 at 12345:short-one"
+    assert mask_token(plain, "") == plain and mask_token(plain, REJECTED) == plain

@@ -20,8 +20,11 @@ import click
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram.error import InvalidToken
 
 from bot.i18n import gettext_for
+from bot.instance import AlreadyRunning
+from bot.logmask import mask_log_handlers, mask_token
 from bot.render import error_text, row_error_text
 from bot.settings import Settings, SettingsError, load_settings
 from models.db import DatabaseFolderMissing, make_engine, session_scope
@@ -107,8 +110,10 @@ class ZtcGroup(click.Group):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(EXIT_ERROR)
         except Exception as exc:  # every failure ends here as one line, never a traceback
-            message, code = _explain(exc, ctx.meta.get("ztc.source", "?"), _locale())
-            _fail(message, code)
+            settings = _settings()
+            locale = settings.default_locale if settings else "zh_CN"
+            message, code = _explain(exc, ctx.meta.get("ztc.source", "?"), locale)
+            _fail(mask_token(message, _token(settings)), code)
 
 
 def _explain(exc: Exception, source: str, locale: str) -> tuple[str, int]:
@@ -124,19 +129,44 @@ def _explain(exc: Exception, source: str, locale: str) -> tuple[str, int]:
     if isinstance(exc, DatabaseFolderMissing):
         text = _("Cannot use the database: the folder {folder} does not exist.")
         return text.format(folder=exc.folder), EXIT_ERROR
+    if isinstance(exc, AlreadyRunning):
+        text = _(
+            "Another ztc bot is already running on this database ({where}); only one may run "
+            "at a time. Stop it first."
+        )
+        return text.format(where=exc.where), EXIT_ERROR
+    if isinstance(exc, InvalidToken):  # PTB also reads a 404 from the Bot API as a bad token
+        text = _(
+            "Configuration error: Telegram rejected ZTC_BOT_TOKEN (invalid or revoked); "
+            "get a new token from @BotFather."
+        )
+        return text, EXIT_CONFIG
     if isinstance(exc, OperationalError | DBAPIError):
         detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         return _("Cannot use the database: {detail}").format(detail=detail), EXIT_ERROR
     logging.getLogger("ztc").debug("unexpected error", exc_info=exc)
     text = _("Unexpected error ({kind}): {detail}")
-    return text.format(kind=type(exc).__name__, detail=exc), EXIT_INTERNAL
+    return text.format(kind=type(exc).__name__, detail=mask_token(str(exc))), EXIT_INTERNAL
 
 
-def _locale() -> str:
+def _settings() -> Settings | None:
     try:
-        return load_settings().default_locale
+        return load_settings()
     except SettingsError:
-        return "zh_CN"
+        return None
+
+
+def _token(settings: Settings | None) -> str | None:
+    if settings is None or settings.bot_token is None:
+        return None
+    return settings.bot_token.get_secret_value()
+
+
+def configure_logging(level: int, settings: Settings) -> None:
+    """Log to stderr at `level`, the bot token masked in every line (bot/logmask.py)."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll is noise
+    mask_log_handlers(_token(settings))
 
 
 def _fail(message: str, code: int) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli.common import EXIT_CONFIG, EXIT_ERROR, _fail, load_env
+from bot.cli.common import EXIT_CONFIG, EXIT_ERROR, _fail, configure_logging, load_env
 from bot.i18n import LOCALES
 
 
@@ -62,11 +62,7 @@ def demo(
             EXIT_CONFIG,
         )
     moment = env.parse_at(start)
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(logging.INFO if verbose else logging.WARNING, env.settings)
     _ = env._
     click.echo(_("Preparing the demo: example data and six weeks of simulated issues…"))
     try:

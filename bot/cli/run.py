@@ -9,8 +9,10 @@ from urllib.parse import urlsplit
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
+from telegram.error import InvalidToken
+from telegram.ext import Application
 
-from bot.cli.common import EXIT_CONFIG, EXIT_ERROR, _fail, load_env
+from bot.cli.common import EXIT_CONFIG, EXIT_ERROR, _fail, configure_logging, load_env
 
 
 @click.command()
@@ -33,12 +35,12 @@ def run(verbose: bool) -> None:
 
     if env.run_engine(revision) != head_revision():
         _fail(env._("The database is not up to date: run `ztc db upgrade` first."), EXIT_ERROR)
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll is noise
+    configure_logging(logging.DEBUG if verbose else logging.INFO, settings)
+    if not verbose:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job added or run
     app = build_application(settings)
+    if not verbose:
+        _quiet_rejected_token(app)
     if settings.webhook_url:
         secret = (
             settings.webhook_secret.get_secret_value()
@@ -55,3 +57,18 @@ def run(verbose: bool) -> None:
         )
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
+
+
+def _quiet_rejected_token(app: Application) -> None:  # type: ignore[type-arg]
+    """Drop PTB's traceback for a token rejected at start-up: the CLI says it in one line.
+
+    Before the application runs, an InvalidToken can only come from its start-up getMe, which
+    run_polling/run_webhook then raise to ZtcGroup; once running, PTB's report still shows.
+    """
+
+    def keep(record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return app.running or not isinstance(exc, InvalidToken)
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(keep)
