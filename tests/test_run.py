@@ -44,9 +44,8 @@ def test_run_without_a_token_names_the_setting(tmp_path: Path) -> None:
     assert "ZTC_BOT_TOKEN" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-async def test_run_serves_a_person_and_stops_cleanly_on_sigterm(
-    tmp_path: Path, rules: Rules
-) -> None:
+async def _city_with_an_invite(tmp_path: Path, rules: Rules) -> tuple[str, str]:
+    """A migrated SQLite city and an invite for its r1 head: the database URL and the token."""
     url = f"sqlite:///{tmp_path / 'ztc.db'}"
     engine = make_engine(url)
     await upgrade(engine)
@@ -59,6 +58,13 @@ async def test_run_serves_a_person_and_stops_cleanly_on_sigterm(
             now=at("2026-11-20 10:00"),
         )
     await engine.dispose()
+    return url, token
+
+
+async def test_run_serves_a_person_and_stops_cleanly_on_sigterm(
+    tmp_path: Path, rules: Rules
+) -> None:
+    url, token = await _city_with_an_invite(tmp_path, rules)
     async with FakeBotAPI() as api:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -87,15 +93,7 @@ async def test_run_serves_a_person_and_stops_cleanly_on_sigterm(
 async def test_a_second_run_on_the_same_database_refuses_to_start(
     tmp_path: Path, rules: Rules
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'ztc.db'}"
-    engine = make_engine(url)
-    await upgrade(engine)
-    async with session_scope(engine) as session:
-        world = await build_world(session)
-        token, _ = await create_invite(
-            session=session, rules=rules, person=world.officials["r1-head"], now=at("2026-11-20")
-        )
-    await engine.dispose()
+    url, token = await _city_with_an_invite(tmp_path, rules)
     async with FakeBotAPI() as api:
         env = _env(ZTC_DATABASE_URL=url, ZTC_BOT_TOKEN=api.token, ZTC_BOT_API_URL=api.url)
         first = await asyncio.create_subprocess_exec(
