@@ -67,13 +67,15 @@ async def test_0004_keeps_the_rows_and_takes_telegram_sized_ids(
         async with engine.begin() as conn:
             await conn.execute(
                 text(
-                    "INSERT INTO region (id, code, name_zh, kind) VALUES (1, 'r1', '清江浦区', 'district')"
+                    "INSERT INTO region (id, code, name_zh, kind)"
+                    " VALUES (1, 'r1', '清江浦区', 'district')"
                 )
             )
             await conn.execute(
                 text(
-                    "INSERT INTO official (id, code, name, role, region_id, telegram_user_id, chat_id,"
-                    " unreachable) VALUES (1, 'h', '王', 'region_head', 1, 2001, -100123, false)"
+                    "INSERT INTO official (id, code, name, role, region_id, telegram_user_id,"
+                    " chat_id, unreachable)"
+                    " VALUES (1, 'h', '王', 'region_head', 1, 2001, -100123, false)"
                 )
             )
             await conn.execute(
