@@ -29,8 +29,8 @@ from models.issues import report_issue
 from models.migrate import recreate
 from models.permissions import SYSTEM
 from models.policy import load_policy
-from models.project import Project
 from models.rules import Rules
+from models.tables.project import Project
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PROJECTS = 600

@@ -27,14 +27,15 @@ from telegram.request import HTTPXRequest
 import handlers
 from bot.instance import InstanceLock
 from bot.persistence import DbPersistence
-from bot.runtime import Runtime, ZtcApplication, ZtcContext, utc_now
+from bot.runtime import Runtime, ZtcApplication, utc_now
 from bot.scheduler import schedule_jobs, start_up
 from bot.settings import Settings, SettingsError
-from handlers.notices import notice_renderer
+from handlers.cards import render_card
+from handlers.context import ZtcContext
 from jobs.dispatch import Dispatcher
+from jobs.notices import notice_renderer
+from jobs.schedule import load_rules
 from models.db import make_engine
-from models.policy import load_policy
-from models.rules import Rules
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ def build_application(
     """
     if settings.bot_token is None:
         raise SettingsError("ZTC_BOT_TOKEN: missing (get one from @BotFather)")
-    rules = Rules.build(load_policy(settings.policy), settings.tz)
+    rules = load_rules(settings.policy, settings.timezone)
     runtime = Runtime(
         settings=settings,
         rules=rules,
@@ -178,9 +179,10 @@ async def _start_background(app: Application) -> None:  # type: ignore[type-arg]
         await rt.lock.acquire()  # before anything is sent or polled: one bot per database
     bot = _dispatcher_bot(app)
     await bot.initialize()
-    rt.dispatcher = Dispatcher(
-        engine=rt.engine, bot=bot, render=notice_renderer(rt), clock=rt.clock
+    render = notice_renderer(
+        rules=rt.rules, default_locale=rt.default_locale, clock=rt.now, card=render_card
     )
+    rt.dispatcher = Dispatcher(engine=rt.engine, bot=bot, render=render, clock=rt.clock)
     stop = asyncio.Event()
     task = asyncio.create_task(rt.dispatcher.run(stop), name="outbox-dispatcher")
     rt.tasks = [stop, task, bot]

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from telegram.ext import BasePersistence, PersistenceInput
 
 from models.db import session_scope
-from models.infra import ChatState
+from models.tables.infra import ChatState
 
 _LOG = logging.getLogger("ztc.persistence")
 

@@ -1,4 +1,5 @@
-"""What every handler and job of a running bot shares: settings, rules, the engine and the clock.
+"""What every handler and job of a running bot shares: settings, rules, the engine and the clock
+(handlers see it as `handlers.context.BotRuntime`).
 
 It hangs off the Application (`ZtcApplication.runtime`) rather than `bot_data`, because
 `bot_data` is persisted as JSON and these are live objects.
@@ -12,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram.ext import Application, CallbackContext, ExtBot
+from telegram.ext import Application
 
 from bot.settings import Settings
 from models.rules import Rules
@@ -45,6 +46,11 @@ class Runtime:
         """Now, from the runtime's clock (the demo can move it)."""
         return self.clock()
 
+    @property
+    def default_locale(self) -> str:
+        """The language of people whose own is not known (ZTC_DEFAULT_LOCALE)."""
+        return self.settings.default_locale
+
     def wake_dispatcher(self) -> None:
         """New outbox rows are committed: deliver them without waiting for the next pass."""
         if self.dispatcher is not None:
@@ -60,18 +66,3 @@ class ZtcApplication(Application):  # type: ignore[type-arg]
         """Build the application with its runtime."""
         super().__init__(**kwargs)
         self.runtime = runtime
-
-
-class ZtcContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
-    """The callback context, with the runtime one attribute away.
-
-    PTB makes one context per update and hands it to every handler group, so the speaker read
-    for the update (handlers.common.load_turn) is kept here and read once.
-    """
-
-    turn: Any = None
-
-    @property
-    def rt(self) -> Runtime:
-        """The running bot's shared objects."""
-        return self.application.runtime  # type: ignore[attr-defined,no-any-return]

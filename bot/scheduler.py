@@ -13,10 +13,11 @@ from typing import Any
 
 from telegram.ext import JobQueue
 
-from bot.runtime import Runtime, ZtcContext
+from bot.runtime import Runtime
+from handlers.context import ZtcContext
 from jobs.clocks import run_clocks
 from jobs.cycle import CycleRun, catch_up, run_cycle_job
-from models.cycle import trigger_for
+from jobs.schedule import trigger_for
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 300.0  # a cycle job that failed tries again this much later (inside its grace)

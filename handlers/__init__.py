@@ -20,12 +20,12 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.i18n import gettext_for
-from bot.runtime import ZtcContext
 from handlers import lists, presses, report, start
 from handlers.callbacks import CB, State, pattern
 from handlers.common import client_locale, load_turn, refusal_text, reply
+from handlers.context import ZtcContext
 from handlers.gate import Gate
+from locales import gettext_for
 
 log = logging.getLogger(__name__)
 TEXT = filters.TEXT & ~filters.COMMAND
@@ -74,7 +74,7 @@ async def on_error(update: object, context: ZtcContext) -> None:
 
 async def _apologise(update: Update, context: ZtcContext, user: User) -> None:
     """Stop the press's spinner and say sorry in a private chat; never raises."""
-    _ = gettext_for(client_locale(user.language_code) or context.rt.settings.default_locale)
+    _ = gettext_for(client_locale(user.language_code) or context.rt.default_locale)
     apology = _("Sorry, something went wrong. Nothing was lost; please try again.")
     query, chat = update.callback_query, update.effective_chat
     if query is not None:

@@ -13,16 +13,16 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import N_, gettext_for, ngettext_for
-from bot.labels import label
-from bot.render import department_name, moment, money
 from handlers.callbacks import CB, pack
+from locales import N_, gettext_for, ngettext_for
+from locales.formats import department_name, moment, money
+from locales.labels import label
 from models.codes import AWAITING_ACCEPT, Action, Rating
-from models.issue import Issue
 from models.issues import facts_for, running_due
 from models.permissions import Actor, allowed_actions
 from models.queries import IssueView, is_overdue, issue_view
 from models.rules import Rules
+from models.tables.issue import Issue
 
 BUTTONS = {
     "official": {

@@ -14,12 +14,12 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
-from bot.i18n import LOCALES, gettext_for
-from bot.runtime import Runtime, ZtcContext
+from handlers.context import BotRuntime, ZtcContext
+from locales import LOCALES, gettext_for
 from models.db import session_scope
 from models.identity import Person, mark_reachable, person_for
-from models.org import Contact
 from models.permissions import Actor, actor_of
+from models.tables.org import Contact
 
 log = logging.getLogger(__name__)
 Kind = Literal["contact", "official", "any"]
@@ -40,7 +40,7 @@ def client_locale(language_code: str | None) -> str | None:
 class Turn:
     """One update's speaker: the person (None for a stranger), their language, the runtime."""
 
-    rt: Runtime
+    rt: BotRuntime
     person: Person | None
     locale: str
     user_id: int
@@ -91,7 +91,7 @@ async def load_turn(update: Update, context: ZtcContext, *, fresh: bool = False)
         (person.locale if person else None)
         or (stored if stored in LOCALES else None)
         or client_locale(user.language_code)
-        or rt.settings.default_locale
+        or rt.default_locale
     )
     turn = Turn(rt=rt, person=person, locale=locale, user_id=user.id, chat_id=chat_id)
     context.turn = turn

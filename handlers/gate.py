@@ -26,9 +26,9 @@ from telegram import LinkPreviewOptions, Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, filters
 
-from bot.i18n import gettext_for
-from bot.runtime import ZtcContext
 from handlers.common import client_locale, load_turn
+from handlers.context import ZtcContext
+from locales import gettext_for
 
 log = logging.getLogger(__name__)
 POINTER_EVERY = 60.0  # seconds between two pointers to one person in one group
@@ -49,7 +49,7 @@ class Gate:
         payment = update.shipping_query or update.pre_checkout_query
         if payment is not None:  # Telegram waits for an answer; no database needed to give it
             language = client_locale(payment.from_user.language_code)
-            _ = gettext_for(language or context.rt.settings.default_locale)
+            _ = gettext_for(language or context.rt.default_locale)
             await payment.answer(ok=False, error_message=_("This bot does not take payments."))
             raise ApplicationHandlerStop
         query, message = update.callback_query, update.message

@@ -5,17 +5,15 @@ from __future__ import annotations
 from babel.numbers import format_percent
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.i18n import N_
-from bot.labels import label
-from bot.render import moment, money
-from bot.runtime import ZtcContext
 from handlers.callbacks import CB, pack, unpack
 from handlers.common import Turn, redraw, reply, speaker
+from handlers.context import ZtcContext
+from locales import N_
+from locales.formats import moment, money
+from locales.labels import label
 from models.db import session_scope
 from models.figures import scope_figures
-from models.issue import Issue
 from models.issues import running_due
-from models.org import Contact, Official
 from models.queries import (
     enterprise_issues,
     enterprise_projects,
@@ -23,6 +21,8 @@ from models.queries import (
     is_overdue,
     latest_progress,
 )
+from models.tables.issue import Issue
+from models.tables.org import Contact, Official
 
 PAGE = 5
 EMPTY = {

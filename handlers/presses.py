@@ -15,21 +15,21 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import ConversationHandler
 
-from bot.i18n import N_
-from bot.render import department_name, error_text
-from bot.runtime import ZtcContext
 from handlers.callbacks import CB, State, pack, parse_id, unpack
 from handlers.cards import render_card, stamp
 from handlers.common import Turn, redraw, redraw_buttons, reply, speaker
+from handlers.context import ZtcContext
+from locales import N_
+from locales.formats import department_name, error_text
 from models.actions import NEEDS_NOTE, perform
 from models.codes import Action, Rating
 from models.db import session_scope
 from models.errors import DomainError
-from models.issue import Issue
 from models.issues import facts_for
-from models.org import Department
 from models.permissions import check, in_scope
 from models.queries import available_departments, issue_files
+from models.tables.issue import Issue
+from models.tables.org import Department
 
 log = logging.getLogger(__name__)
 

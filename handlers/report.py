@@ -14,21 +14,21 @@ from sqlmodel import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
-from bot.labels import label
-from bot.render import error_text, moment, span_text
-from bot.runtime import ZtcContext
 from handlers.callbacks import CB, State, pack, parse_id, unpack
 from handlers.common import Turn, redraw, redraw_buttons, reply, speaker
+from handlers.context import ZtcContext
+from locales.formats import error_text, moment, span_text
+from locales.labels import label
 from models.attachments import MAX_FILES, attach_files, check_file
 from models.codes import Category, Urgency
 from models.db import session_scope
 from models.errors import DomainError, InvalidInput, NotFound
-from models.issue import Issue
 from models.issues import MAX_TEXT, issue_by_submission, report_issue
-from models.org import Contact, Official
 from models.permissions import may_report
-from models.project import Project
 from models.queries import enterprise_projects, team_projects
+from models.tables.issue import Issue
+from models.tables.org import Contact, Official
+from models.tables.project import Project
 from models.text import clean_line, clean_text
 
 END = ConversationHandler.END

@@ -13,11 +13,11 @@ from telegram import (
 )
 from telegram.error import TelegramError
 
-from bot.i18n import LOCALES, N_, gettext_for
-from bot.render import error_text
-from bot.runtime import ZtcContext
 from handlers.callbacks import CB, pack, unpack
 from handlers.common import Turn, client_locale, load_turn, redraw, refusal_text, reply, speaker
+from handlers.context import ZtcContext
+from locales import LANGUAGE_NAMES, LOCALES, N_, gettext_for
+from locales.formats import error_text
 from models.db import session_scope
 from models.errors import DomainError
 from models.identity import redeem_invite
@@ -43,7 +43,6 @@ COMMANDS = {
     },
     "stranger": {"start": N_("Start with your invitation"), "lang": N_("Language")},
 }
-LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
 TOKEN_MAX = 64  # Telegram's deep-link payloads are at most 64 characters
 
 

@@ -15,7 +15,8 @@ from typing import Literal
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from models.cycle import CYCLE_JOBS, claim, find_run, latest_due, verdict
+from jobs.schedule import latest_due
+from models.cycle import CYCLE_JOBS, claim, find_run, verdict
 from models.cycle_reports import produce
 from models.db import session_scope
 from models.periods import Period

@@ -31,8 +31,8 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from jobs.textsplit import split_text, visible_length
-from models.infra import Outbox
-from models.org import Contact, Official
+from models.tables.infra import Outbox
+from models.tables.org import Contact, Official
 
 logger = logging.getLogger(__name__)
 

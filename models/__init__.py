@@ -1,9 +1,9 @@
 """The domain: SQLModel tables and the rules over them. Never imports `telegram`."""
 
-from models.infra import Invite, Outbox, Report, ScheduleRun
-from models.issue import Attachment, Issue, IssueCoHandler, IssueEvent
-from models.org import Contact, Department, Enterprise, Official, Region
-from models.project import ProgressReport, Project
+from models.tables.infra import Invite, Outbox, Report, ScheduleRun
+from models.tables.issue import Attachment, Issue, IssueCoHandler, IssueEvent
+from models.tables.org import Contact, Department, Enterprise, Official, Region
+from models.tables.project import ProgressReport, Project
 
 __all__ = [
     "Attachment",

@@ -14,10 +14,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import issues as svc
 from models.codes import Action, Rating
 from models.errors import InvalidInput
-from models.issue import Issue
-from models.org import Department
 from models.permissions import Actor
 from models.rules import Rules
+from models.tables.issue import Issue
+from models.tables.org import Department
 
 # Actions that need the person's words before they can be done.
 NEEDS_NOTE = frozenset({Action.COMMENT, Action.REQUEST_INFO, Action.RESOLVE})

@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.errors import InvalidInput
-from models.issue import Attachment, Issue
+from models.tables.issue import Attachment, Issue
 
 MAX_FILES = 5
 MAX_FILE_BYTES = 20 * 1024 * 1024  # what a bot may download from Telegram

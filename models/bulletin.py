@@ -17,12 +17,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.codes import AWAITING_ACCEPT, OPEN_STATUSES, EventKind, Rating, RegionKind
-from models.issue import Issue, IssueEvent
 from models.issues import running_due
-from models.org import Contact, Enterprise, Official, Region
 from models.periods import Period, year_elapsed
 from models.policy import RateKey, RegionTargets
-from models.project import ProgressReport, Project
 from models.queries import is_overdue
 from models.report_data import (
     STAGE_KEYS,
@@ -39,6 +36,9 @@ from models.report_data import (
     Unreachable,
 )
 from models.rules import Rules
+from models.tables.issue import Issue, IssueEvent
+from models.tables.org import Contact, Enterprise, Official, Region
+from models.tables.project import ProgressReport, Project
 
 YI = 10000  # 1亿元 in 万元
 _FLOWS = (

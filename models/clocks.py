@@ -15,7 +15,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.codes import OPEN_STATUSES, EventKind
-from models.issue import Issue
 from models.issues import (
     escalate_issue,
     pause_end,
@@ -26,6 +25,7 @@ from models.issues import (
 )
 from models.permissions import SYSTEM
 from models.rules import Rules, level_above
+from models.tables.issue import Issue
 
 
 @dataclass

@@ -17,12 +17,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.bulletin import Book, city_and_regions, issue_row, load_book, project_row
 from models.codes import OPEN_STATUSES, RegionKind, Stage, Urgency
 from models.cycle import BULLETIN_JOBS
-from models.infra import Outbox, Report
-from models.issue import Issue
-from models.org import Contact, Enterprise, Official, Region
 from models.periods import Period
 from models.policy import Recipients
-from models.project import ProgressReport
 from models.report_data import (
     Agenda,
     AgendaRegion,
@@ -34,6 +30,10 @@ from models.report_data import (
     dump,
 )
 from models.rules import Rules
+from models.tables.infra import Outbox, Report
+from models.tables.issue import Issue
+from models.tables.org import Contact, Enterprise, Official, Region
+from models.tables.project import ProgressReport
 
 Produce = Callable[..., Awaitable[list[Outbox]]]
 

@@ -9,10 +9,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.codes import OPEN_STATUSES, Level, Rating, Role, Status
-from models.issue import Issue, IssueCoHandler
 from models.permissions import Actor
-from models.project import Project
 from models.queries import is_overdue
+from models.tables.issue import Issue, IssueCoHandler
+from models.tables.project import Project
 
 CITY_LEVELS = (Level.CITY_DEPUTY, Level.CITY_PRINCIPAL)
 

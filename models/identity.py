@@ -13,9 +13,9 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.errors import InviteRefused
-from models.infra import Invite
 from models.invites import hash_token
-from models.org import Contact, Official
+from models.tables.infra import Invite
+from models.tables.org import Contact, Official
 
 Person = Official | Contact
 

@@ -21,11 +21,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.codes import Category, RegionKind, Role, Stage
 from models.credit_code import credit_code_problem, normalize_credit_code
-from models.org import Contact, Department, Enterprise, Official, Region
 from models.permissions import SYSTEM
-from models.project import Project
 from models.retier import retier_project
 from models.rules import Rules
+from models.tables.org import Contact, Department, Enterprise, Official, Region
+from models.tables.project import Project
 from models.text import clean_line
 
 KINDS = ("regions", "departments", "officials", "enterprises", "contacts", "projects")

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.infra import Invite
-from models.org import Contact, Official
 from models.rules import Rules
+from models.tables.infra import Invite
+from models.tables.org import Contact, Official
 
 
 def hash_token(token: str) -> str:

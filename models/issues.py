@@ -25,13 +25,13 @@ from models.codes import (
     Urgency,
 )
 from models.errors import InvalidInput, NotAllowed, NotFound
-from models.issue import Issue, IssueCoHandler, IssueEvent
 from models.notify import notify
-from models.org import Department
 from models.permissions import Actor, IssueFacts, may_report, require
-from models.project import Project
 from models.routing import assignee_for, department_for
 from models.rules import Rules, level_above, top_level
+from models.tables.issue import Issue, IssueCoHandler, IssueEvent
+from models.tables.org import Department
+from models.tables.project import Project
 from models.text import clean_text
 
 MAX_TEXT = 4000

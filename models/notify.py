@@ -13,10 +13,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.codes import Audience, EventKind, Role
-from models.infra import Outbox
-from models.issue import Issue, IssueCoHandler, IssueEvent
-from models.org import Contact, Official
-from models.project import Project
+from models.tables.infra import Outbox
+from models.tables.issue import Issue, IssueCoHandler, IssueEvent
+from models.tables.org import Contact, Official
+from models.tables.project import Project
 
 A = Audience
 AUDIENCES: dict[EventKind, tuple[Audience, ...]] = {

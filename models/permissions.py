@@ -13,9 +13,9 @@ from typing import Literal
 
 from models.codes import AWAITING_ACCEPT, OPEN_STATUSES, Action, Level, Role, Status
 from models.errors import AtTop, DomainError, InvalidTransition, NotAllowed
-from models.org import Contact, Official
 from models.policy import Policy
 from models.rules import top_level
+from models.tables.org import Contact, Official
 
 
 @dataclass(frozen=True)

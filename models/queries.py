@@ -12,10 +12,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.codes import OPEN_STATUSES, Status
 from models.errors import NotFound
-from models.issue import Attachment, Issue, IssueCoHandler, IssueEvent
 from models.issues import running_due
-from models.org import Contact, Department, Official, Region
-from models.project import ProgressReport, Project
+from models.tables.issue import Attachment, Issue, IssueCoHandler, IssueEvent
+from models.tables.org import Contact, Department, Official, Region
+from models.tables.project import ProgressReport, Project
 
 
 async def get_issue(*, session: AsyncSession, key: str) -> Issue:

@@ -8,12 +8,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.codes import OPEN_STATUSES, EventKind, Status
-from models.issue import Issue
 from models.issues import relocate
 from models.permissions import Actor
 from models.policy import LADDER
-from models.project import Project
 from models.rules import Rules
+from models.tables.issue import Issue
+from models.tables.project import Project
 
 
 async def retier_project(

@@ -6,9 +6,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.codes import Category, Level, Role
-from models.org import Department, Official
 from models.policy import Policy
-from models.project import Project
+from models.tables.org import Department, Official
+from models.tables.project import Project
 
 _CITY_ROLE = {Level.CITY_DEPUTY: Role.CITY_DEPUTY, Level.CITY_PRINCIPAL: Role.CITY_PRINCIPAL}
 

@@ -23,7 +23,7 @@ else
 fi
 
 sources=()
-for dir in bot models handlers jobs; do
+for dir in bot models handlers jobs locales; do
     if [[ -d "$dir" ]]; then
         sources+=("$dir")
     fi

@@ -19,8 +19,8 @@ from bot.sandbox import FakeBotAPI
 from bot.settings import Settings
 from models.db import session_scope
 from models.invites import create_invite
-from models.org import Contact, Official
 from models.rules import Rules
+from models.tables.org import Contact, Official
 
 Json = dict[str, Any]
 CONTACT, OTHER_CONTACT, HEAD, DEPUTY, ADMIN, OTHER_HEAD = 1001, 1002, 2001, 2002, 2003, 2004

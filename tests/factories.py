@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.codes import Category, RegionKind, Role, Stage, Urgency
-from models.issue import Issue
 from models.issues import report_issue
-from models.org import Contact, Department, Enterprise, Official, Region
 from models.permissions import Actor, actor_of
-from models.project import Project
 from models.rules import Rules
+from models.tables.issue import Issue
+from models.tables.org import Contact, Department, Enterprise, Official, Region
+from models.tables.project import Project
 
 TZ = ZoneInfo("Asia/Shanghai")
 

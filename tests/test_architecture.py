@@ -22,9 +22,38 @@ def imports(path: Path) -> set[str]:
     return found
 
 
+# Which of our packages each may import: a one-way stack, the domain at the bottom. bot/ wires
+# the others (the app factory registers handlers/, hands jobs/ their render functions).
+LAYERS = {
+    "models": {"models"},
+    "locales": {"locales", "models"},
+    "jobs": {"jobs", "locales", "models"},
+    "handlers": {"handlers", "jobs", "locales", "models"},
+    "bot": {"bot", "handlers", "jobs", "locales", "models"},
+}
+# Libraries the domain must not need: it is tested without Telegram, a scheduler, a web server
+# or a file format (STYLE: "the domain never imports telegram").
+NOT_IN_MODELS = {"telegram", "apscheduler", "matplotlib", "openpyxl", "aiohttp", "httpx"}
+SOURCES = sorted(
+    path
+    for package in LAYERS
+    for path in (ROOT / package).rglob("*.py")
+    if "migrations" not in path.parts
+)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_each_package_imports_only_the_layers_below_it(path: Path) -> None:
+    package = path.relative_to(ROOT).parts[0]
+    ours = {m.split(".")[0] for m in imports(path)} & set(LAYERS)
+    assert ours <= LAYERS[package], (
+        f"{path.relative_to(ROOT)} imports {sorted(ours - LAYERS[package])}"
+    )
+
+
 @pytest.mark.parametrize("path", MODELS, ids=lambda p: str(p.relative_to(ROOT)))
-def test_the_domain_never_imports_telegram_or_the_app(path: Path) -> None:
-    bad = {m for m in imports(path) if m.split(".")[0] in ("telegram", "bot", "handlers", "jobs")}
+def test_the_domain_never_imports_telegram_a_scheduler_or_file_formats(path: Path) -> None:
+    bad = {m for m in imports(path) if m.split(".")[0] in NOT_IN_MODELS}
     assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
 
 

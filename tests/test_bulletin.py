@@ -18,15 +18,15 @@ import openpyxl
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.reports.text import bulletin_text
-from bot.reports.workbook import bulletin_workbook
+from jobs.reports.text import bulletin_text
+from jobs.reports.workbook import bulletin_workbook
 from models import issues as svc
 from models.bulletin import city_and_regions
 from models.codes import Rating
 from models.periods import Period
-from models.project import Project
 from models.report_data import Bulletin, IssueCounts, StageCounts, dump, load
 from models.rules import Rules
+from models.tables.project import Project
 from tests.factories import World, at, build_world, make_issue, make_project
 
 CUT = at("2026-12-01 09:00")
@@ -186,7 +186,7 @@ def test_the_text_and_the_workbook_hold_the_same_numbers(
 async def test_the_sample_story_goes_through_the_real_services(
     session: AsyncSession, rules: Rules
 ) -> None:
-    from models.sample import simulate
+    from bot.demo.sample import simulate
 
     world = await build_world(session)
     for code, amount in (("P1", 20000), ("P2", 600000), ("P3", 5000)):

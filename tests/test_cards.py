@@ -5,9 +5,9 @@ from __future__ import annotations
 from handlers.cards import card_text
 from jobs.textsplit import visible_length
 from models.codes import Category, EventKind, Level, Stage, Status, Urgency
-from models.issue import Issue, IssueEvent
-from models.project import Project
 from models.queries import IssueView
+from models.tables.issue import Issue, IssueEvent
+from models.tables.project import Project
 from tests.factories import TZ, at
 
 

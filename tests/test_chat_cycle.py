@@ -12,8 +12,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.sandbox import FakeBotAPI
-from models.infra import Outbox, ScheduleRun
 from models.rules import Rules
+from models.tables.infra import Outbox, ScheduleRun
 from tests.chat import DEPUTY, HEAD, Chat
 from tests.factories import World, at
 

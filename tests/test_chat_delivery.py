@@ -10,9 +10,9 @@ from sqlmodel import select
 
 from bot.sandbox import FakeBotAPI
 from models.db import session_scope
-from models.infra import Outbox
-from models.org import Official
 from models.rules import Rules
+from models.tables.infra import Outbox
+from models.tables.org import Official
 from tests.chat import CONTACT, HEAD, Chat
 from tests.factories import World, at
 

@@ -12,10 +12,10 @@ from sqlmodel import select
 
 from models.codes import Level, Status
 from models.db import session_scope
-from models.issue import Attachment, Issue
 from models.issues import escalate_issue
 from models.permissions import actor_of
 from models.rules import Rules
+from models.tables.issue import Attachment, Issue
 from tests.chat import ADMIN, CONTACT, HEAD, OTHER_CONTACT, OTHER_HEAD, Chat, labels
 from tests.factories import World, at
 

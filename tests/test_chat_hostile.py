@@ -16,12 +16,12 @@ from sqlmodel import func, select
 
 from bot.instance import AlreadyRunning
 from models.db import session_scope
-from models.infra import ChatState, Invite
 from models.invites import create_invite
-from models.issue import Issue, IssueEvent
-from models.org import Contact
-from models.project import Project
 from models.rules import Rules
+from models.tables.infra import ChatState, Invite
+from models.tables.issue import Issue, IssueEvent
+from models.tables.org import Contact
+from models.tables.project import Project
 from tests.chat import CONTACT, HEAD, Chat
 from tests.factories import World, make_project
 

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.codes import Rating, Status
 from models.db import session_scope
-from models.issue import Issue
+from models.tables.issue import Issue
 from tests.chat import CONTACT, DEPUTY, HEAD, Chat, labels
 from tests.factories import World
 

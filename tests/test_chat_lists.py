@@ -9,8 +9,8 @@ from sqlmodel import select
 
 from models.codes import Stage
 from models.db import session_scope
-from models.project import ProgressReport, Project
 from models.rules import Rules
+from models.tables.project import ProgressReport, Project
 from tests.chat import CONTACT, HEAD, Chat, labels
 from tests.factories import World, make_issue, make_project
 

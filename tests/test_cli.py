@@ -33,10 +33,10 @@ from bot.cli import cli
 from bot.cli.common import ZtcGroup
 from bot.sandbox import FakeBotAPI
 from models.db import make_engine
-from models.infra import Invite
 from models.invites import hash_token
-from models.org import Enterprise, Official, Region
-from models.project import Project
+from models.tables.infra import Invite
+from models.tables.org import Enterprise, Official, Region
+from models.tables.project import Project
 from tests.conftest import EXAMPLES, reset_database
 
 T = TypeVar("T")

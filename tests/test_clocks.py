@@ -14,10 +14,10 @@ from models import issues as svc
 from models.clocks import process_clocks
 from models.codes import EventKind, Level, Status, Urgency
 from models.db import make_engine, session_scope
-from models.infra import Outbox
-from models.issue import Issue, IssueEvent
-from models.project import Project
 from models.rules import Rules
+from models.tables.infra import Outbox
+from models.tables.issue import Issue, IssueEvent
+from models.tables.project import Project
 from tests.factories import World, at, build_world, make_issue, make_project
 
 T0 = at("2026-11-20 10:00")  # Friday; accept due Monday 2026-11-23 10:00

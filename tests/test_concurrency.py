@@ -10,8 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.clocks import process_clocks
 from models.codes import Urgency
 from models.db import session_scope
-from models.issue import Issue
 from models.rules import Rules
+from models.tables.issue import Issue
 from tests.factories import at, build_world, make_issue, make_project
 
 T0 = at("2026-11-20 10:00")  # Friday; accept due Monday 2026-11-23 10:00

@@ -12,13 +12,14 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jobs.cycle import catch_up, run_cycle_job
+from jobs.schedule import latest_due, next_run
 from models.codes import Role, Urgency
-from models.cycle import latest_due, next_run, period_for
+from models.cycle import period_for
 from models.db import make_engine, session_scope
-from models.infra import Outbox, Report, ScheduleRun
-from models.org import Official
 from models.periods import Period, year_elapsed
 from models.rules import Rules
+from models.tables.infra import Outbox, Report, ScheduleRun
+from models.tables.org import Official
 from tests.factories import World, at, build_world, make_issue, make_project
 
 
@@ -184,7 +185,7 @@ async def test_digests_and_the_chase_go_to_handlers_on_working_days(
 async def test_the_progress_reminder_asks_again_only_who_has_not_reported(
     engine: AsyncEngine, rules: Rules, world: World
 ) -> None:
-    from models.project import ProgressReport
+    from models.tables.project import ProgressReport
 
     async with session_scope(engine) as session:
         p1 = await make_project(session, world, 20000, code="P1")

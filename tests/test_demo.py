@@ -18,20 +18,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, func, select
 
 from bot.demo.clock import LONGEST_JUMP, DemoClock, JumpRefused, step_target
+from bot.demo.data import FEATURED
 from bot.demo.page import STRINGS, chat_json, page_html, safe_html, static_file
 from bot.demo.server import Demo, close_demo, open_demo, serve
 from bot.demo.world import examples_folder, prepare_world
-from bot.i18n import LOCALES, gettext_for
 from bot.sandbox.state import ChatLog
+from locales import LOCALES, gettext_for
 from models.codes import Level, Status
 from models.db import session_scope
-from models.demo import FEATURED
-from models.infra import Outbox
-from models.issue import Issue
-from models.org import Contact, Official, Region
-from models.project import Project
 from models.queries import is_overdue
 from models.rules import Rules
+from models.tables.infra import Outbox
+from models.tables.issue import Issue
+from models.tables.org import Contact, Official, Region
+from models.tables.project import Project
 from tests.factories import at
 
 START = at("2026-11-20 10:00")  # a Friday

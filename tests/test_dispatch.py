@@ -30,8 +30,8 @@ from bot.sandbox import FakeBotAPI
 from jobs.dispatch import Attachment, Dispatcher, Person, Rendered
 from jobs.textsplit import visible_length
 from models.db import make_engine, session_scope
-from models.infra import Outbox
-from models.org import Contact, Official
+from models.tables.infra import Outbox
+from models.tables.org import Contact, Official
 from tests.factories import build_world
 
 T0 = datetime(2026, 10, 9, 2, 0, tzinfo=UTC)

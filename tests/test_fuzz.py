@@ -62,10 +62,10 @@ from telegram import Bot, TelegramObject, Update
 from bot.sandbox import FakeBotAPI
 from bot.sandbox.driver import command_entities
 from models.db import session_scope
-from models.infra import Outbox
 from models.invites import create_invite
-from models.org import Contact, Enterprise, Official
-from models.project import Project
+from models.tables.infra import Outbox
+from models.tables.org import Contact, Enterprise, Official
+from models.tables.project import Project
 from tests.chat import ADMIN, CONTACT, DEPUTY, HEAD, OTHER_CONTACT, OTHER_HEAD, Chat
 from tests.factories import World, make_issue
 from tests.fuzz_updates import (

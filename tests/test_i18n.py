@@ -22,11 +22,11 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 import models.codes
-from bot.i18n import gettext_for
-from bot.labels import LABELS
+from locales import gettext_for
+from locales.labels import LABELS
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE_DIRS = ("bot", "models", "handlers", "jobs")
+SOURCE_DIRS = ("bot", "models", "handlers", "jobs", "locales")
 LOCALES = {
     "zh_CN": ("zh_CN", "nplurals=1; plural=0;"),
     "en": ("en", "nplurals=2; plural=(n != 1);"),

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.render import ROW_REASONS, row_error_text
+from locales.formats import ROW_REASONS, row_error_text
 from models.codes import Category, EventKind, Level, RegionKind, Role, Stage, Status
 from models.credit_code import credit_check_char
 from models.importer import (
@@ -28,12 +28,12 @@ from models.importer import (
     RowError,
     import_csv,
 )
-from models.issue import Issue, IssueEvent
 from models.issues import report_issue
-from models.org import Contact, Department, Enterprise, Official, Region
 from models.permissions import actor_of
-from models.project import Project
 from models.rules import Rules
+from models.tables.issue import Issue, IssueEvent
+from models.tables.org import Contact, Department, Enterprise, Official, Region
+from models.tables.project import Project
 from tests.conftest import EXAMPLES
 from tests.factories import TZ
 

@@ -26,7 +26,7 @@ from telegram.request import BaseRequest
 
 from bot.persistence import DbPersistence, not_json
 from models.db import session_scope
-from models.infra import ChatState
+from models.tables.infra import ChatState
 
 USER_ID = 42
 DRAFT = {"project": "P1", "photos": ["f1", "f2"], "meta": {"urgent": True, "n": 1.5}}

@@ -22,28 +22,27 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from PIL import Image
 
-from bot.i18n import gettext_for
-from bot.reports import period_title, stage_label
-from bot.reports.chart import (
+from jobs import notices
+from jobs.notices import FILE_NAMES, FILES_MISSING, report_notice
+from jobs.reports import period_title, stage_label
+from jobs.reports.chart import (
     HEIGHT_PX,
     WIDTH_PX,
     bulletin_chart,
     chart_font_path,
     draw_bulletin,
 )
-from bot.reports.summary import COUNT_LABELS
-from bot.reports.text import bulletin_text
-from bot.reports.workbook import (
+from jobs.reports.summary import COUNT_LABELS
+from jobs.reports.text import bulletin_text
+from jobs.reports.workbook import (
     ISSUE_HEADERS,
     PROJECT_HEADERS,
     REGION_HEADERS,
     SHEETS,
     bulletin_workbook,
 )
-from bot.reports.xlsx import PERCENT
-from handlers import notices
-from handlers.notices import FILE_NAMES, FILES_MISSING, report_notice
-from models.infra import Report
+from jobs.reports.xlsx import PERCENT
+from locales import gettext_for
 from models.report_data import (
     STAGE_KEYS,
     Bulletin,
@@ -58,6 +57,7 @@ from models.report_data import (
     Unreachable,
     dump,
 )
+from models.tables.infra import Report
 
 TZ = ZoneInfo("Asia/Shanghai")
 LOCALES = ("zh_CN", "en")
@@ -510,7 +510,7 @@ async def test_a_bulletin_notice_keeps_its_text_when_a_file_cannot_be_drawn(
         if kind in broken:
             monkeypatch.setattr(notices, name, fail)
     _ = gettext_for(locale)
-    caplog.set_level(logging.ERROR, logger="handlers.notices")
+    caplog.set_level(logging.ERROR, logger="jobs.notices")
     for _time in range(2):  # the second recipient in this language: drawn from the cache
         rendered = await report_notice(bulletin_report(4242), locale, TZ)
         assert rendered.text.startswith(bulletin_text(make_bulletin(), locale, TZ))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from bot.reports.text import agenda_text, digest_text
+from jobs.reports.text import agenda_text, digest_text
 from models.report_data import Agenda, AgendaRegion, Digest, IssueRow
 from models.rules import Rules
 from tests.factories import at

@@ -11,12 +11,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import issues as svc
 from models.codes import Category, EventKind, Level, Rating, Status, Urgency
 from models.errors import AtTop, InvalidInput, InvalidTransition, NotAllowed
-from models.infra import Outbox
-from models.issue import Issue, IssueEvent
 from models.permissions import SYSTEM
 from models.queries import issue_json
 from models.retier import change_investment
 from models.rules import Rules
+from models.tables.infra import Outbox
+from models.tables.issue import Issue, IssueEvent
 from tests.factories import TZ, World, at, build_world, make_issue, make_project
 
 T0 = at("2026-11-20 10:00")  # a Friday
@@ -124,7 +124,7 @@ async def test_nobody_to_assign_keeps_the_issue_and_tells_the_admins(
     session: AsyncSession, rules: Rules, world: World
 ) -> None:
     from models.codes import RegionKind
-    from models.org import Region
+    from models.tables.org import Region
 
     empty = Region(code="r3", name_zh="金湖县", kind=RegionKind.COUNTY)
     session.add(empty)

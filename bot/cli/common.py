@@ -22,15 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.error import InvalidToken
 
-from bot.i18n import gettext_for
 from bot.instance import AlreadyRunning
 from bot.logmask import mask_log_handlers, mask_token
-from bot.render import error_text, row_error_text
 from bot.settings import Settings, SettingsError, load_settings
+from jobs.schedule import load_rules
+from locales import gettext_for
+from locales.formats import error_text, row_error_text
 from models.db import DatabaseFolderMissing, make_engine, session_scope
 from models.errors import DomainError
 from models.importer import CsvRejected
-from models.policy import PolicyError, load_policy
+from models.policy import PolicyError
 from models.rules import Rules
 
 T = TypeVar("T")
@@ -93,7 +94,7 @@ class Env:
 def load_env() -> Env:
     """Settings and policy, or a one-line error naming the bad one."""
     settings = load_settings()
-    return Env(settings, Rules.build(load_policy(settings.policy), settings.tz))
+    return Env(settings, load_rules(settings.policy, settings.timezone))
 
 
 class ZtcGroup(click.Group):

@@ -13,19 +13,19 @@ from babel.dates import format_datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cli.common import Env, echo_json, load_env
-from bot.i18n import N_
-from bot.reports.chart import bulletin_chart
-from bot.reports.text import bulletin_text
-from bot.reports.workbook import bulletin_workbook
+from bot.demo.sample import SampleReport, simulate
 from jobs import JOBS, run_job
 from jobs.cycle import CycleRun
+from jobs.reports.chart import bulletin_chart
+from jobs.reports.text import bulletin_text
+from jobs.reports.workbook import bulletin_workbook
+from jobs.schedule import next_run
+from locales import N_
 from models.bulletin import bulletin_for, load_book
 from models.clocks import ClockReport
-from models.cycle import next_run
-from models.org import Region
 from models.periods import Period
 from models.queries import get_by_code
-from models.sample import SampleReport, simulate
+from models.tables.org import Region
 
 OUTCOMES = {
     "done": N_("{job} {period}: done; {notices} notices queued for delivery."),

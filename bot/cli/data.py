@@ -89,8 +89,8 @@ def import_(ctx: click.Context, kind: str, path: Path) -> None:
 def invite(who: str, code: str) -> None:
     """Issue a one-time invite for a contact or an official: prints the token and deep link."""
     from models.invites import create_invite
-    from models.org import Contact, Official
     from models.queries import get_by_code
+    from models.tables.org import Contact, Official
 
     env = load_env()
     model = Contact if who == "contact" else Official

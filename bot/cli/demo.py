@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from bot.cli.common import EXIT_CONFIG, EXIT_ERROR, _fail, configure_logging, load_env
-from bot.i18n import LOCALES
+from locales import LOCALES
 
 
 @click.command()

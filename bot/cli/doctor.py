@@ -10,8 +10,8 @@ import click
 from sqlalchemy.engine import make_url
 
 from bot.cli.common import EXIT_ERROR, load_env
-from bot.i18n import gettext_for
 from bot.settings import SettingsError, load_settings
+from locales import gettext_for
 from models.db import DatabaseFolderMissing, make_engine
 from models.migrate import current_revision, head_revision
 from models.policy import PolicyError

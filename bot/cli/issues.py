@@ -10,14 +10,14 @@ import click
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cli.common import Env, echo_json, load_env
-from bot.render import issue_text
+from locales.formats import issue_text
 from models import issues as services
 from models.codes import Category, Status, Urgency
-from models.issue import Issue
-from models.org import Official
 from models.permissions import SYSTEM, Actor, actor_of
-from models.project import Project
 from models.queries import get_by_code, get_issue, issue_json, list_issues
+from models.tables.issue import Issue
+from models.tables.org import Official
+from models.tables.project import Project
 
 AT_HELP = "When it happened, ISO (naive = the city's zone); default now."
 

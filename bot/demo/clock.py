@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.runtime import utc_now
-from models.cycle import next_run
+from jobs.schedule import next_run
 from models.rules import Rules
 
 STEPS = ("hour", "day", "workday", "bulletin")

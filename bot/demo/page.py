@@ -10,12 +10,11 @@ from typing import Any
 
 import nh3
 
-from bot.i18n import LOCALES, N_, gettext_for
-from bot.labels import label
+from bot.demo.data import DemoPerson
 from bot.sandbox.state import ChatLog, Json
-from handlers.start import LANGUAGE_NAMES
+from locales import LANGUAGE_NAMES, LOCALES, N_, gettext_for
+from locales.labels import label
 from models.codes import Role
-from models.demo import DemoPerson
 
 TEXT_LIMIT = 4096  # Telegram's limit on a message a user sends
 UPLOAD_LIMIT = 20 * 1024 * 1024  # what a bot may download from Telegram

@@ -18,6 +18,7 @@ from telegram.ext import Application
 
 from bot.app import build_application, start_in_loop, stop_in_loop
 from bot.demo.clock import STEPS, DemoClock, JumpRefused, step_target
+from bot.demo.data import DemoPerson, demo_people, set_language
 from bot.demo.guard import (
     FILE_POLICY,
     INLINE_IMAGES,
@@ -36,18 +37,17 @@ from bot.demo.page import (
     static_file,
 )
 from bot.demo.world import prepare_world
-from bot.i18n import LOCALES
-from bot.reports import babel_locale
-from bot.reports.chart import chart_font_path
 from bot.runtime import Runtime
 from bot.sandbox import FakeBotAPI
 from bot.sandbox.wire import json_response
 from bot.scheduler import start_up
 from bot.settings import Settings
 from jobs.clocks import run_clocks
+from jobs.reports import babel_locale
+from jobs.reports.chart import chart_font_path
+from jobs.schedule import load_rules
+from locales import LOCALES
 from models.db import make_engine, session_scope
-from models.demo import DemoPerson, demo_people, set_language
-from models.policy import load_policy
 from models.rules import Rules
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ async def open_demo(
     )
     engine = make_engine(settings.database_url)
     try:
-        rules = Rules.build(load_policy(settings.policy), settings.tz)
+        rules = load_rules(settings.policy, settings.timezone)
         people = await prepare_world(
             engine=engine, rules=rules, examples=examples, now=clock(), seed=seed, locale=locale
         )

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.demo.data import DemoPerson, bind_everyone, demo_people, load_demo_data, settle_outbox
+from bot.demo.sample import simulate
 from jobs.cycle import catch_up
 from models.db import session_scope
-from models.demo import DemoPerson, bind_everyone, demo_people, load_demo_data, settle_outbox
 from models.migrate import upgrade
 from models.rules import Rules
-from models.sample import simulate
 
 HISTORY = timedelta(days=45)  # how far back the simulated issues go
 

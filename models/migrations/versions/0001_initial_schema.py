@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import models.types
+import models.tables.types
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -76,8 +76,8 @@ def upgrade() -> None:
         sa.Column("job", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("period", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("started_at", models.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", models.tables.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", models.tables.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("job", "period"),
@@ -155,9 +155,9 @@ def upgrade() -> None:
         sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("official_id", sa.Integer(), nullable=True),
         sa.Column("contact_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", models.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", models.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("used_at", models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", models.tables.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", models.tables.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", models.tables.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["contact_id"],
             ["contact.id"],
@@ -292,14 +292,14 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("assignee_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", models.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", models.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("clock_start", models.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("accept_due", models.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("resolve_due", models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", models.tables.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", models.tables.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("clock_start", models.tables.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("accept_due", models.tables.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolve_due", models.tables.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("reminders_sent", sa.Integer(), nullable=False),
-        sa.Column("paused_at", models.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("next_check_at", models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("paused_at", models.tables.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_check_at", models.tables.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("overdue_flagged", sa.Boolean(), nullable=False),
         sa.Column("escalations", sa.Integer(), nullable=False),
         sa.Column("missed_deadlines", sa.Integer(), nullable=False),
@@ -318,8 +318,8 @@ def upgrade() -> None:
             ),
             nullable=True,
         ),
-        sa.Column("resolved_at", models.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("closed_at", models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolved_at", models.tables.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", models.tables.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["assignee_id"],
             ["official.id"],
@@ -368,7 +368,7 @@ def upgrade() -> None:
         ),
         sa.Column("invested_wan", sa.Integer(), nullable=False),
         sa.Column("note", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
-        sa.Column("reported_at", models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("reported_at", models.tables.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("contact_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["contact_id"],
@@ -391,7 +391,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("issue_id", sa.Integer(), nullable=False),
         sa.Column("department_id", sa.Integer(), nullable=False),
-        sa.Column("added_at", models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("added_at", models.tables.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["department_id"],
             ["department.id"],
@@ -410,7 +410,7 @@ def upgrade() -> None:
         "issueevent",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("issue_id", sa.Integer(), nullable=False),
-        sa.Column("at", models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", models.tables.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column(
             "kind",
             sa.Enum(
@@ -522,7 +522,7 @@ def upgrade() -> None:
         sa.Column("file_name", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
         sa.Column("mime_type", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
         sa.Column("size", sa.Integer(), nullable=True),
-        sa.Column("created_at", models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", models.tables.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["event_id"],
             ["issueevent.id"],
@@ -540,7 +540,7 @@ def upgrade() -> None:
         "outbox",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("dedupe_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("created_at", models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", models.tables.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("issue_id", sa.Integer(), nullable=True),
         sa.Column("event_id", sa.Integer(), nullable=True),
@@ -549,9 +549,11 @@ def upgrade() -> None:
         sa.Column("chat_id", sa.Integer(), nullable=True),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", models.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("sent_at", models.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("failed_at", models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "next_attempt_at", models.tables.types.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("sent_at", models.tables.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("failed_at", models.tables.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["contact_id"],

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import models.types
+import models.tables.types
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -27,14 +27,16 @@ def upgrade() -> None:
         sa.Column("job", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("period", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("scope", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("created_at", models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", models.tables.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("job", "period", "scope"),
     )
     with op.batch_alter_table("schedulerun", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("scheduled_for", models.types.UTCDateTime(timezone=True), nullable=True)
+            sa.Column(
+                "scheduled_for", models.tables.types.UTCDateTime(timezone=True), nullable=True
+            )
         )
 
 

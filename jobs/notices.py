@@ -7,30 +7,29 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import N_, gettext_for
-from bot.labels import label
-from bot.reports import period_title
-from bot.reports.chart import bulletin_chart
-from bot.reports.text import bulletin_text, report_text
-from bot.reports.workbook import bulletin_workbook
-from bot.runtime import Runtime
-from handlers.cards import render_card
-from jobs.dispatch import Attachment, Rendered
+from jobs.dispatch import Attachment, Rendered, RenderFn
+from jobs.reports import period_title
+from jobs.reports.chart import bulletin_chart
+from jobs.reports.text import bulletin_text, report_text
+from jobs.reports.workbook import bulletin_workbook
+from locales import N_, gettext_for
+from locales.labels import label
 from models.codes import EventKind, Level, Rating
 from models.cycle import BULLETIN_JOBS
 from models.identity import Person
-from models.infra import Outbox, Report
-from models.issue import Issue
-from models.org import Contact
 from models.permissions import actor_of
 from models.report_data import Bulletin, load
+from models.rules import Rules
+from models.tables.infra import Outbox, Report
+from models.tables.issue import Issue
+from models.tables.org import Contact
 
 logger = logging.getLogger(__name__)
 K = EventKind
@@ -148,26 +147,31 @@ def _attachments(report: Report, files: Files, locale: str) -> tuple[Attachment,
     )
 
 
-def notice_renderer(rt: Runtime):  # type: ignore[no-untyped-def]
-    """The dispatcher's render function for this bot."""
+CardFn = Callable[..., Awaitable[tuple[str, Any]]]
+
+
+def notice_renderer(
+    *, rules: Rules, default_locale: str, clock: Callable[[], datetime], card: CardFn
+) -> RenderFn:
+    """The dispatcher's render function: reports in the reader's language, issue notices as a
+    headline over the issue's `card` (the chat's card, drawn for the reader at delivery)."""
 
     async def render(session: AsyncSession, row: Outbox, person: Person | None) -> Rendered | None:
-        locale = (person.locale if person else None) or rt.settings.default_locale
+        locale = (person.locale if person else None) or default_locale
         if row.kind == "report":
             report = await session.get(Report, row.payload.get("report"))
-            return await report_notice(report, locale, rt.settings.tz) if report else None
+            return await report_notice(report, locale, rules.tz) if report else None
         issue = await session.get(Issue, row.issue_id) if row.issue_id else None
         top = headline(row, locale, for_contact=isinstance(person, Contact))
         if issue is None or person is None:  # a group audience reads the headline only
             return Rendered(top)
-        now: datetime = rt.now()
-        text, markup = await render_card(
+        text, markup = await card(
             session=session,
-            rules=rt.rules,
+            rules=rules,
             issue=issue,
             actor=actor_of(person),
             locale=locale,
-            now=now,
+            now=clock(),
         )
         return Rendered(f"{top}\n\n{text}", markup)
 

@@ -6,7 +6,7 @@ from sqlalchemy import JSON, BigInteger, Column
 from sqlmodel import Field, SQLModel
 
 from models.codes import RegionKind, Role
-from models.types import code_enum
+from models.tables.types import code_enum
 
 
 class Region(SQLModel, table=True):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from babel.dates import format_date, format_skeleton
 
-from bot.i18n import DEFAULT_LOCALE, LOCALES, N_, gettext_for
-from bot.labels import label
+from locales import DEFAULT_LOCALE, LOCALES, N_, gettext_for
+from locales.labels import label
 from models.codes import Stage
 from models.periods import Period
 from models.policy import RateKey

@@ -15,10 +15,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_percent
 
-from bot.i18n import N_, gettext_for, ngettext_for
-from bot.labels import label
-from bot.render import money
-from bot.reports import (
+from jobs.reports import (
     babel_locale,
     in_chinese,
     period_title,
@@ -27,7 +24,10 @@ from bot.reports import (
     scope_name,
     stage_label,
 )
-from bot.reports.summary import COUNT_LABELS, FOUR_RATES, RATE_KEYS
+from jobs.reports.summary import COUNT_LABELS, FOUR_RATES, RATE_KEYS
+from locales import N_, gettext_for, ngettext_for
+from locales.formats import money
+from locales.labels import label
 from models.codes import Level, Stage
 from models.cycle import BULLETIN_JOBS
 from models.periods import Period

@@ -16,11 +16,11 @@ from openpyxl import Workbook
 from openpyxl.styles import PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot.i18n import N_, gettext_for
-from bot.labels import label
-from bot.reports import babel_locale, bulletin_title, rate_label, region_names, stage_label
-from bot.reports.summary import write_summary
-from bot.reports.xlsx import DATETIME, MONEY, PERCENT, Cell, as_text, local, write_table
+from jobs.reports import babel_locale, bulletin_title, rate_label, region_names, stage_label
+from jobs.reports.summary import write_summary
+from jobs.reports.xlsx import DATETIME, MONEY, PERCENT, Cell, as_text, local, write_table
+from locales import N_, gettext_for
+from locales.labels import label
 from models.codes import Category, Level, Rating, Stage, Status, Urgency
 from models.report_data import STAGE_KEYS, Bulletin, IssueRow, ProjectRow, RegionRow
 

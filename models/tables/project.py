@@ -8,7 +8,7 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.codes import Stage
-from models.types import UTCDateTime, code_enum
+from models.tables.types import UTCDateTime, code_enum
 
 
 class Project(SQLModel, table=True):

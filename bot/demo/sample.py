@@ -19,11 +19,11 @@ from models import issues as svc
 from models.clocks import process_clocks
 from models.codes import Category, Rating, Urgency
 from models.errors import DomainError
-from models.issue import Issue
-from models.org import Contact, Official
 from models.permissions import Actor, actor_of
-from models.project import Project
 from models.rules import Rules
+from models.tables.issue import Issue
+from models.tables.org import Contact, Official
+from models.tables.project import Project
 
 TEXTS = {
     Category.LAND: "新增用地指标尚未落实，影响二期厂房开工。",

@@ -16,9 +16,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.codes import Role
 from models.identity import Person
 from models.importer import KINDS, import_csv
-from models.infra import Outbox
-from models.org import Contact, Enterprise, Official, Region
 from models.rules import Rules
+from models.tables.infra import Outbox
+from models.tables.org import Contact, Enterprise, Official, Region
 
 # Sandbox Telegram ids: a contact's is CONTACT_IDS + its row id, an official's OFFICIAL_IDS + id.
 CONTACT_IDS, OFFICIAL_IDS = 5_000_000, 6_000_000

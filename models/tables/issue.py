@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Column, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.codes import Category, EventKind, Level, Rating, Status, Urgency
-from models.types import UTCDateTime, code_enum
+from models.tables.types import UTCDateTime, code_enum
 
 # Optimistic concurrency: every UPDATE of an issue checks and bumps this, so of two officials
 # pressing a button at once (or a button and the clock sweep) one wins and the other gets

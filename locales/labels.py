@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from bot.i18n import N_, gettext_for
+from locales import N_, gettext_for
 from models.codes import Category, EventKind, Level, Rating, Role, Stage, Status, Urgency
 
 LABELS: dict[type[StrEnum], dict[StrEnum, str]] = {

@@ -14,8 +14,7 @@ from babel.lists import format_list
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot.i18n import N_, gettext_for
-from bot.reports import (
+from jobs.reports import (
     babel_locale,
     bulletin_title,
     period_title,
@@ -24,7 +23,7 @@ from bot.reports import (
     scope_name,
     stage_label,
 )
-from bot.reports.xlsx import (
+from jobs.reports.xlsx import (
     DATE,
     DATETIME,
     MONEY,
@@ -36,6 +35,7 @@ from bot.reports.xlsx import (
     fit_columns,
     local,
 )
+from locales import N_, gettext_for
 from models.policy import RateKey
 from models.report_data import RATE4_KEYS, STAGE_KEYS, Bulletin, Fraction, RegionRow
 

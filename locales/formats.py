@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from babel.numbers import format_compact_currency, format_decimal
 
-from bot.i18n import N_, gettext_for, ngettext_for
-from bot.labels import label
+from locales import N_, gettext_for, ngettext_for
+from locales.labels import label
 from models.codes import Action, Category, EventKind, Level, Status, Urgency
 from models.errors import DomainError
 from models.importer import RowError
-from models.org import Department
+from models.tables.org import Department
 
 ENTITIES = {
     "issue": N_("issue"),

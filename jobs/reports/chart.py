@@ -20,8 +20,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from bot.i18n import gettext_for
-from bot.reports import babel_locale, bulletin_title, rate_label, region_name, stage_label
+from jobs.reports import babel_locale, bulletin_title, rate_label, region_name, stage_label
+from locales import gettext_for
 from models.policy import RateKey
 from models.report_data import STAGE_KEYS, Bulletin, RegionRow, StageCounts
 
