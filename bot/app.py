@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Bot, Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseUpdateProcessor,
@@ -30,12 +29,15 @@ from bot.persistence import DbPersistence
 from bot.runtime import Runtime, ZtcApplication, utc_now
 from bot.scheduler import schedule_jobs, start_up
 from bot.settings import Settings, SettingsError
-from handlers.cards import render_card
+from handlers.cards import draw_card
 from handlers.context import ZtcContext
+from jobs.channels.telegram import TelegramChannel
+from jobs.channels.telegram_limits import TelegramRateLimiter
 from jobs.dispatch import Dispatcher
 from jobs.notices import notice_renderer
 from jobs.schedule import load_rules
 from models.db import make_engine
+from models.tables.infra import TELEGRAM
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +150,9 @@ def build_application(
         .context_types(ContextTypes(context=ZtcContext))
         .persistence(DbPersistence(runtime.engine))
         .concurrent_updates(PerChatOrder())
-        # Replies in a conversation wait out a 429 and retry; notices go through the dispatcher,
-        # which has its own Bot (below) because this limiter halts *every* request on a 429.
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        # The token's one sending budget: replies take their turns here (and wait out a 429,
+        # then retry), the dispatcher's deliveries from the same object (_start_background).
+        .rate_limiter(TelegramRateLimiter(max_retries=3))
         .post_init(_start_background)
         .post_stop(_stop_background)
         .post_shutdown(_dispose)
@@ -163,7 +165,9 @@ def build_application(
 
 
 def _dispatcher_bot(app: Application) -> Bot:  # type: ignore[type-arg]
-    """A Bot of the dispatcher's own: same server and token, no shared rate limiter."""
+    """A Bot of the dispatcher's own: same server and token, its own connections, and no PTB
+    rate limiter: its Telegram channel takes turns from the application's limiter itself, and
+    must see a 429 rather than have it waited out (see TelegramChannel)."""
     bot = app.bot
     return Bot(
         bot.token,
@@ -177,12 +181,15 @@ async def _start_background(app: Application) -> None:  # type: ignore[type-arg]
     rt: Runtime = app.runtime  # type: ignore[attr-defined]
     if rt.lock is not None:
         await rt.lock.acquire()  # before anything is sent or polled: one bot per database
+    budget = app.bot.rate_limiter
+    assert isinstance(budget, TelegramRateLimiter)  # build_application set it
     bot = _dispatcher_bot(app)
     await bot.initialize()
     render = notice_renderer(
-        rules=rt.rules, default_locale=rt.default_locale, clock=rt.now, card=render_card
+        rules=rt.rules, default_locale=rt.default_locale, clock=rt.now, card=draw_card
     )
-    rt.dispatcher = Dispatcher(engine=rt.engine, bot=bot, render=render, clock=rt.clock)
+    channels = {TELEGRAM: TelegramChannel(bot, limiter=budget)}
+    rt.dispatcher = Dispatcher(engine=rt.engine, channels=channels, render=render, clock=rt.clock)
     stop = asyncio.Event()
     task = asyncio.create_task(rt.dispatcher.run(stop), name="outbox-dispatcher")
     rt.tasks = [stop, task, bot]

@@ -11,14 +11,17 @@ import zlib
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 
 from handlers.callbacks import CB, pack
+from jobs.channels import Button, Buttons
+from jobs.channels.telegram import markup
 from locales import N_, gettext_for, ngettext_for
 from locales.formats import department_name, moment, money
 from locales.labels import label
 from models.codes import AWAITING_ACCEPT, Action, Rating
-from models.issues import facts_for, running_due
+from models.issues.deadlines import running_due
+from models.issues.runner import facts_for
 from models.permissions import Actor, allowed_actions
 from models.queries import IssueView, is_overdue, issue_view
 from models.rules import Rules
@@ -121,44 +124,48 @@ def _deadline_lines(issue: Issue, *, tz: object, locale: str, now: datetime) -> 
     return [line]
 
 
-def card_buttons(
-    issue: Issue, actions: list[Action], *, official: bool, locale: str
-) -> InlineKeyboardMarkup | None:
-    """The buttons for the actions allowed now, two to a row; ratings on a row of their own."""
+def card_buttons(issue: Issue, actions: list[Action], *, official: bool, locale: str) -> Buttons:
+    """The buttons for the actions allowed now, two to a row; ratings on a row of their own.
+
+    Neutral rows (label and the callback data as the code): the chat draws them with `markup`,
+    and a notice carries them to whichever channel delivers it.
+    """
     _ = gettext_for(locale)
     kind = "official" if official else "contact"
     s = stamp(issue)
     buttons = [
-        InlineKeyboardButton(_(BUTTONS[kind][a]), callback_data=pack(CB.ACT, a.value, issue.id, s))
+        Button(_(BUTTONS[kind][a]), pack(CB.ACT, a.value, issue.id, s))
         for a in actions
         if a in BUTTONS[kind]
     ]
-    rows = [buttons[k : k + 2] for k in range(0, len(buttons), 2)]
+    rows = [tuple(buttons[k : k + 2]) for k in range(0, len(buttons), 2)]
     if Action.CONFIRM in actions:
-        rows.insert(
-            0,
-            [
-                InlineKeyboardButton(
-                    label(r, locale), callback_data=pack(CB.RATE, issue.id, r.value, s)
-                )
-                for r in Rating
-            ],
-        )
-    return InlineKeyboardMarkup(rows) if rows else None
+        rate = (Button(label(r, locale), pack(CB.RATE, issue.id, r.value, s)) for r in Rating)
+        rows.insert(0, tuple(rate))
+    return tuple(rows)
+
+
+async def draw_card(
+    *, session: AsyncSession, rules: Rules, issue: Issue, actor: Actor, locale: str, now: datetime
+) -> tuple[str, Buttons]:
+    """The card of an issue for one reader, with the buttons that reader may press now, as
+    neutral rows (what a notice carries, on any channel)."""
+    view = await issue_view(session=session, issue=issue)
+    facts = await facts_for(session=session, issue=issue)
+    actions = allowed_actions(actor, facts, rules.policy, now)
+    text = card_text(view, tz=rules.tz, locale=locale, now=now)
+    rows = card_buttons(issue, actions, official=actor.kind == "official", locale=locale)
+    if view.files:
+        show = Button(gettext_for(locale)("Show the files"), pack(CB.FILES, issue.id))
+        rows = (*rows, (show,))
+    return text, rows
 
 
 async def render_card(
     *, session: AsyncSession, rules: Rules, issue: Issue, actor: Actor, locale: str, now: datetime
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The card of an issue for one reader, with the buttons that reader may press now."""
-    view = await issue_view(session=session, issue=issue)
-    facts = await facts_for(session=session, issue=issue)
-    actions = allowed_actions(actor, facts, rules.policy, now)
-    text = card_text(view, tz=rules.tz, locale=locale, now=now)
-    markup = card_buttons(issue, actions, official=actor.kind == "official", locale=locale)
-    if view.files:
-        name = gettext_for(locale)("Show the files")
-        show = InlineKeyboardButton(name, callback_data=pack(CB.FILES, issue.id))
-        rows = [*(markup.inline_keyboard if markup else ()), (show,)]
-        markup = InlineKeyboardMarkup(rows)
-    return text, markup
+    """The card of an issue for one reader in the chat: its text and Telegram's keyboard."""
+    text, rows = await draw_card(
+        session=session, rules=rules, issue=issue, actor=actor, locale=locale, now=now
+    )
+    return text, markup(rows)

@@ -1,9 +1,12 @@
-"""The outbox dispatcher: delivers queued notices through the bot, in order, within the limits.
+"""The outbox dispatcher: delivers queued notices through their channels, in order, with retries.
 
 Each row is claimed (a lease on `next_attempt_at`) and committed before it is sent, so two
 dispatchers on one PostgreSQL never send the same row; `sent_at` is committed after the send.
-A notice is one or more messages (its text in parts, then its files); `Outbox.parts_sent`
-counts the ones delivered, so a retry resumes with the first one not yet sent.
+A row names its channel and its address there (none: the person's own address on that channel).
+The channel cuts a notice into messages and sends each within its own limits (jobs/channels);
+`Outbox.parts_sent` counts the ones delivered, so a retry resumes with the first one not yet
+sent. What the channel answers decides the rest here, the same for every channel: wait and send
+again, back off, hold a person's rows, re-address, or give up.
 """
 
 from __future__ import annotations
@@ -12,73 +15,40 @@ import asyncio
 import logging
 import random
 import time
-import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Literal
 
-import telegram
-from aiolimiter import AsyncLimiter
 from sqlalchemy import ColumnElement, Update, and_, exists, func, or_, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import InlineKeyboardMarkup, InputFile, LinkPreviewOptions
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
-from jobs.textsplit import split_text, visible_length
+from jobs.channels import (
+    Channel,
+    DeliveryError,
+    Moved,
+    Rejected,
+    Rendered,
+    RetryLater,
+    Unreachable,
+)
 from models.tables.infra import Outbox
 from models.tables.org import Contact, Official
 
 logger = logging.getLogger(__name__)
 
 Person = Official | Contact
-Key = tuple[str, int | None]  # whose rows go out in order: ("chat"|"official"|"contact", id)
-People = dict[Key, Person]
-Markup = InlineKeyboardMarkup | None
-_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-_HTML: dict[str, Any] = {"parse_mode": ParseMode.HTML, "link_preview_options": _NO_PREVIEW}
+Whose = tuple[str, int | None]  # ("official"|"contact", id)
+People = dict[Whose, Person]
+Channels = Mapping[str, Channel[Any]]
 _UTCNOW = partial(datetime.now, UTC)
 _PENDING = (col(Outbox.sent_at).is_(None), col(Outbox.failed_at).is_(None))
-CAPTION_LIMIT = 1024  # Telegram's, in visible characters once the HTML is parsed
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """A file sent after a notice's text: a document (any file) or a photo (shown inline).
-
-    `caption` is HTML of at most `CAPTION_LIMIT` visible characters; a longer one is refused
-    here rather than trimmed, so render fails before anything is sent instead of Telegram
-    refusing the file after the text went out. Telegram takes documents up to 50 MB and photos
-    up to 10 MB (and at most 10,000 pixels width plus height).
-    """
-
-    name: str
-    data: bytes
-    kind: Literal["document", "photo"] = "document"
-    caption: str | None = None
-
-    def __post_init__(self) -> None:
-        """Refuse a caption Telegram would refuse."""
-        if self.caption and visible_length(self.caption) > CAPTION_LIMIT:
-            raise ValueError(f"caption of {self.name} over {CAPTION_LIMIT} characters")
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """A notice as it is sent: HTML text (the buttons on its last part), then the files."""
-
-    text: str
-    reply_markup: Markup = None
-    files: tuple[Attachment, ...] = ()
-
 
 RenderFn = Callable[[AsyncSession, Outbox, Person | None], Awaitable[Rendered | None]]
-Step = Callable[[int], Awaitable[object]]  # one message of a notice, sent to the chat given
 # What became of a row, named as the report's counter; "waiting": another dispatcher has it.
 Outcome = Literal["sent", "skipped", "retried", "failed", "blocked", "waiting"]
 
@@ -89,67 +59,73 @@ class DispatchReport:
 
     sent: int = 0
     skipped: int = 0  # render had nothing to say: marked sent, nothing sent
-    retried: int = 0  # due again later (back-off, or a 429 longer than the claim)
-    failed: int = 0  # for good: a bad request, or out of attempts
+    retried: int = 0  # due again later (back-off, or a wait longer than the claim)
+    failed: int = 0  # for good: rejected, out of attempts, or a channel we do not have
     held: int = 0  # recipient not bound or unreachable: untouched
-    blocked: int = 0  # a 403 just now: the recipient is marked unreachable
-    waiting: int = 0  # behind an earlier row of the same chat, or another dispatcher's
+    blocked: int = 0  # unreachable just now: the person is marked so
+    waiting: int = 0  # behind an earlier row of the same recipient, or another dispatcher's
     picked: int = 0  # rows this pass took up (at most `batch`; held and waiting ones are not)
 
 
-def _key(chat_id: int | None, official_id: int | None, contact_id: int | None) -> Key:
-    if chat_id is not None:
-        return ("chat", chat_id)
-    return ("official", official_id) if official_id is not None else ("contact", contact_id)
+def _whose(row: Outbox) -> Whose:
+    if row.official_id is not None:
+        return ("official", row.official_id)
+    return ("contact", row.contact_id)
 
 
-def _filters(now: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    """Can the row's recipient be reached; is an earlier row of its chat backing off or in hand."""
+def _recipient(row: Outbox) -> Hashable:
+    """Whose rows go out in order: an address on a channel, else a person (on any channel)."""
+    return ("to", row.channel, row.address) if row.address is not None else _whose(row)
+
+
+def _filters(
+    now: datetime, columns: Mapping[str, str]
+) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """Can the row's recipient be reached; is an earlier row of theirs backing off or in hand.
+
+    `columns`: the channels that reach people, and the person's column holding their address.
+    Rows of other channels are let through, to be failed for good (they can never go out).
+    """
+    o, e = Outbox, aliased(Outbox)  # this row, an earlier row
     bound = (
-        exists().where(col(m.id) == ref, col(m.chat_id).is_not(None), ~col(m.unreachable))
-        for m, ref in ((Official, Outbox.official_id), (Contact, Outbox.contact_id))
+        and_(
+            col(o.channel) == name,
+            exists().where(
+                col(m.id) == ref, col(getattr(m, column)).is_not(None), ~col(m.unreachable)
+            ),
+        )
+        for name, column in columns.items()
+        for m, ref in ((Official, o.official_id), (Contact, o.contact_id))
     )
-    e, o = aliased(Outbox), Outbox  # an earlier row, this row
+    go = or_(col(o.address).is_not(None), col(o.channel).not_in(list(columns)), *bound)
     person = or_(col(e.official_id) == o.official_id, col(e.contact_id) == o.contact_id)
-    person = and_(col(e.chat_id).is_(None), col(o.chat_id).is_(None), person)
+    person = and_(col(e.address).is_(None), col(o.address).is_(None), person)
+    address = and_(col(e.channel) == o.channel, col(e.address) == o.address)
     waiting = col(e.id) < o.id, col(e.next_attempt_at) > now
     pending = col(e.sent_at).is_(None), col(e.failed_at).is_(None)
-    behind = exists().where(*waiting, *pending, or_(col(e.chat_id) == o.chat_id, person))
-    return or_(col(o.chat_id).is_not(None), *bound), behind
-
-
-def _retry_seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings(action="ignore"):  # PTB 22 warns that the int form is going
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+    behind = exists().where(*waiting, *pending, or_(address, person))
+    return go, behind
 
 
 class Dispatcher:
-    """Delivers due outbox rows through a `telegram.Bot`, one committed claim per row."""
+    """Delivers due outbox rows through `channels` (by name), one committed claim per row."""
 
     def __init__(
         self,
         *,
         engine: AsyncEngine,
-        bot: telegram.Bot,
+        channels: Channels,
         render: RenderFn,
         clock: Callable[[], datetime] = _UTCNOW,
-        overall_per_second: int = 30,
-        private_interval: float = 1.0,
-        group_per_minute: int = 20,
         max_attempts: int = 8,
         batch: int = 200,
         lease: timedelta = timedelta(minutes=2),
     ) -> None:
-        """Keep the settings; limiters live as long as the dispatcher, across passes."""
-        self.engine, self.bot, self.render, self.clock = engine, bot, render, clock
-        # Buckets of one, evenly spaced: a bucket of N would allow a burst of N on top of the
-        # steady N per period, twice the limit in the first period.
-        self._rates = {True: (1, private_interval), False: (1, 60 / group_per_minute)}
+        """Keep the settings; the channels keep their rate limits across passes."""
+        self.engine, self.channels, self.render, self.clock = engine, dict(channels), render, clock
         self.max_attempts, self.batch, self.lease = max_attempts, batch, lease
-        self._overall = AsyncLimiter(1, 1 / overall_per_second)
-        self._chats: dict[int, AsyncLimiter] = {}
-        self._moved: dict[int, int] = {}  # groups that became supergroups: old id -> new id
+        self._columns = {n: c.person_address for n, c in channels.items() if c.person_address}
+        self._moved: dict[tuple[str, str], str] = {}  # (channel, old address) -> new address
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()  # run() puts its own here; run_once alone never stops
 
@@ -173,21 +149,22 @@ class Dispatcher:
             self._wake.clear()
 
     async def run_once(self) -> DispatchReport:
-        """One pass over the due rows: each chat in its own task, its rows in id order."""
+        """One pass over the due rows: each recipient in its own task, its rows in id order."""
         rows, people, (held, waiting) = await self._load(self.clock())
         report = DispatchReport(held=held, waiting=waiting, picked=len(rows))
-        queues: dict[Key, list[Outbox]] = {}
+        queues: dict[Hashable, list[Outbox]] = {}
         for row in rows:
-            queues.setdefault(_key(row.chat_id, row.official_id, row.contact_id), []).append(row)
+            queues.setdefault(_recipient(row), []).append(row)
         async with asyncio.TaskGroup() as group:
             for queue in queues.values():
-                group.create_task(self._chat(queue, people, report))
+                group.create_task(self._recipient(queue, people, report))
         return report
 
     async def _load(self, now: datetime) -> tuple[list[Outbox], People, tuple[int, int]]:
         """Due rows that can go now, their recipients, and how many are held or must wait."""
         # Held and waiting rows are left out in SQL, so a backlog of them never fills the batch.
-        due, (go, behind) = and_(*_PENDING, col(Outbox.next_attempt_at) <= now), _filters(now)
+        due = and_(*_PENDING, col(Outbox.next_attempt_at) <= now)
+        go, behind = _filters(now, self._columns)
         query = select(Outbox).where(due, go, ~behind).order_by(col(Outbox.id)).limit(self.batch)
         counts = select(func.count().filter(~go), func.count().filter(go & behind)).where(due)
         async with AsyncSession(self.engine) as session:
@@ -199,29 +176,52 @@ class Dispatcher:
             people |= {("contact", p.id): p for p in (await session.exec(contacts)).all()}
         return rows, people, (held, waiting)
 
-    async def _chat(self, queue: list[Outbox], people: People, report: DispatchReport) -> None:
-        """One chat's rows in id order; stop at the first that cannot go out now."""
+    async def _recipient(
+        self, queue: list[Outbox], people: People, report: DispatchReport
+    ) -> None:
+        """One recipient's rows in id order; stop at the first that cannot go out now."""
         for index, row in enumerate(queue):
-            person = people.get(_key(None, row.official_id, row.contact_id))
-            chat_id = row.chat_id = self._moved.get(row.chat_id or 0, row.chat_id)
-            if chat_id is None and person is not None and not person.unreachable:
-                chat_id = person.chat_id
-            if chat_id is None:  # unbound since the query: untouched, out once they bind again
-                report.held += len(queue) - index
-                return
-            if self._stop.is_set():
-                return
-            try:
-                outcome = await self._deliver(row, person, chat_id)
-            except Exception:  # the database, most likely: the claim lapses, the row comes back
-                logger.exception("outbox %s (%s): delivery broke off", row.id, row.dedupe_key)
-                outcome = "waiting"
+            person, channel = people.get(_whose(row)), self.channels.get(row.channel)
+            if channel is None or (row.address is None and channel.person_address is None):
+                outcome = await self._give_up(row, _unusable(row, channel))
+            else:
+                address = self._address(row, channel, person)
+                if address is None:  # unbound since the query: untouched, out once they bind
+                    report.held += len(queue) - index
+                    return
+                if self._stop.is_set():
+                    return
+                try:
+                    outcome = await self._deliver(row, channel, person, address)
+                except Exception:  # the database, most likely: the claim lapses, the row is back
+                    logger.exception("outbox %s (%s): delivery broke off", row.id, row.dedupe_key)
+                    outcome = "waiting"
             setattr(report, outcome, getattr(report, outcome) + 1)
             if outcome in ("retried", "blocked", "waiting"):
                 report.waiting += len(queue) - index - 1
                 return
 
-    async def _deliver(self, row: Outbox, person: Person | None, chat_id: int) -> Outcome:
+    def _address(self, row: Outbox, channel: Channel[Any], person: Person | None) -> str | None:
+        """Where the row goes: its own address (as moved since), else the person's there."""
+        if row.address is not None:
+            row.address = self._moved.get((row.channel, row.address), row.address)
+            return row.address
+        if person is None or person.unreachable or channel.person_address is None:
+            return None
+        value = getattr(person, channel.person_address)
+        return None if value is None else str(value)
+
+    async def _give_up(self, row: Outbox, reason: str) -> Outcome:
+        """Fail a row that no channel of ours can deliver, for good."""
+        seen = col(Outbox.next_attempt_at) == row.next_attempt_at
+        if not await self._write(self._row(row, seen, failed_at=self.clock(), last_error=reason)):
+            return "waiting"
+        logger.error("outbox %s (%s) failed: %s", row.id, row.dedupe_key, reason)
+        return "failed"
+
+    async def _deliver(
+        self, row: Outbox, channel: Channel[Any], person: Person | None, address: str
+    ) -> Outcome:
         """Claim, render and send one row; record what happened."""
         seen = col(Outbox.next_attempt_at) == row.next_attempt_at  # nobody moved it since we read
         if not await self._write(self._row(row, seen, next_attempt_at=self.clock() + self.lease)):
@@ -238,83 +238,73 @@ class Dispatcher:
             logger.info("outbox %s (%s): nothing to say, skipped", row.id, row.dedupe_key)
             return "skipped"
         try:
-            chat_id = await self._send_parts(row, chat_id, rendered, deadline)
-        except TelegramError as exc:  # Telegram's answers only: a database error is no send error
+            address = await self._send_parts(row, channel, address, rendered, deadline)
+        except (
+            DeliveryError
+        ) as exc:  # the endpoint's answers only: a database error is no send error
             return await self._on_error(row, person, exc)
-        logger.info("outbox %s (%s) sent to %s", row.id, row.dedupe_key, chat_id)
+        logger.info("outbox %s (%s) sent to %s %s", row.id, row.dedupe_key, row.channel, address)
         return "sent"
 
-    async def _send_parts(self, row: Outbox, chat: int, rendered: Rendered, until: float) -> int:
-        """Send the messages not yet delivered, committing after each one and `sent_at` last."""
-        steps = self._steps(rendered)
-        for index in range(row.parts_sent, len(steps)):
-            chat = await self._send(row, chat, steps[index], until)
+    async def _send_parts(
+        self, row: Outbox, channel: Channel[Any], address: str, rendered: Rendered, until: float
+    ) -> str:
+        """Send the parts not yet delivered, committing after each one and `sent_at` last."""
+        parts = channel.parts(rendered)
+        for index in range(row.parts_sent, len(parts)):
+            address = await self._send(row, channel, address, parts[index], until)
             row.parts_sent = index + 1
-            if row.parts_sent < len(steps):  # a retry resumes after this part, never repeats it
+            if row.parts_sent < len(parts):  # a retry resumes after this part, never repeats it
                 await self._write(self._row(row, parts_sent=row.parts_sent))
-        done = max(row.parts_sent, len(steps))
-        await self._write(self._row(row, sent_at=self.clock(), chat_id=chat, parts_sent=done))
-        return chat
+        done = max(row.parts_sent, len(parts))
+        await self._write(self._row(row, sent_at=self.clock(), address=address, parts_sent=done))
+        return address
 
-    def _steps(self, rendered: Rendered) -> list[Step]:
-        """The notice's messages in order: the text's parts, buttons on the last, then files."""
-        parts = split_text(rendered.text)
-        markups = [None] * (len(parts) - 1) + [rendered.reply_markup]
-        steps: list[Step] = [
-            partial(self.bot.send_message, text=part, reply_markup=markup, **_HTML)
-            for part, markup in zip(parts, markups, strict=True)
-        ]
-        return steps + [partial(self._upload, file) for file in rendered.files]
-
-    async def _upload(self, file: Attachment, chat: int) -> object:
-        """One file, as a document or a photo, with its HTML caption."""
-        send = self.bot.send_photo if file.kind == "photo" else self.bot.send_document
-        upload = InputFile(file.data, filename=file.name)
-        return await send(chat, upload, caption=file.caption, parse_mode=ParseMode.HTML)
-
-    async def _send(self, row: Outbox, chat: int, step: Step, until: float) -> int:
-        """One message; waits out a 429 in this chat's task while the claim lasts."""
+    async def _send(
+        self, row: Outbox, channel: Channel[Any], address: str, part: Any, until: float
+    ) -> str:
+        """One part; waits out a "retry later" in this recipient's task while the claim lasts."""
         while True:
-            await self._limiter(chat).acquire()
-            await self._overall.acquire()
             try:
-                await step(chat)
-                return chat
-            except RetryAfter as exc:
-                wait = _retry_seconds(exc)
-                if self._stop.is_set() or time.monotonic() + wait + 1 > until:
+                await channel.send(address, part)
+                return address
+            except RetryLater as exc:
+                if self._stop.is_set() or time.monotonic() + exc.seconds + 1 > until:
                     raise  # would outlive the claim: hand the row back, due after the wait
-                logger.warning("outbox %s (%s): 429, waiting %.1fs", row.id, row.dedupe_key, wait)
-                await asyncio.sleep(wait)
-            except ChatMigrated as exc:
-                if row.chat_id is None:
-                    raise  # a person's private chat does not migrate: treated as a bad request
-                logger.warning("outbox %s: chat %s moved to %s", row.id, chat, exc.new_chat_id)
-                moved = update(Outbox).where(*_PENDING, col(Outbox.chat_id) == chat)
-                await self._write(moved.values(chat_id=exc.new_chat_id))
-                row.chat_id = self._moved[chat] = chat = exc.new_chat_id
+                logger.warning("outbox %s (%s): %s", row.id, row.dedupe_key, exc)
+                await asyncio.sleep(exc.seconds)
+            except Moved as exc:
+                if row.address is None:  # a person's own address does not move
+                    raise Rejected(f"the person's address {exc}") from exc
+                address = await self._move(row, address, exc.address)
 
-    def _limiter(self, chat_id: int) -> AsyncLimiter:
-        if chat_id not in self._chats:  # private chats have positive ids, groups negative
-            self._chats[chat_id] = AsyncLimiter(*self._rates[chat_id > 0])
-        return self._chats[chat_id]
+    async def _move(self, row: Outbox, old: str, new: str) -> str:
+        """Re-address every pending row of the channel's `old` address (a migrated group)."""
+        logger.warning("outbox %s: %s %s moved to %s", row.id, row.channel, old, new)
+        moved = update(Outbox).where(
+            *_PENDING, col(Outbox.channel) == row.channel, col(Outbox.address) == old
+        )
+        await self._write(moved.values(address=new))
+        row.address = self._moved[(row.channel, old)] = new
+        return new
 
     async def _on_error(self, row: Outbox, person: Person | None, exc: Exception) -> Outcome:
         """Record a failed send: hand back, back off, mark unreachable or give up."""
-        now, error, also = self.clock(), f"{type(exc).__name__}: {exc}", []
+        now, also = self.clock(), []
+        error = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
         values: dict[str, Any] = {"attempts": row.attempts + 1, "last_error": error}
         outcome: Outcome = "retried"
-        if isinstance(exc, RetryAfter):  # not an attempt: Telegram said wait, nothing was sent
-            wait = timedelta(seconds=_retry_seconds(exc))
-            values = {"next_attempt_at": now + wait, "last_error": "retry_after"}
-        elif isinstance(exc, Forbidden) and person is not None and row.chat_id is None:
+        if isinstance(exc, RetryLater):  # not an attempt: the endpoint said wait, nothing was sent
+            values = {"next_attempt_at": now + timedelta(seconds=exc.seconds)}
+            values["last_error"] = "retry_after"
+        elif isinstance(exc, Unreachable) and person is not None and row.address is None:
             # Pending, not failed: held while unreachable, it goes out when they /start again.
-            outcome, values["last_error"], values["next_attempt_at"] = "blocked", "forbidden", now
+            outcome, values["next_attempt_at"] = "blocked", now
             who = update(type(person)).where(col(type(person).id) == person.id)
             also.append(who.values(unreachable=True))
-        elif isinstance(exc, BadRequest | ChatMigrated) or row.attempts + 1 >= self.max_attempts:
+        elif isinstance(exc, Rejected) or row.attempts + 1 >= self.max_attempts:
             outcome, values["failed_at"] = "failed", now
-        else:  # TimedOut, NetworkError (5xx) and the like: back off exponentially
+        else:  # Transient, an unreachable address, a failed render: back off exponentially
             delay = min(2.0 * 2**row.attempts * random.uniform(1.0, 1.1), 900.0)
             values["next_attempt_at"] = now + timedelta(seconds=delay)
         level = logging.ERROR if outcome == "failed" else logging.WARNING
@@ -331,3 +321,9 @@ class Dispatcher:
         async with self.engine.begin() as connection:
             results = [await connection.execute(statement) for statement in statements]
         return results[0].rowcount == 1
+
+
+def _unusable(row: Outbox, channel: Channel[Any] | None) -> str:
+    if channel is None:
+        return f"unknown channel {row.channel!r}: no such channel is configured"
+    return f"channel {row.channel!r} has no address for a person"

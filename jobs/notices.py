@@ -9,12 +9,13 @@ import html
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from jobs.dispatch import Attachment, Rendered, RenderFn
+from jobs.channels import Attachment, Buttons, Rendered
+from jobs.dispatch import RenderFn
 from jobs.reports import period_title
 from jobs.reports.chart import bulletin_chart
 from jobs.reports.text import bulletin_text, report_text
@@ -147,14 +148,15 @@ def _attachments(report: Report, files: Files, locale: str) -> tuple[Attachment,
     )
 
 
-CardFn = Callable[..., Awaitable[tuple[str, Any]]]
+CardFn = Callable[..., Awaitable[tuple[str, Buttons]]]  # the card's text and its button rows
 
 
 def notice_renderer(
     *, rules: Rules, default_locale: str, clock: Callable[[], datetime], card: CardFn
 ) -> RenderFn:
     """The dispatcher's render function: reports in the reader's language, issue notices as a
-    headline over the issue's `card` (the chat's card, drawn for the reader at delivery)."""
+    headline over the issue's `card` (the chat's card, drawn for the reader at delivery, its
+    buttons as neutral rows that each channel draws its own way)."""
 
     async def render(session: AsyncSession, row: Outbox, person: Person | None) -> Rendered | None:
         locale = (person.locale if person else None) or default_locale
@@ -165,7 +167,7 @@ def notice_renderer(
         top = headline(row, locale, for_contact=isinstance(person, Contact))
         if issue is None or person is None:  # a group audience reads the headline only
             return Rendered(top)
-        text, markup = await card(
+        text, buttons = await card(
             session=session,
             rules=rules,
             issue=issue,
@@ -173,6 +175,6 @@ def notice_renderer(
             locale=locale,
             now=clock(),
         )
-        return Rendered(f"{top}\n\n{text}", markup)
+        return Rendered(f"{top}\n\n{text}", buttons)
 
     return render

@@ -30,7 +30,7 @@ from models.report_data import (
     dump,
 )
 from models.rules import Rules
-from models.tables.infra import Outbox, Report
+from models.tables.infra import TELEGRAM, Outbox, Report
 from models.tables.issue import Issue
 from models.tables.org import Contact, Enterprise, Official, Region
 from models.tables.project import ProgressReport
@@ -57,7 +57,8 @@ def _row(report: Report, now: datetime, who: str, ident: int) -> Outbox:
         next_attempt_at=now,
         official_id=ident if who == "official" else None,
         contact_id=ident if who == "contact" else None,
-        chat_id=ident if who == "chat" else None,
+        channel=TELEGRAM,  # people's chats and the policy's group chats are Telegram's
+        address=str(ident) if who == "chat" else None,
     )
 
 

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.codes import Audience, EventKind, Role
-from models.tables.infra import Outbox
+from models.tables.infra import TELEGRAM, Outbox
 from models.tables.issue import Issue, IssueCoHandler, IssueEvent
 from models.tables.org import Contact, Official
 from models.tables.project import Project
@@ -104,6 +104,7 @@ async def notify(
             event_id=event.id,
             payload=payload,
             next_attempt_at=now,
+            channel=TELEGRAM,  # to the person's own chat there (no address)
             official_id=person if who == "official" else None,
             contact_id=person if who == "contact" else None,
         )

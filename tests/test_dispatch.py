@@ -1,5 +1,6 @@
-"""The outbox dispatcher on a real database, sending through a recording stand-in for
-telegram.Bot or, for notices with files, a real Bot over HTTP on the fake Bot API."""
+"""The outbox dispatcher on a real database, sending through the Telegram channel with a
+recording stand-in for telegram.Bot or, for notices with files, a real Bot over HTTP on the fake
+Bot API; and through an in-memory second channel of the test's own."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Bot, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import Bot, Chat, InlineKeyboardMarkup, Message
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -27,7 +28,19 @@ from telegram.error import (
 )
 
 from bot.sandbox import FakeBotAPI
-from jobs.dispatch import Attachment, Dispatcher, Person, Rendered
+from jobs.channels import (
+    Attachment,
+    Button,
+    DeliveryError,
+    Rejected,
+    Rendered,
+    RetryLater,
+    Transient,
+    Unreachable,
+)
+from jobs.channels.telegram import TelegramChannel
+from jobs.channels.telegram_limits import TelegramRateLimiter
+from jobs.dispatch import Dispatcher, Person
 from jobs.textsplit import visible_length
 from models.db import make_engine, session_scope
 from models.tables.infra import Outbox
@@ -90,16 +103,21 @@ class FakeBot:
 
 
 class Clock:
-    """A clock the test moves by hand."""
+    """A clock the test moves by hand; `monotonic` is the real one moved along with it."""
 
     def __init__(self) -> None:
         self.now = T0
+        self.ahead = 0.0
 
     def __call__(self) -> datetime:
         return self.now
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
+        self.ahead += seconds
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.ahead
 
 
 # A monthly bulletin's files: the workbook as a document, the chart as a photo.
@@ -111,11 +129,9 @@ async def render(session: AsyncSession, row: Outbox, person: Person | None) -> R
     """Text from the payload (or the dedupe key), the bulletin's files if it asks; None: skip."""
     if row.payload.get("skip"):
         return None
-    markup = None
-    if row.payload.get("markup"):
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton("open", callback_data="open")]])
+    buttons = ((Button("open", "open"),),) if row.payload.get("markup") else ()
     files = (WORKBOOK, CHART) if row.payload.get("files") else ()
-    return Rendered(row.payload.get("text", row.dedupe_key), markup, files)
+    return Rendered(row.payload.get("text", row.dedupe_key), buttons, files)
 
 
 @pytest.fixture
@@ -149,9 +165,8 @@ async def queue(engine: AsyncEngine, *rows: tuple[str, dict[str, Any]]) -> None:
     """Outbox rows due at T0: (dedupe key, columns and payload)."""
     async with session_scope(engine) as session:
         for key, spec in rows:
-            columns = {
-                k: spec.pop(k) for k in ("official_id", "contact_id", "chat_id") if k in spec
-            }
+            names = ("official_id", "contact_id", "channel", "address")
+            columns = {k: spec.pop(k) for k in names if k in spec}
             due = spec.pop("next_attempt_at", T0)
             row = Outbox(dedupe_key=key, created_at=T0, kind="comment", next_attempt_at=due)
             for name, value in columns.items():
@@ -166,11 +181,27 @@ async def outbox(engine: AsyncEngine) -> dict[str, Outbox]:
         return {row.dedupe_key: row for row in rows}
 
 
-def make(engine: AsyncEngine, bot: FakeBot | Bot, clock: Clock, **kw: Any) -> Dispatcher:
-    settings: dict[str, Any] = {"private_interval": 0.001, "overall_per_second": 1000}
-    return Dispatcher(
-        engine=engine, bot=cast(Bot, bot), render=render, clock=clock, **settings | kw
+def make(
+    engine: AsyncEngine,
+    bot: FakeBot | Bot,
+    clock: Clock,
+    *,
+    private_interval: float = 0.001,
+    overall_per_second: float = 1000,
+    group_per_minute: float = 20,
+    channels: dict[str, Any] | None = None,
+    **kw: Any,
+) -> Dispatcher:
+    """A dispatcher with the Telegram channel on `bot` (its own budget), and any `channels`."""
+    limiter = TelegramRateLimiter(
+        private_interval=private_interval,
+        overall_per_second=overall_per_second,
+        group_per_minute=group_per_minute,
+        monotonic=clock.monotonic,
     )
+    telegram = TelegramChannel(cast(Bot, bot), limiter=limiter)
+    every = {"telegram": telegram, **(channels or {})}
+    return Dispatcher(engine=engine, channels=every, render=render, clock=clock, **kw)
 
 
 def to(person_id: int, **payload: Any) -> dict[str, Any]:
@@ -198,8 +229,8 @@ async def test_due_rows_go_out_in_id_order_per_chat(
     first = bot.sent[0]
     assert first.parse_mode == "HTML" and first.link_preview_options.is_disabled
     rows = await outbox(engine)
-    assert rows["a1"].sent_at == T0 and rows["a1"].chat_id == AGENT_A
-    assert rows["a1"].parts_sent == 1 and rows["c1"].chat_id == CONTACT
+    assert rows["a1"].sent_at == T0 and rows["a1"].address == str(AGENT_A)
+    assert rows["a1"].parts_sent == 1 and rows["c1"].address == str(CONTACT)
     assert rows["a4"].sent_at is None  # not due yet
 
 
@@ -433,13 +464,13 @@ async def test_a_retry_resumes_after_the_parts_already_sent(
 async def test_a_migrated_group_gets_its_new_chat_id(
     engine: AsyncEngine, ids: dict[str, int]
 ) -> None:
-    await queue(engine, ("g1", {"chat_id": GROUP}), ("g2", {"chat_id": GROUP}))
+    await queue(engine, ("g1", {"address": str(GROUP)}), ("g2", {"address": str(GROUP)}))
     moved = -1009876
     bot, clock = FakeBot(script={GROUP: [ChatMigrated(new_chat_id=moved)]}), Clock()
     report = await make(engine, bot, clock, group_per_minute=1000).run_once()
     assert report.sent == 2 and bot.texts(moved) == ["g1", "g2"]
     rows = await outbox(engine)
-    assert rows["g1"].chat_id == rows["g2"].chat_id == moved
+    assert rows["g1"].address == rows["g2"].address == str(moved)
 
 
 async def test_chats_go_concurrently_each_within_its_interval(
@@ -460,15 +491,17 @@ async def test_the_overall_limit_holds_across_chats(
     engine: AsyncEngine, ids: dict[str, int]
 ) -> None:
     await queue(engine, *((f"x-{i}", spec) for i, spec in enumerate(three_people(ids))))
-    await queue(engine, ("g1", {"chat_id": GROUP}))
+    await queue(engine, ("g1", {"address": str(GROUP)}))
     bot, clock = FakeBot(), Clock()
     dispatcher = make(engine, bot, clock, overall_per_second=5, group_per_minute=20)
     assert (await dispatcher.run_once()).sent == 4
     times = sorted(s.at for s in bot.sent)
     # Four chats at once, yet no more than five a second: one every 0.2 s, no burst.
     assert all(b - a >= 0.18 for a, b in itertools.pairwise(times))
-    group = dispatcher._limiter(GROUP)  # twenty a minute: one every three seconds
-    assert (group.max_rate, group.time_period) == (1, 3.0)
+    telegram = dispatcher.channels["telegram"]
+    assert isinstance(telegram, TelegramChannel)
+    group = telegram.limiter.pace(GROUP)  # twenty a minute: a delivery every three seconds
+    assert group.interval == 3.0
 
 
 async def test_run_loops_until_stopped_and_survives_a_failed_pass(
@@ -683,3 +716,127 @@ def test_a_caption_over_telegrams_limit_is_refused_when_built() -> None:
     assert Attachment("a.xlsx", b"PK", caption=tags_are_free).caption == tags_are_free
     with pytest.raises(ValueError, match="caption of a"):
         Attachment("a.xlsx", b"PK", caption="字" * 1025)
+
+
+# --- a second channel through the same dispatcher, and rows no channel can take -----------------
+
+
+@dataclass
+class Memo:
+    """A channel in memory, for addresses only (like a group robot): a part per paragraph, the
+    buttons' labels as a last part; `script[address]` holds outcomes to raise in turn."""
+
+    person_address: str | None = None
+    script: dict[str, list[DeliveryError | None]] = field(default_factory=dict)
+    got: list[tuple[str, str]] = field(default_factory=list)
+
+    def parts(self, message: Rendered) -> list[str]:
+        labels = " ".join(f"[{button.label}]" for row in message.buttons for button in row)
+        return [*message.text.split("\n\n"), *([labels] if labels else [])]
+
+    async def send(self, address: str, part: str) -> None:
+        steps = self.script.get(address)
+        if steps and (outcome := steps.pop(0)) is not None:
+            raise outcome
+        self.got.append((address, part))
+
+    def texts(self, address: str) -> list[str]:
+        return [part for to, part in self.got if to == address]
+
+
+def on_memo(address: str, **payload: Any) -> dict[str, Any]:
+    return {"channel": "memo", "address": address, **payload}
+
+
+async def test_a_second_channel_has_its_own_failures_and_keeps_each_address_in_order(
+    engine: AsyncEngine, ids: dict[str, int]
+) -> None:
+    await queue(
+        engine,
+        ("r1-1", on_memo("room-1")),
+        ("mp", {"channel": "memo", "official_id": ids["a"]}),  # memo reaches no people
+        ("a1", to(ids["a"])),
+        ("r1-2", on_memo("room-1")),
+        ("r2-1", on_memo("room-2")),
+        ("r3-1", on_memo("room-3")),
+        ("r3-2", on_memo("room-3")),
+        ("r4-1", on_memo("room-4", text="one\n\ntwo", markup=True)),
+    )
+    memo = Memo(
+        script={
+            "room-1": [RetryLater(30)],  # longer than the claim: handed back, not an attempt
+            "room-2": [Rejected("no such room")],
+            "room-3": [Unreachable("robot removed")],  # an address: backs off, not held
+            "room-4": [None, Transient("502 Bad Gateway")],  # after its first part
+        }
+    )
+    bot, clock = FakeBot(), Clock()
+    dispatcher = make(engine, bot, clock, lease=timedelta(seconds=10), channels={"memo": memo})
+    report = await dispatcher.run_once()
+    assert (report.sent, report.retried, report.failed, report.waiting) == (1, 3, 2, 2)
+    assert bot.texts(AGENT_A) == ["a1"]  # Telegram went on
+    rows = await outbox(engine)
+    assert (rows["r1-1"].attempts, rows["r1-1"].last_error) == (0, "retry_after")
+    assert rows["r1-1"].next_attempt_at == T0 + timedelta(seconds=30)
+    assert rows["r2-1"].failed_at == T0 and rows["r2-1"].last_error == "no such room"
+    assert (rows["r3-1"].attempts, rows["r3-1"].last_error) == (1, "robot removed")
+    assert rows["r3-1"].failed_at is None and rows["r3-2"].sent_at is None
+    assert rows["mp"].failed_at == T0 and "no address for a person" in (
+        rows["mp"].last_error or ""
+    )
+    assert (rows["r4-1"].parts_sent, rows["r4-1"].attempts) == (1, 1)
+    clock.advance(30)
+    assert (await dispatcher.run_once()).sent == 5
+    assert memo.texts("room-1") == ["r1-1", "r1-2"]
+    assert memo.texts("room-3") == ["r3-1", "r3-2"] and memo.texts("room-2") == []
+    assert memo.texts("room-4") == ["one", "two", "[open]"]  # the first part never twice
+    rows = await outbox(engine)
+    assert rows["r4-1"].parts_sent == 3 and rows["r4-1"].address == "room-4"
+
+
+async def test_a_row_of_an_unknown_channel_fails_for_good(
+    engine: AsyncEngine, ids: dict[str, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    await queue(
+        engine,
+        ("f1", {"channel": "fax", "address": "+86 517 8360 0000"}),
+        ("f2", {"channel": "fax", "official_id": ids["a"]}),
+        ("a1", to(ids["a"])),
+    )
+    bot, clock = FakeBot(), Clock()
+    dispatcher = make(engine, bot, clock)
+    with caplog.at_level(logging.ERROR, logger="jobs.dispatch"):
+        report = await dispatcher.run_once()
+    assert (report.failed, report.sent, report.held) == (2, 1, 0)
+    rows = await outbox(engine)
+    for key in ("f1", "f2"):
+        assert rows[key].failed_at == T0 and rows[key].attempts == 0
+        assert "unknown channel 'fax'" in (rows[key].last_error or "")
+    assert any("f1" in r.getMessage() and "fax" in r.getMessage() for r in caplog.records)
+    assert bot.texts(AGENT_A) == ["a1"]
+    clock.advance(3600)
+    assert (await dispatcher.run_once()).picked == 0
+
+
+async def test_a_migrated_group_re_addresses_its_pending_rows_only(
+    engine: AsyncEngine, ids: dict[str, int]
+) -> None:
+    later = {"next_attempt_at": T0 + timedelta(minutes=5)}
+    group = {"address": str(GROUP)}
+    await queue(
+        engine,
+        ("g1", dict(group)),
+        ("g2", group | later),  # pending, not due yet: re-addressed before it is ever tried
+        ("m1", {"channel": "memo", **group}),  # the same text on another channel: untouched
+    )
+    moved, memo = -1009876, Memo()
+    bot, clock = FakeBot(script={GROUP: [ChatMigrated(new_chat_id=moved)]}), Clock()
+    dispatcher = make(engine, bot, clock, group_per_minute=1000, channels={"memo": memo})
+    assert (await dispatcher.run_once()).sent == 2
+    rows = await outbox(engine)
+    assert rows["g1"].address == rows["g2"].address == str(moved)
+    assert rows["g2"].sent_at is None and rows["g2"].attempts == 0
+    assert rows["m1"].address == str(GROUP) and memo.texts(str(GROUP)) == ["m1"]
+    clock.advance(300)
+    assert (await dispatcher.run_once()).sent == 1
+    assert bot.texts(moved) == ["g1", "g2"] and bot.texts(GROUP) == []

@@ -40,8 +40,8 @@ async def test_upgrade_again_is_a_no_op(engine: AsyncEngine) -> None:
     assert await current_revision(engine) == head_revision()
 
 
-async def _database_at_0003(url: str) -> AsyncIterator[AsyncEngine]:
-    """A database of its own, migrated to 0003 (before the Telegram ids were BIGINT)."""
+async def _own_database(url: str) -> AsyncIterator[AsyncEngine]:
+    """An empty database of its own (SQLite: the file given), to migrate step by step."""
     if url.startswith("sqlite"):
         yield make_engine(url)
         return
@@ -62,7 +62,7 @@ async def test_0004_keeps_the_rows_and_takes_telegram_sized_ids(
     database_url: str, tmp_path: Path
 ) -> None:
     url = database_url if database_url.startswith("postgres") else f"sqlite:///{tmp_path}/m.db"
-    async for engine in _database_at_0003(url):
+    async for engine in _own_database(url):
         await upgrade(engine, "0003")
         async with engine.begin() as conn:
             await conn.execute(
@@ -85,7 +85,7 @@ async def test_0004_keeps_the_rows_and_takes_telegram_sized_ids(
                     " '{}', 0, 0)"
                 )
             )
-        await upgrade(engine)
+        await upgrade(engine, "0004")  # outbox.chat_id is gone at 0005 (test below)
         big, group = 7_000_000_000, -1_001_234_567_890
         async with engine.begin() as conn:
             row = (await conn.execute(text("SELECT chat_id FROM official WHERE id = 1"))).one()
@@ -101,4 +101,54 @@ async def test_0004_keeps_the_rows_and_takes_telegram_sized_ids(
                 )
             ).one()
         assert tuple(ids) == (big, group)
+        await engine.dispose()
+
+
+async def test_0005_makes_every_row_a_telegram_row_at_its_chat(
+    database_url: str, tmp_path: Path
+) -> None:
+    url = database_url if database_url.startswith("postgres") else f"sqlite:///{tmp_path}/m.db"
+    async for engine in _own_database(url):
+        await upgrade(engine, "0004")
+        group = -1_001_234_567_890
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO region (id, code, name_zh, kind)"
+                    " VALUES (1, 'r1', '清江浦区', 'district')"
+                )
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO official (id, code, name, role, region_id, telegram_user_id,"
+                    " chat_id, unreachable)"
+                    " VALUES (1, 'h', '王', 'region_head', 1, 7000000000, 7000000000, false)"
+                )
+            )
+            rows = [  # a group's pending bulletin, a person's sent notice, a person's pending one
+                ("g", "NULL", group, "NULL"),
+                ("sent", "1", 7_000_000_000, "'2026-11-20 02:01:00'"),
+                ("pending", "1", "NULL", "NULL"),
+            ]
+            for key, official, chat, sent in rows:
+                await conn.execute(
+                    text(
+                        "INSERT INTO outbox (dedupe_key, created_at, kind, official_id, chat_id,"
+                        " payload, attempts, parts_sent, sent_at) VALUES"
+                        f" ('{key}', '2026-11-20 02:00:00', 'report', {official}, {chat},"
+                        f" '{{}}', 0, 0, {sent})"
+                    )
+                )
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            found = await conn.execute(
+                text("SELECT dedupe_key, channel, address, official_id FROM outbox ORDER BY id")
+            )
+            columns = await conn.run_sync(lambda c: inspect(c).get_columns("outbox"))
+        assert [tuple(row) for row in found] == [
+            ("g", "telegram", str(group), None),
+            ("sent", "telegram", "7000000000", 1),  # where it went
+            ("pending", "telegram", None, 1),  # still to the person's own chat
+        ]
+        assert "chat_id" not in {column["name"] for column in columns}
         await engine.dispose()

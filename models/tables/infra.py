@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.tables.types import UTCDateTime
+
+TELEGRAM = "telegram"  # the channel people are reached on today
 
 
 class Outbox(SQLModel, table=True):
@@ -27,8 +29,11 @@ class Outbox(SQLModel, table=True):
     event_id: int | None = Field(default=None, foreign_key="issueevent.id")
     official_id: int | None = Field(default=None, foreign_key="official.id")
     contact_id: int | None = Field(default=None, foreign_key="contact.id")
-    # Telegram's ids outgrow 32 bits (users beyond 2**31, supergroups -100…): BIGINT.
-    chat_id: int | None = Field(default=None, sa_type=BigInteger)
+    # Where it goes: a channel (jobs/channels) and an address there (Telegram: a chat id, as
+    # text). No address: the person's own on that channel (their private chat), looked up at
+    # delivery; once sent, the address it went to.
+    channel: str = Field(default=TELEGRAM, max_length=32)
+    address: str | None = Field(default=None, max_length=255)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     attempts: int = 0
     # How many messages of the notice are delivered (its text's parts, then its files), so a
