@@ -21,11 +21,12 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from models.clocks import process_clocks
 from models.codes import Category
 from models.db import make_engine, session_scope
 from models.importer import KINDS, import_csv
-from models.issues import report_issue
+from models.issues.context import Ctx
+from models.issues.intake import report_issue
+from models.issues.sweep import process_clocks
 from models.migrate import recreate
 from models.permissions import SYSTEM
 from models.policy import load_policy
@@ -68,13 +69,10 @@ async def main(url: str) -> None:
         projects = (await s.exec(select(Project).where(Project.code.startswith("B")))).all()
         for n in range(ISSUES):
             await report_issue(
-                session=s,
-                rules=rules,
-                actor=SYSTEM,
+                Ctx(session=s, rules=rules, actor=SYSTEM, now=now),
                 project=projects[n % PROJECTS],
                 category=Category.LAND,
                 text="bench",
-                now=now,
             )
     timings = []
     # a quiet minute (nothing due), then every reminder due, then every deadline passed at once

@@ -22,7 +22,7 @@ from telegram.warnings import PTBUserWarning
 
 from handlers import lists, presses, report, start
 from handlers.callbacks import CB, State, pattern
-from handlers.common import client_locale, load_turn, refusal_text, reply
+from handlers.common import Turn, client_locale, refusal_text, reply, speaker
 from handlers.context import ZtcContext
 from handlers.gate import Gate
 from locales import gettext_for
@@ -31,9 +31,9 @@ log = logging.getLogger(__name__)
 TEXT = filters.TEXT & ~filters.COMMAND
 
 
-async def cancel(update: Update, context: ZtcContext) -> int:
+@speaker(strangers=True)
+async def cancel(update: Update, context: ZtcContext, turn: Turn) -> int:
     """/cancel: drop whatever step is under way."""
-    turn = await load_turn(update, context)
     data = context.user_data if context.user_data is not None else {}
     had = [data.pop(key, None) for key in ("report", "pending")]
     await reply(
@@ -44,18 +44,18 @@ async def cancel(update: Update, context: ZtcContext) -> int:
     return ConversationHandler.END
 
 
-async def nudge(update: Update, context: ZtcContext) -> None:
+@speaker(strangers=True)
+async def nudge(update: Update, context: ZtcContext, turn: Turn) -> None:
     """A message that fits no step: say what to do (strangers get the refusal)."""
-    turn = await load_turn(update, context)
     if turn.person is None:
         await reply(update, context, refusal_text())
         return
     await reply(update, context, turn._("Please use the buttons above or /help."))
 
 
-async def dead_button(update: Update, context: ZtcContext) -> None:
+@speaker(strangers=True)
+async def dead_button(update: Update, context: ZtcContext, turn: Turn) -> None:
     """A button from a finished step: answer it so the phone stops spinning."""
-    turn = await load_turn(update, context)
     assert update.callback_query is not None
     await update.callback_query.answer(turn._("This button is no longer active."))
 

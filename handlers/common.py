@@ -1,4 +1,4 @@
-"""What every handler needs: who is talking, in which language, and a session per unit of work."""
+"""What every handler needs: who is talking, in which language, and the update's one session."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
@@ -18,6 +18,7 @@ from handlers.context import BotRuntime, ZtcContext
 from locales import LOCALES, gettext_for
 from models.db import session_scope
 from models.identity import Person, mark_reachable, person_for
+from models.issues.context import Ctx
 from models.permissions import Actor, actor_of
 from models.tables.org import Contact
 
@@ -38,9 +39,16 @@ def client_locale(language_code: str | None) -> str | None:
 
 @dataclass
 class Turn:
-    """One update's speaker: the person (None for a stranger), their language, the runtime."""
+    """One update: its speaker (None for a stranger), their language, and its unit of work.
+
+    An update's work runs in one database session (`session`), opened by `speaker` and closed,
+    committed, when the handler is done. A handler that has written commits (`commit`) before
+    it tells anybody — a report is committed before "received" — and before waiting on
+    Telegram, so no write lock is held over the network.
+    """
 
     rt: BotRuntime
+    session: AsyncSession
     person: Person | None
     locale: str
     user_id: int
@@ -59,20 +67,32 @@ class Turn:
             return None
         return "contact" if isinstance(self.person, Contact) else "official"
 
+    def ctx(self) -> Ctx:
+        """The person acting now, in this update's session, for an issue command."""
+        return Ctx(session=self.session, rules=self.rt.rules, actor=self.actor, now=self.rt.now())
+
+    async def commit(self) -> None:
+        """Commit what the update has written so far."""
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        """Drop what the update wrote since its last commit; the speaker is read again (a
+        rollback expires every row the session holds)."""
+        await self.session.rollback()
+        if self.person is not None:
+            await self.session.refresh(self.person)
+
     def _(self, message: str) -> str:
         """Translate into the speaker's language."""
         return gettext_for(self.locale)(message)
 
-    @property
-    def engine(self) -> AsyncEngine:
-        """The database."""
-        return self.rt.engine
 
-
-async def load_turn(update: Update, context: ZtcContext, *, fresh: bool = False) -> Turn:
+async def load_turn(
+    update: Update, context: ZtcContext, session: AsyncSession, *, fresh: bool = False
+) -> Turn:
     """Who sent this update, read once per update (`fresh`: again, after a change).
 
-    A bound person writing again in their private chat is reachable again.
+    A bound person writing again in their private chat is reachable again (committed at once).
     """
     cached = context.turn
     if isinstance(cached, Turn) and not fresh:
@@ -81,10 +101,9 @@ async def load_turn(update: Update, context: ZtcContext, *, fresh: bool = False)
     assert user is not None  # the gate lets no update without a sender through
     chat_id = chat.id if chat else user.id
     rt = context.rt
-    async with session_scope(rt.engine) as session:
-        person = await person_for(session=session, telegram_user_id=user.id)
-        woke = person is not None and chat_id == user.id and mark_reachable(person, chat_id)
-    if woke:
+    person = await person_for(session=session, telegram_user_id=user.id)
+    if person is not None and chat_id == user.id and mark_reachable(person, chat_id):
+        await session.commit()
         rt.wake_dispatcher()
     stored = context.user_data.get("locale") if context.user_data is not None else None
     locale = (
@@ -93,7 +112,7 @@ async def load_turn(update: Update, context: ZtcContext, *, fresh: bool = False)
         or client_locale(user.language_code)
         or rt.default_locale
     )
-    turn = Turn(rt=rt, person=person, locale=locale, user_id=user.id, chat_id=chat_id)
+    turn = Turn(rt, session, person, locale, user.id, chat_id)
     context.turn = turn
     return turn
 
@@ -109,17 +128,25 @@ def refusal_text() -> str:
     )
 
 
-def speaker(kind: Kind = "any") -> Callable[[Callable[..., Awaitable[Any]]], Handler]:
-    """Wrap a handler `fn(update, context, turn)`: strangers get the refusal and no data."""
+def speaker(
+    kind: Kind = "any", *, strangers: bool = False
+) -> Callable[[Callable[..., Awaitable[Any]]], Handler]:
+    """Wrap a handler `fn(update, context, turn)` in the update's one session.
+
+    Strangers get the refusal and no data (unless `strangers`: the handler answers them itself);
+    a person of another kind than `kind` is told the command is not theirs.
+    """
 
     def wrap(fn: Callable[..., Awaitable[Any]]) -> Handler:
         @functools.wraps(fn)
         async def handler(update: Update, context: ZtcContext) -> Any:
-            turn = await load_turn(update, context)
-            if turn.person is None or (kind != "any" and turn.kind != kind):
-                await refuse(update, context, turn, stranger=turn.person is None)
-                return ConversationHandler.END
-            return await fn(update, context, turn)
+            async with session_scope(context.rt.engine) as session:
+                turn = await load_turn(update, context, session)
+                allowed = turn.person is not None and kind in ("any", turn.kind)
+                if not allowed and not (strangers and turn.person is None):
+                    await refuse(update, context, turn, stranger=turn.person is None)
+                    return ConversationHandler.END
+                return await fn(update, context, turn)
 
         return handler
 

@@ -29,6 +29,7 @@ from telegram.ext import ApplicationHandlerStop, filters
 from handlers.common import client_locale, load_turn
 from handlers.context import ZtcContext
 from locales import gettext_for
+from models.db import session_scope
 
 log = logging.getLogger(__name__)
 POINTER_EVERY = 60.0  # seconds between two pointers to one person in one group
@@ -67,7 +68,8 @@ class Gate:
 
     async def _elsewhere(self, update: Update, context: ZtcContext) -> None:
         """A group, a channel or an inline message: at most a pointer, and only to people."""
-        turn = await load_turn(update, context)
+        async with session_scope(context.rt.engine) as session:
+            turn = await load_turn(update, context, session)
         pointer = turn._("Please use this in your private chat with me: {link}").format(
             link=f"https://t.me/{context.bot.username}"
         )

@@ -11,9 +11,8 @@ from handlers.context import ZtcContext
 from locales import N_
 from locales.formats import moment, money
 from locales.labels import label
-from models.db import session_scope
 from models.figures import scope_figures
-from models.issues import running_due
+from models.issues.deadlines import running_due
 from models.queries import (
     enterprise_issues,
     enterprise_projects,
@@ -36,15 +35,11 @@ TITLES = {
 
 
 async def _issues(turn: Turn, which: str) -> list[Issue]:
-    async with session_scope(turn.engine) as session:
-        if which == "my" and isinstance(turn.person, Contact):
-            return await enterprise_issues(
-                session=session, enterprise_id=turn.person.enterprise_id
-            )
-        if which == "inbox" and isinstance(turn.person, Official) and turn.person.id:
-            return await inbox_issues(
-                session=session, official_id=turn.person.id, now=turn.rt.now()
-            )
+    session = turn.session
+    if which == "my" and isinstance(turn.person, Contact):
+        return await enterprise_issues(session=session, enterprise_id=turn.person.enterprise_id)
+    if which == "inbox" and isinstance(turn.person, Official) and turn.person.id:
+        return await inbox_issues(session=session, official_id=turn.person.id, now=turn.rt.now())
     return []
 
 
@@ -111,30 +106,30 @@ async def progress(update: Update, context: ZtcContext, turn: Turn) -> None:
     """Each project's stage and the cumulative investment last reported."""
     assert isinstance(turn.person, Contact)
     lines = []
-    async with session_scope(turn.engine) as session:
-        for project in await enterprise_projects(
-            session=session, enterprise_id=turn.person.enterprise_id
-        ):
-            report = await latest_progress(session=session, project_id=project.id or 0)
+    session = turn.session
+    for project in await enterprise_projects(
+        session=session, enterprise_id=turn.person.enterprise_id
+    ):
+        report = await latest_progress(session=session, project_id=project.id or 0)
+        lines.append(
+            turn._("{code} {name}: {stage}, total investment {total}").format(
+                code=project.code,
+                name=project.name,
+                stage=label(project.stage, turn.locale),
+                total=money(project.investment_wan, turn.locale),
+            )
+        )
+        if report is None:
+            lines.append("  " + turn._("No monthly progress reported yet."))
+        else:
             lines.append(
-                turn._("{code} {name}: {stage}, total investment {total}").format(
-                    code=project.code,
-                    name=project.name,
-                    stage=label(project.stage, turn.locale),
-                    total=money(project.investment_wan, turn.locale),
+                "  "
+                + turn._("{month}: {stage}, {invested} invested so far").format(
+                    month=report.month.strftime("%Y-%m"),
+                    stage=label(report.stage, turn.locale),
+                    invested=money(report.invested_wan, turn.locale),
                 )
             )
-            if report is None:
-                lines.append("  " + turn._("No monthly progress reported yet."))
-            else:
-                lines.append(
-                    "  "
-                    + turn._("{month}: {stage}, {invested} invested so far").format(
-                        month=report.month.strftime("%Y-%m"),
-                        stage=label(report.stage, turn.locale),
-                        invested=money(report.invested_wan, turn.locale),
-                    )
-                )
     await reply(update, context, "\n".join(lines) or turn._("No project on record."))
 
 
@@ -145,8 +140,8 @@ def _rate(value: float | None, locale: str) -> str:
 @speaker("official")
 async def stats(update: Update, context: ZtcContext, turn: Turn) -> None:
     """The figures of the official's scope."""
-    async with session_scope(turn.engine) as session:
-        f = await scope_figures(session=session, actor=turn.actor, now=turn.rt.now())
+    session = turn.session
+    f = await scope_figures(session=session, actor=turn.actor, now=turn.rt.now())
     await reply(
         update,
         context,

@@ -21,15 +21,13 @@ from handlers.common import Turn, redraw, redraw_buttons, reply, speaker
 from handlers.context import ZtcContext
 from locales import N_
 from locales.formats import department_name, error_text
-from models.actions import NEEDS_NOTE, perform
 from models.codes import Action, Rating
-from models.db import session_scope
 from models.errors import DomainError
-from models.issues import facts_for
+from models.issues.commands import COMMANDS, command_for
+from models.issues.runner import facts_for, run
 from models.permissions import check, in_scope
 from models.queries import available_departments, issue_files
 from models.tables.issue import Issue
-from models.tables.org import Department
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +36,7 @@ PROMPTS = {
     Action.REQUEST_INFO: N_("What material is missing for issue {number}? Send it in one text."),
     Action.RESOLVE: N_("How was issue {number} resolved? Send the note for the enterprise."),
 }
-ACTIONS = frozenset(Action.__members__.values())
+ACTIONS = frozenset(a.value for a, command in COMMANDS.items() if not command.system)
 STALE, RACED, DONE = "stale", "raced", "done"
 TOASTS = {
     STALE: N_("This card was out of date. Here is where the issue stands now."),
@@ -59,17 +57,17 @@ async def _issue(turn: Turn, session: Any, issue_id: str) -> tuple[Issue | None,
 
 async def card_for(turn: Turn, issue_id: int) -> tuple[str, InlineKeyboardMarkup | None]:
     """The issue's card as it is now, for the person of this turn."""
-    async with session_scope(turn.engine) as session:
-        issue = await session.get(Issue, issue_id)
-        assert issue is not None
-        text, markup = await render_card(
-            session=session,
-            rules=turn.rt.rules,
-            issue=issue,
-            actor=turn.actor,
-            locale=turn.locale,
-            now=turn.rt.now(),
-        )
+    session = turn.session
+    issue = await session.get(Issue, issue_id)
+    assert issue is not None
+    text, markup = await render_card(
+        session=session,
+        rules=turn.rt.rules,
+        issue=issue,
+        actor=turn.actor,
+        locale=turn.locale,
+        now=turn.rt.now(),
+    )
     return text, markup
 
 
@@ -97,36 +95,25 @@ async def finish(
 
 
 async def _run(
-    update: Update, turn: Turn, issue_id: str, card_stamp: str, action: Action, **extra: Any
+    update: Update, turn: Turn, issue_id: str, card_stamp: str, action: Action, **given: Any
 ) -> str | None:
-    """Check and perform; returns the toast, or None when the press is forged (nothing shown)."""
+    """Do the press's action through the runner and commit; the toast, or None when the press
+    is forged or foreign (nothing shown)."""
+    issue, _facts = await _issue(turn, turn.session, issue_id)
+    if issue is None or issue.id is None:
+        query = update.callback_query
+        log.warning("forged or foreign press by user %s: %s", turn.user_id, query and query.data)
+        return None
+    if card_stamp != stamp(issue):
+        return turn._(TOASTS[STALE])
     try:
-        async with session_scope(turn.engine) as session:
-            issue, facts = await _issue(turn, session, issue_id)
-            if issue is None:
-                log.warning(
-                    "forged or foreign press by user %s: %s",
-                    turn.user_id,
-                    update.callback_query.data if update.callback_query else "",
-                )
-                return None
-            if card_stamp != stamp(issue):
-                return turn._(TOASTS[STALE])
-            denial = check(turn.actor, action, facts, turn.rt.rules.policy, turn.rt.now())
-            if denial is not None:
-                return error_text(denial.error(action, facts), turn.locale)
-            await perform(
-                session=session,
-                rules=turn.rt.rules,
-                actor=turn.actor,
-                issue=issue,
-                action=action,
-                now=turn.rt.now(),
-                **extra,
-            )
-    except StaleDataError:
+        await run(turn.ctx(), command_for(action, issue.id, **given), issue=issue)
+        await turn.commit()
+    except StaleDataError:  # somebody else changed the issue first: their change stands
+        await turn.rollback()
         return turn._(TOASTS[RACED])
     except DomainError as exc:
+        await turn.rollback()
         return error_text(exc, turn.locale)
     turn.rt.wake_dispatcher()
     return turn._(TOASTS[DONE])
@@ -138,8 +125,8 @@ async def card(update: Update, context: ZtcContext, turn: Turn) -> None:
     query = update.callback_query
     assert query is not None
     issue_id = (unpack(query.data) or [""])[0]
-    async with session_scope(turn.engine) as session:
-        issue, _facts = await _issue(turn, session, issue_id)
+    session = turn.session
+    issue, _facts = await _issue(turn, session, issue_id)
     if issue is None or issue.id is None:
         log.warning("forged card request by user %s: %s", turn.user_id, query.data)
         await query.answer()
@@ -155,12 +142,12 @@ async def act(update: Update, context: ZtcContext, turn: Turn) -> int | None:
     query = update.callback_query
     assert query is not None and context.user_data is not None
     parts = unpack(query.data)
-    if len(parts) != 3 or parts[0] not in Action.__members__.values():
+    if len(parts) != 3 or parts[0] not in ACTIONS:
         log.warning("malformed press by user %s: %s", turn.user_id, query.data)
         await query.answer()
         return None
     action, issue_id, card_stamp = Action(parts[0]), parts[1], parts[2]
-    if action in NEEDS_NOTE or action == Action.ADD_COHANDLER:
+    if COMMANDS[action].asks in ("note", "department"):
         return await _ask(update, context, turn, action, issue_id, card_stamp)
     await finish(
         update, context, turn, issue_id, await _run(update, turn, issue_id, card_stamp, action)
@@ -174,14 +161,14 @@ async def _ask(
     """Check the press as if acting, then ask for what the action needs."""
     query = update.callback_query
     assert query is not None and context.user_data is not None
-    async with session_scope(turn.engine) as session:
-        issue, facts = await _issue(turn, session, issue_id)
-        if issue is None:
-            log.warning("forged press by user %s: %s", turn.user_id, query.data)
-            await query.answer()
-            return None
-        denial = check(turn.actor, action, facts, turn.rt.rules.policy, turn.rt.now())
-        departments = await available_departments(session=session, issue=issue)
+    session = turn.session
+    issue, facts = await _issue(turn, session, issue_id)
+    if issue is None:
+        log.warning("forged press by user %s: %s", turn.user_id, query.data)
+        await query.answer()
+        return None
+    denial = check(turn.actor, action, facts, turn.rt.rules.policy, turn.rt.now())
+    departments = await available_departments(session=session, issue=issue)
     if card_stamp != stamp(issue) or denial is not None:
         toast = (
             turn._(TOASTS[STALE])
@@ -246,12 +233,9 @@ async def cohandler_chosen(update: Update, context: ZtcContext, turn: Turn) -> N
     if department_id is None:
         await query.answer()
         return
-    async with session_scope(turn.engine) as session:
-        department = await session.get(Department, department_id)
-    toast = None
-    if department is not None:
-        extra = {"department": department}
-        toast = await _run(update, turn, parts[0], parts[2], Action.ADD_COHANDLER, **extra)
+    toast = await _run(
+        update, turn, parts[0], parts[2], Action.ADD_COHANDLER, department_id=department_id
+    )
     await finish(update, context, turn, parts[0], toast)
 
 
@@ -273,9 +257,9 @@ async def files(update: Update, context: ZtcContext, turn: Turn) -> None:
     """Send the photos and documents of an issue the person may see."""
     query = update.callback_query
     assert query is not None
-    async with session_scope(turn.engine) as session:
-        issue, _facts = await _issue(turn, session, (unpack(query.data) or [""])[0])
-        found = await issue_files(session=session, issue=issue) if issue else []
+    session = turn.session
+    issue, _facts = await _issue(turn, session, (unpack(query.data) or [""])[0])
+    found = await issue_files(session=session, issue=issue) if issue else []
     await query.answer()
     if issue is None:
         log.warning("forged files request by user %s: %s", turn.user_id, query.data)

@@ -21,15 +21,14 @@ from locales.formats import error_text, moment, span_text
 from locales.labels import label
 from models.attachments import MAX_FILES, attach_files, check_file
 from models.codes import Category, Urgency
-from models.db import session_scope
 from models.errors import DomainError, InvalidInput, NotFound
-from models.issues import MAX_TEXT, issue_by_submission, report_issue
+from models.issues.intake import issue_by_submission, report_issue
 from models.permissions import may_report
 from models.queries import enterprise_projects, team_projects
 from models.tables.issue import Issue
 from models.tables.org import Contact, Official
 from models.tables.project import Project
-from models.text import clean_line, clean_text
+from models.text import MAX_TEXT, clean_line, clean_text
 
 END = ConversationHandler.END
 CODE_MAX = 32  # Project.code's width: anything longer is no code
@@ -89,14 +88,14 @@ async def begin(update: Update, context: ZtcContext, turn: Turn) -> int:
     """Start a report: pick the project (skipped when the enterprise has only one)."""
     draft = Draft()
     draft.keep(context)
-    async with session_scope(turn.engine) as session:
-        if isinstance(turn.person, Contact):
-            projects = await enterprise_projects(
-                session=session, enterprise_id=turn.person.enterprise_id
-            )
-        else:
-            assert isinstance(turn.person, Official) and turn.person.id is not None
-            projects = await team_projects(session=session, official_id=turn.person.id)
+    session = turn.session
+    if isinstance(turn.person, Contact):
+        projects = await enterprise_projects(
+            session=session, enterprise_id=turn.person.enterprise_id
+        )
+    else:
+        assert isinstance(turn.person, Official) and turn.person.id is not None
+        projects = await team_projects(session=session, official_id=turn.person.id)
     if isinstance(turn.person, Contact) and not projects:
         await reply(
             update,
@@ -174,8 +173,8 @@ async def project_chosen(update: Update, context: ZtcContext, turn: Turn) -> int
     if (draft := Draft.of(context)) is None:
         return await _lost(update, context, turn)
     project_id = parse_id((unpack(update.callback_query.data) or [""])[0])
-    async with session_scope(turn.engine) as session:
-        project = await session.get(Project, project_id) if project_id else None
+    session = turn.session
+    project = await session.get(Project, project_id) if project_id else None
     return await _use_project(update, context, turn, draft, project)
 
 
@@ -188,8 +187,8 @@ async def project_typed(update: Update, context: ZtcContext, turn: Turn) -> int 
     code = clean_line(update.message.text).strip()
     project = None
     if len(code) <= CODE_MAX:
-        async with session_scope(turn.engine) as session:
-            project = (await session.exec(select(Project).where(Project.code == code))).first()
+        session = turn.session
+        project = (await session.exec(select(Project).where(Project.code == code))).first()
     return await _use_project(update, context, turn, draft, project, code)
 
 
@@ -307,8 +306,8 @@ async def urgency_chosen(update: Update, context: ZtcContext, turn: Turn) -> int
         return None
     draft.urgency = code
     draft.keep(context)
-    async with session_scope(turn.engine) as session:
-        project = await session.get(Project, draft.project)
+    session = turn.session
+    project = await session.get(Project, draft.project)
     if project is None:
         return await _lost(update, context, turn)
     buttons = [
@@ -354,9 +353,11 @@ async def submit(update: Update, context: ZtcContext, turn: Turn) -> int | None:
     try:
         issue, handler = await _file(turn, draft)
     except DomainError as exc:
+        await turn.rollback()
         await redraw(update, context, error_text(exc, turn.locale))
         (context.user_data or {}).pop("report", None)
         return END
+    await turn.commit()  # the report is kept before anybody is told
     (context.user_data or {}).pop("report", None)
     turn.rt.wake_dispatcher()
     resolve = turn.rt.rules.policy.clocks.for_issue(issue.level, issue.urgency).resolve
@@ -379,30 +380,27 @@ async def submit(update: Update, context: ZtcContext, turn: Turn) -> int | None:
 
 
 async def _file(turn: Turn, draft: Draft) -> tuple[Issue, Official | None]:
-    """Report the draft's issue with its files, in one transaction; the issue and its handler."""
+    """Report the draft's issue with its files (the caller commits); the issue and its handler."""
     assert draft.project is not None and draft.category and draft.text and draft.urgency
-    now = turn.rt.now()
-    async with session_scope(turn.engine) as session:
-        issue = await issue_by_submission(session=session, key=draft.key)
-        if issue is not None:  # submitted before (a double tap, or a crash before the reply)
-            handler = await session.get(Official, issue.assignee_id) if issue.assignee_id else None
-            return issue, handler
-        project = await session.get(Project, draft.project)
-        if project is None:
-            raise NotFound(entity="project", key=str(draft.project))
-        issue = await report_issue(
-            session=session,
-            rules=turn.rt.rules,
-            actor=turn.actor,
-            project=project,
-            category=Category(draft.category),
-            text=draft.text,
-            urgency=Urgency(draft.urgency),
-            now=now,
-            submission_key=draft.key,
-        )
-        await attach_files(session=session, issue=issue, files=draft.files, now=now)
+    ctx = turn.ctx()
+    session = turn.session
+    issue = await issue_by_submission(session=session, key=draft.key)
+    if issue is not None:  # submitted before (a double tap, or a crash before the reply)
         handler = await session.get(Official, issue.assignee_id) if issue.assignee_id else None
+        return issue, handler
+    project = await session.get(Project, draft.project)
+    if project is None:
+        raise NotFound(entity="project", key=str(draft.project))
+    issue = await report_issue(
+        ctx,
+        project=project,
+        category=Category(draft.category),
+        text=draft.text,
+        urgency=Urgency(draft.urgency),
+        submission_key=draft.key,
+    )
+    await attach_files(session=session, issue=issue, files=draft.files, now=ctx.now)
+    handler = await session.get(Official, issue.assignee_id) if issue.assignee_id else None
     return issue, handler
 
 

@@ -18,7 +18,6 @@ from handlers.common import Turn, client_locale, load_turn, redraw, refusal_text
 from handlers.context import ZtcContext
 from locales import LANGUAGE_NAMES, LOCALES, N_, gettext_for
 from locales.formats import error_text
-from models.db import session_scope
 from models.errors import DomainError
 from models.identity import redeem_invite
 
@@ -63,27 +62,28 @@ async def set_menu(turn: Turn, context: ZtcContext) -> None:
         log.warning("could not set the command menu of chat %s", turn.chat_id, exc_info=True)
 
 
-async def start(update: Update, context: ZtcContext) -> None:
+@speaker(strangers=True)
+async def start(update: Update, context: ZtcContext, turn: Turn) -> None:
     """Bind the account by an invite token, or greet a known person."""
-    turn = await load_turn(update, context)
     token = context.args[0][:TOKEN_MAX] if context.args else None
     if token:
         user = update.effective_user
         assert user is not None
         try:
-            async with session_scope(turn.engine) as session:
-                await redeem_invite(
-                    session=session,
-                    token=token,
-                    telegram_user_id=user.id,
-                    chat_id=turn.chat_id,
-                    locale=client_locale(user.language_code),
-                    now=turn.rt.now(),
-                )
+            await redeem_invite(
+                session=turn.session,
+                token=token,
+                telegram_user_id=user.id,
+                chat_id=turn.chat_id,
+                locale=client_locale(user.language_code),
+                now=turn.rt.now(),
+            )
+            await turn.commit()
         except DomainError as exc:
+            await turn.session.rollback()
             await reply(update, context, error_text(exc, turn.locale))
             return
-        turn = await load_turn(update, context, fresh=True)
+        turn = await load_turn(update, context, turn.session, fresh=True)
         context.rt.wake_dispatcher()  # notices held for this person can go now
     await greet(update, context, turn)
 
@@ -111,9 +111,9 @@ async def help_command(update: Update, context: ZtcContext, turn: Turn) -> None:
     await reply(update, context, help_text(turn))
 
 
-async def lang(update: Update, context: ZtcContext) -> None:
+@speaker(strangers=True)
+async def lang(update: Update, context: ZtcContext, turn: Turn) -> None:
     """Offer the languages we speak."""
-    turn = await load_turn(update, context)
     buttons = [
         InlineKeyboardButton(name, callback_data=pack(CB.LANG, code))
         for code, name in LANGUAGE_NAMES.items()
@@ -126,19 +126,18 @@ async def lang(update: Update, context: ZtcContext) -> None:
     )
 
 
-async def lang_chosen(update: Update, context: ZtcContext) -> None:
+@speaker(strangers=True)
+async def lang_chosen(update: Update, context: ZtcContext, turn: Turn) -> None:
     """Keep the chosen language (for a stranger, in the conversation's own data)."""
     query = update.callback_query
-    assert query is not None and update.effective_user is not None
+    assert query is not None
     choice = (unpack(query.data) or [""])[0]
     if choice not in LOCALES:
         await query.answer()
         return
-    turn = await load_turn(update, context)
     if turn.person is not None:
-        async with session_scope(turn.engine) as session:
-            session.add(turn.person)  # the turn's own row, detached: attach and change it
-            turn.person.locale = choice
+        turn.person.locale = choice
+        await turn.commit()
     if context.user_data is not None:
         context.user_data["locale"] = choice
     turn.locale = choice

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from models.clocks import ClockReport, process_clocks
 from models.db import session_scope
+from models.issues.sweep import ClockReport, process_clocks
 from models.rules import Rules
 
 

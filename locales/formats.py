@@ -36,6 +36,9 @@ ACTIONS = {
     Action.RESOLVE: N_("resolve"),
     Action.CONFIRM: N_("rate"),
     Action.REOPEN: N_("reopen"),
+    Action.REMIND: N_("send the reminders of"),
+    Action.FLAG_OVERDUE: N_("flag as overdue"),
+    Action.RETIER: N_("re-route by tier"),
     "report": N_("report an issue on"),
 }
 DOMAIN_ERRORS = {

@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.codes import AWAITING_ACCEPT, OPEN_STATUSES, EventKind, Rating, RegionKind
-from models.issues import running_due
+from models.issues.deadlines import running_due
 from models.periods import Period, year_elapsed
 from models.policy import RateKey, RegionTargets
 from models.queries import is_overdue

@@ -113,6 +113,10 @@ class Action(StrEnum):
     RESOLVE = "resolve"
     CONFIRM = "confirm"
     REOPEN = "reopen"
+    # The system's own, never a person's: the clock sweep's and an import's.
+    REMIND = "remind"
+    FLAG_OVERDUE = "flag_overdue"
+    RETIER = "retier"
 
 
 class EventKind(StrEnum):

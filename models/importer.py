@@ -21,8 +21,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.codes import Category, RegionKind, Role, Stage
 from models.credit_code import credit_code_problem, normalize_credit_code
+from models.issues.context import Ctx
+from models.issues.retier import retier_project
 from models.permissions import SYSTEM
-from models.retier import retier_project
 from models.rules import Rules
 from models.tables.org import Contact, Department, Enterprise, Official, Region
 from models.tables.project import Project
@@ -387,9 +388,7 @@ async def _upsert(
         session.add(obj)
         result.updated += 1
     await session.flush()
+    ctx = Ctx(session=session, rules=rules, actor=SYSTEM, now=now)
     for project in changed_tier:
-        moved = await retier_project(
-            session=session, rules=rules, project=project, actor=SYSTEM, now=now
-        )
-        result.retiered.extend(moved)
+        result.retiered.extend(await retier_project(ctx, project))
     return result

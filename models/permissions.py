@@ -7,6 +7,7 @@ the server-side check is the one that counts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -119,47 +120,104 @@ def _direct_line(actor: Actor, facts: IssueFacts, policy: Policy, now: datetime)
     return None if handler and facts.level in rule.handler_levels else FORBIDDEN
 
 
+Rule = Callable[[Actor, IssueFacts, Policy, datetime], Denial | None]
+
+
+def _view(actor: Actor, facts: IssueFacts, policy: Policy, now: datetime) -> Denial | None:
+    return None
+
+
+def _comment(actor: Actor, facts: IssueFacts, policy: Policy, now: datetime) -> Denial | None:
+    if actor.kind == "system":
+        return FORBIDDEN
+    return None if facts.status != Status.CLOSED else WRONG_STATUS
+
+
+def _rate(actor: Actor, facts: IssueFacts, policy: Policy, now: datetime) -> Denial | None:
+    """Confirm (rate) and reopen: the enterprise, once the issue is resolved."""
+    if actor.kind != "contact":
+        return FORBIDDEN
+    return None if facts.status == Status.RESOLVED else WRONG_STATUS
+
+
+def _resume(actor: Actor, facts: IssueFacts, policy: Policy, now: datetime) -> Denial | None:
+    if not (_handler(actor, facts) or actor.kind in ("contact", "system")):
+        return FORBIDDEN
+    return None if facts.status == Status.AWAITING_INFO else WRONG_STATUS
+
+
+def _handler_when(*statuses: Status) -> Rule:
+    """The issue's handler alone, in one of `statuses` (accept, ask for material, resolve)."""
+
+    def rule(actor: Actor, facts: IssueFacts, policy: Policy, now: datetime) -> Denial | None:
+        if not _handler(actor, facts):
+            return FORBIDDEN
+        return None if facts.status in statuses else WRONG_STATUS
+
+    return rule
+
+
+def _cohandler(actor: Actor, facts: IssueFacts, policy: Policy, now: datetime) -> Denial | None:
+    if facts.status not in OPEN_STATUSES:
+        return WRONG_STATUS
+    return None if _handler(actor, facts) or actor.is_admin else FORBIDDEN
+
+
+def _escalate(actor: Actor, facts: IssueFacts, policy: Policy, now: datetime) -> Denial | None:
+    if facts.status not in OPEN_STATUSES:
+        return WRONG_STATUS
+    if not (_handler(actor, facts) or actor.is_admin or actor.kind == "system"):
+        return FORBIDDEN
+    return AT_TOP if facts.level == top_level() else None
+
+
+def _direct(actor: Actor, facts: IssueFacts, policy: Policy, now: datetime) -> Denial | None:
+    if facts.status not in OPEN_STATUSES:
+        return WRONG_STATUS
+    if actor.kind == "system":
+        return FORBIDDEN
+    denial = _direct_line(actor, facts, policy, now)
+    return denial or (AT_TOP if facts.level == top_level() else None)
+
+
+def _system(actor: Actor, facts: IssueFacts, policy: Policy, now: datetime) -> Denial | None:
+    """The system's own actions (the clock sweep's, an import's), on an open issue."""
+    if actor.kind != "system":
+        return FORBIDDEN
+    return None if facts.status in OPEN_STATUSES else WRONG_STATUS
+
+
+def _handler(actor: Actor, facts: IssueFacts) -> bool:
+    return actor.kind == "official" and actor.id == facts.assignee_id
+
+
+# Who may do what, and in which state: the single source for the services, the buttons and
+# the CLI. Every action has its rule (tests/test_commands.py checks the table is complete).
+RULES: dict[Action, Rule] = {
+    Action.VIEW: _view,
+    Action.ACCEPT: _handler_when(*AWAITING_ACCEPT),
+    Action.COMMENT: _comment,
+    Action.REQUEST_INFO: _handler_when(Status.ACCEPTED),
+    Action.RESUME: _resume,
+    Action.ADD_COHANDLER: _cohandler,
+    Action.ESCALATE: _escalate,
+    Action.DIRECT_LINE: _direct,
+    Action.RESOLVE: _handler_when(Status.ACCEPTED),
+    Action.CONFIRM: _rate,
+    Action.REOPEN: _rate,
+    Action.REMIND: _system,
+    Action.FLAG_OVERDUE: _system,
+    Action.RETIER: _system,
+}
+
+
 def check(
     actor: Actor, action: Action, facts: IssueFacts, policy: Policy, now: datetime
 ) -> Denial | None:
     """None when the actor may do the action now; else why not."""
     if not in_scope(actor, facts):
         return FORBIDDEN
-    status, handler = facts.status, actor.kind == "official" and actor.id == facts.assignee_id
-    enterprise = actor.kind == "contact"
-    if action == Action.VIEW:
-        return None
-    if action == Action.COMMENT:
-        if actor.kind == "system":
-            return FORBIDDEN
-        return None if status != Status.CLOSED else WRONG_STATUS
-    if action in (Action.CONFIRM, Action.REOPEN):
-        if not enterprise:
-            return FORBIDDEN
-        return None if status == Status.RESOLVED else WRONG_STATUS
-    if action == Action.RESUME:
-        if not (handler or enterprise or actor.kind == "system"):
-            return FORBIDDEN
-        return None if status == Status.AWAITING_INFO else WRONG_STATUS
-    if action in (Action.ACCEPT, Action.REQUEST_INFO, Action.RESOLVE):
-        if not handler:
-            return FORBIDDEN
-        needed = AWAITING_ACCEPT if action == Action.ACCEPT else {Status.ACCEPTED}
-        return None if status in needed else WRONG_STATUS
-    if status not in OPEN_STATUSES:
-        return WRONG_STATUS
-    if action == Action.ADD_COHANDLER:
-        return None if handler or actor.is_admin else FORBIDDEN
-    if action == Action.ESCALATE:
-        if not (handler or actor.is_admin or actor.kind == "system"):
-            return FORBIDDEN
-        return AT_TOP if facts.level == top_level() else None
-    if action == Action.DIRECT_LINE:
-        if actor.kind == "system":
-            return FORBIDDEN
-        denial = _direct_line(actor, facts, policy, now)
-        return denial or (AT_TOP if facts.level == top_level() else None)
-    return FORBIDDEN
+    return RULES[action](actor, facts, policy, now)
 
 
 def require(

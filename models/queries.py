@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.codes import OPEN_STATUSES, Status
 from models.errors import NotFound
-from models.issues import running_due
+from models.issues.deadlines import running_due
 from models.tables.issue import Attachment, Issue, IssueCoHandler, IssueEvent
 from models.tables.org import Contact, Department, Official, Region
 from models.tables.project import ProgressReport, Project

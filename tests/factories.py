@@ -9,10 +9,13 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.codes import Category, RegionKind, Role, Stage, Urgency
-from models.issues import report_issue
+from models.issues.commands import Command
+from models.issues.context import Ctx
+from models.issues.intake import report_issue
+from models.issues.runner import run
 from models.permissions import Actor, actor_of
 from models.rules import Rules
-from models.tables.issue import Issue
+from models.tables.issue import Issue, IssueEvent
 from models.tables.org import Contact, Department, Enterprise, Official, Region
 from models.tables.project import Project
 
@@ -137,12 +140,17 @@ async def make_issue(
 ) -> Issue:
     """An issue reported by the world's contact (or `actor`) at `when`."""
     return await report_issue(
-        session=session,
-        rules=rules,
-        actor=actor or world.contact_actor,
+        Ctx(session=session, rules=rules, actor=actor or world.contact_actor, now=when),
         project=project,
         category=category,
         text="用地指标迟迟未落实",
         urgency=urgency,
-        now=when,
     )
+
+
+async def act(
+    session: AsyncSession, rules: Rules, actor: Actor, command: Command, when: datetime
+) -> IssueEvent | None:
+    """Run an issue command as `actor` at `when` through the runner; the event it recorded."""
+    outcome = await run(Ctx(session=session, rules=rules, actor=actor, now=when), command)
+    return outcome.event

@@ -20,14 +20,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jobs.reports.text import bulletin_text
 from jobs.reports.workbook import bulletin_workbook
-from models import issues as svc
 from models.bulletin import city_and_regions
 from models.codes import Rating
+from models.issues.commands import Accept, Confirm, Escalate, Resolve
 from models.periods import Period
 from models.report_data import Bulletin, IssueCounts, StageCounts, dump, load
 from models.rules import Rules
 from models.tables.project import Project
-from tests.factories import World, at, build_world, make_issue, make_project
+from tests.factories import World, act, at, build_world, make_issue, make_project
 
 CUT = at("2026-12-01 09:00")
 
@@ -64,23 +64,25 @@ async def _story(
     session: AsyncSession, rules: Rules, world: World, p1: Project, p2: Project
 ) -> None:
     head, contact = world.actor("r1-head"), world.contact_actor
-    kw = dict(session=session, rules=rules)
     i1 = await make_issue(session, rules, world, p1, at("2026-11-02 10:00"))
-    await svc.accept_issue(**kw, actor=head, issue=i1, now=at("2026-11-02 11:00"))
-    await svc.resolve_issue(**kw, actor=head, issue=i1, note="已协调", now=at("2026-11-04 10:00"))
-    await svc.confirm_issue(
-        **kw, actor=contact, issue=i1, rating=Rating.SATISFIED, now=at("2026-11-05 10:00")
+    assert i1.id is not None
+    await act(session, rules, head, Accept(i1.id), at("2026-11-02 11:00"))
+    await act(session, rules, head, Resolve(i1.id, note="已协调"), at("2026-11-04 10:00"))
+    await act(
+        session, rules, contact, Confirm(i1.id, rating=Rating.SATISFIED), at("2026-11-05 10:00")
     )
     i2 = await make_issue(session, rules, world, p1, at("2026-11-09 10:00"))
-    await svc.accept_issue(**kw, actor=head, issue=i2, now=at("2026-11-11 11:00"))
-    await svc.resolve_issue(**kw, actor=head, issue=i2, note="已答复", now=at("2026-11-12 10:00"))
-    await svc.confirm_issue(
-        **kw, actor=contact, issue=i2, rating=Rating.UNSATISFIED, now=at("2026-11-13 10:00")
+    assert i2.id is not None
+    await act(session, rules, head, Accept(i2.id), at("2026-11-11 11:00"))
+    await act(session, rules, head, Resolve(i2.id, note="已答复"), at("2026-11-12 10:00"))
+    await act(
+        session, rules, contact, Confirm(i2.id, rating=Rating.UNSATISFIED), at("2026-11-13 10:00")
     )
     await make_issue(session, rules, world, p2, at("2026-11-20 10:00"))
     i4 = await make_issue(session, rules, world, p1, at("2026-10-20 10:00"))
-    await svc.accept_issue(**kw, actor=head, issue=i4, now=at("2026-10-20 11:00"))
-    await svc.escalate_issue(**kw, actor=head, issue=i4, now=at("2026-11-16 10:00"))
+    assert i4.id is not None
+    await act(session, rules, head, Accept(i4.id), at("2026-10-20 11:00"))
+    await act(session, rules, head, Escalate(i4.id), at("2026-11-16 10:00"))
 
 
 def test_the_city_figures(bulletins: dict[str, Bulletin]) -> None:

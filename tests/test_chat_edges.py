@@ -12,12 +12,12 @@ from sqlmodel import select
 
 from models.codes import Level, Status
 from models.db import session_scope
-from models.issues import escalate_issue
+from models.issues.commands import Escalate
 from models.permissions import actor_of
 from models.rules import Rules
 from models.tables.issue import Attachment, Issue
 from tests.chat import ADMIN, CONTACT, HEAD, OTHER_CONTACT, OTHER_HEAD, Chat, labels
-from tests.factories import World, at
+from tests.factories import World, act, at
 
 STRANGER = 9999
 
@@ -100,14 +100,7 @@ async def test_a_stale_card_answers_with_the_current_state(
     await chat.report("C1", category="土地", urgency="普通", submit="确认提交", text="缺电")
     notice = await chat.next("r1-head")
     async with session_scope(engine) as session:  # the admin escalates it meanwhile
-        issue = await session.get(Issue, 1)
-        await escalate_issue(
-            session=session,
-            rules=rules,
-            actor=actor_of(world.officials["admin"]),
-            issue=issue,
-            now=chat.now,
-        )
+        await act(session, rules, actor_of(world.officials["admin"]), Escalate(1), chat.now)
     seen = chat.api.edit_count(HEAD, notice["message_id"])
     query = await chat.press("r1-head", notice, "受理")
     answer = await chat.api.wait_answer(query)

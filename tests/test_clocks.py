@@ -10,15 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import issues as svc
-from models.clocks import process_clocks
 from models.codes import EventKind, Level, Status, Urgency
 from models.db import make_engine, session_scope
+from models.issues.commands import Accept, RequestInfo, Resolve, Resume
+from models.issues.sweep import process_clocks
 from models.rules import Rules
 from models.tables.infra import Outbox
 from models.tables.issue import Issue, IssueEvent
 from models.tables.project import Project
-from tests.factories import World, at, build_world, make_issue, make_project
+from tests.factories import World, act, at, build_world, make_issue, make_project
 
 T0 = at("2026-11-20 10:00")  # Friday; accept due Monday 2026-11-23 10:00
 
@@ -157,13 +157,7 @@ async def test_the_resolve_deadline_escalates_too(
     session: AsyncSession, rules: Rules, world: World
 ) -> None:
     issue = await desk_issue(session, rules, world)
-    await svc.accept_issue(
-        session=session,
-        rules=rules,
-        actor=world.actor("r1-agent-b"),
-        issue=issue,
-        now=at("2026-11-20 11:00"),
-    )
+    await act(session, rules, world.actor("r1-agent-b"), Accept(issue.id), at("2026-11-20 11:00"))
     assert issue.resolve_due == at("2026-11-27 11:00")
     assert not (await sweep(session, rules, "2026-11-27 10:59")).escalated
     assert (await sweep(session, rules, "2026-11-27 11:00")).escalated == [issue.number]
@@ -197,10 +191,8 @@ async def test_paused_issues_do_not_escalate(
 ) -> None:
     issue = await desk_issue(session, rules, world)
     agent = world.actor("r1-agent-b")
-    await svc.accept_issue(session=session, rules=rules, actor=agent, issue=issue, now=T0)
-    await svc.request_info(
-        session=session, rules=rules, actor=agent, issue=issue, reason="请提供不动产权证", now=T0
-    )
+    await act(session, rules, agent, Accept(issue.id), T0)
+    await act(session, rules, agent, RequestInfo(issue.id, note="请提供不动产权证"), T0)
     report = await sweep(session, rules, "2026-12-03 09:00")  # past the resolve deadline
     assert report.changed == 0 and issue.status == Status.AWAITING_INFO
 
@@ -210,12 +202,10 @@ async def test_the_pause_cap_resumes_the_clock_from_the_cap(
 ) -> None:
     issue = await desk_issue(session, rules, world)
     agent = world.actor("r1-agent-b")
-    await svc.accept_issue(session=session, rules=rules, actor=agent, issue=issue, now=T0)
+    await act(session, rules, agent, Accept(issue.id), T0)
     due = issue.resolve_due
     assert due == at("2026-11-27 10:00")
-    await svc.request_info(
-        session=session, rules=rules, actor=agent, issue=issue, reason="请提供不动产权证", now=T0
-    )
+    await act(session, rules, agent, RequestInfo(issue.id, note="请提供不动产权证"), T0)
     cap = at("2026-12-04 10:00")  # 10 working days after the pause
     assert (await sweep(session, rules, "2026-12-04 09:59")).changed == 0
     report = await sweep(session, rules, "2026-12-07 10:00")  # found late, after a weekend
@@ -230,10 +220,8 @@ async def test_closed_and_resolved_issues_are_left_alone(
 ) -> None:
     issue = await desk_issue(session, rules, world)
     agent = world.actor("r1-agent-b")
-    await svc.accept_issue(session=session, rules=rules, actor=agent, issue=issue, now=T0)
-    await svc.resolve_issue(
-        session=session, rules=rules, actor=agent, issue=issue, note="已办结", now=T0
-    )
+    await act(session, rules, agent, Accept(issue.id), T0)
+    await act(session, rules, agent, Resolve(issue.id, note="已办结"), T0)
     assert (await sweep(session, rules, "2027-03-01 10:00")).changed == 0
 
 
@@ -277,17 +265,11 @@ async def test_next_check_follows_the_clock(
     await sweep(session, rules, "2026-11-23 09:00")
     assert issue.next_check_at == at("2026-11-23 10:00")  # the deadline itself
     agent = world.actor("r1-agent-b")
-    await svc.accept_issue(session=session, rules=rules, actor=agent, issue=issue, now=T0)
-    await svc.request_info(
-        session=session, rules=rules, actor=agent, issue=issue, reason="请提供不动产权证", now=T0
-    )
+    await act(session, rules, agent, Accept(issue.id), T0)
+    await act(session, rules, agent, RequestInfo(issue.id, note="请提供不动产权证"), T0)
     assert issue.next_check_at == at("2026-12-04 10:00")  # the pause cap
-    await svc.resume_issue(
-        session=session, rules=rules, actor=world.contact_actor, issue=issue, now=T0
-    )
-    await svc.resolve_issue(
-        session=session, rules=rules, actor=agent, issue=issue, note="已办结", now=T0
-    )
+    await act(session, rules, world.contact_actor, Resume(issue.id), T0)
+    await act(session, rules, agent, Resolve(issue.id, note="已办结"), T0)
     assert issue.next_check_at is None
 
 

@@ -7,9 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.clocks import process_clocks
 from models.codes import Urgency
 from models.db import session_scope
+from models.issues.sweep import process_clocks
 from models.rules import Rules
 from models.tables.issue import Issue
 from tests.factories import at, build_world, make_issue, make_project

@@ -28,7 +28,8 @@ from models.importer import (
     RowError,
     import_csv,
 )
-from models.issues import report_issue
+from models.issues.context import Ctx
+from models.issues.intake import report_issue
 from models.permissions import actor_of
 from models.rules import Rules
 from models.tables.issue import Issue, IssueEvent
@@ -806,13 +807,10 @@ async def test_investment_change_reroutes_open_issue(
     contact = await by_code(session, Contact, "C11")  # E08's contact; P04 is E08's
     assert contact.enterprise_id == p04.enterprise_id
     issue = await report_issue(
-        session=session,
-        rules=rules,
-        actor=actor_of(contact),
+        Ctx(session=session, rules=rules, actor=actor_of(contact), now=NOW),
         project=p04,
         category=Category.LAND,
         text="用地指标未落实",
-        now=NOW,
     )
     assert issue.level == Level.SERVICE_DESK
     assert (await session_get(session, Official, issue.assignee_id)).code == "xyx-agent"

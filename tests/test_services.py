@@ -8,16 +8,29 @@ import pytest
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import issues as svc
 from models.codes import Category, EventKind, Level, Rating, Status, Urgency
 from models.errors import AtTop, InvalidInput, InvalidTransition, NotAllowed
+from models.issues.commands import (
+    Accept,
+    AddCoHandler,
+    Comment,
+    Confirm,
+    DirectLine,
+    Escalate,
+    Reopen,
+    RequestInfo,
+    Resolve,
+    Resume,
+)
+from models.issues.context import Ctx
+from models.issues.intake import report_issue
+from models.issues.retier import change_investment
 from models.permissions import SYSTEM
 from models.queries import issue_json
-from models.retier import change_investment
 from models.rules import Rules
 from models.tables.infra import Outbox
 from models.tables.issue import Issue, IssueEvent
-from tests.factories import TZ, World, at, build_world, make_issue, make_project
+from tests.factories import TZ, World, act, at, build_world, make_issue, make_project
 
 T0 = at("2026-11-20 10:00")  # a Friday
 
@@ -152,34 +165,25 @@ async def test_co_handler_by_category(
 async def test_text_limits(session: AsyncSession, rules: Rules, world: World) -> None:
     project = await make_project(session, world, 20000)
     with pytest.raises(InvalidInput) as too_long:
-        await svc.report_issue(
-            session=session,
-            rules=rules,
-            actor=world.contact_actor,
+        await report_issue(
+            Ctx(session=session, rules=rules, actor=world.contact_actor, now=T0),
             project=project,
             category=Category.LAND,
             text="字" * 4001,
-            now=T0,
         )
     assert too_long.value.params["limit"] == 4000
     with pytest.raises(InvalidInput):
-        await svc.report_issue(
-            session=session,
-            rules=rules,
-            actor=world.contact_actor,
+        await report_issue(
+            Ctx(session=session, rules=rules, actor=world.contact_actor, now=T0),
             project=project,
             category=Category.LAND,
             text="   ",
-            now=T0,
         )
-    issue = await svc.report_issue(
-        session=session,
-        rules=rules,
-        actor=world.contact_actor,
+    issue = await report_issue(
+        Ctx(session=session, rules=rules, actor=world.contact_actor, now=T0),
         project=project,
         category=Category.LAND,
         text="字" * 4000,
-        now=T0,
     )
     assert len(issue.text) == 4000
 
@@ -213,59 +217,29 @@ async def test_accept_starts_the_resolve_clock(
     session: AsyncSession, rules: Rules, world: World
 ) -> None:
     issue = await county_issue(session, rules, world)
-    await svc.accept_issue(
-        session=session,
-        rules=rules,
-        actor=world.actor("r1-head"),
-        issue=issue,
-        now=at("2026-11-20 15:00"),
-    )
+    await act(session, rules, world.actor("r1-head"), Accept(issue.id), at("2026-11-20 15:00"))
     assert issue.status == Status.ACCEPTED
     assert issue.resolve_due == at("2026-11-27 15:00")  # 5 working days
     with pytest.raises(InvalidTransition):
-        await svc.accept_issue(
-            session=session,
-            rules=rules,
-            actor=world.actor("r1-head"),
-            issue=issue,
-            now=at("2026-11-20 16:00"),
-        )
+        await act(session, rules, world.actor("r1-head"), Accept(issue.id), at("2026-11-20 16:00"))
 
 
 async def test_urgent_clocks(session: AsyncSession, rules: Rules, world: World) -> None:
     issue = await county_issue(session, rules, world, urgency=Urgency.URGENT)
     assert issue.accept_due == T0 + timedelta(hours=4)
-    await svc.accept_issue(
-        session=session,
-        rules=rules,
-        actor=world.actor("r1-head"),
-        issue=issue,
-        now=at("2026-11-20 11:00"),
-    )
+    await act(session, rules, world.actor("r1-head"), Accept(issue.id), at("2026-11-20 11:00"))
     assert issue.resolve_due == at("2026-11-24 11:00")  # 2 working days
 
 
 async def test_comment_from_both_sides(session: AsyncSession, rules: Rules, world: World) -> None:
     issue = await county_issue(session, rules, world)
-    event = await svc.comment_issue(
-        session=session,
-        rules=rules,
-        actor=world.contact_actor,
-        issue=issue,
-        text="补充：用地红线图已上传",
-        now=T0,
+    event = await act(
+        session, rules, world.contact_actor, Comment(issue.id, note="补充：用地红线图已上传"), T0
     )
     assert event.actor_contact_id == world.contact.id
     assert ids(world, "r1-head") <= await recipients(session, issue, EventKind.COMMENT)
     with pytest.raises(NotAllowed):
-        await svc.comment_issue(
-            session=session,
-            rules=rules,
-            actor=world.actor("r2-head"),
-            issue=issue,
-            text="…",
-            now=T0,
-        )
+        await act(session, rules, world.actor("r2-head"), Comment(issue.id, note="…"), T0)
 
 
 async def test_pause_and_resume_extend_the_deadline(
@@ -273,49 +247,36 @@ async def test_pause_and_resume_extend_the_deadline(
 ) -> None:
     issue = await county_issue(session, rules, world)
     head = world.actor("r1-head")
-    await svc.accept_issue(session=session, rules=rules, actor=head, issue=issue, now=T0)
+    await act(session, rules, head, Accept(issue.id), T0)
     due = issue.resolve_due
     assert due is not None
-    await svc.request_info(
-        session=session,
-        rules=rules,
-        actor=head,
-        issue=issue,
-        reason="请补充环评批复",
-        now=at("2026-11-23 10:00"),
+    await act(
+        session, rules, head, RequestInfo(issue.id, note="请补充环评批复"), at("2026-11-23 10:00")
     )
     assert issue.status == Status.AWAITING_INFO
     assert await recipients(session, issue, EventKind.INFO_REQUESTED) == {f"c{world.contact.id}"}
-    await svc.resume_issue(
-        session=session,
-        rules=rules,
-        actor=world.contact_actor,
-        issue=issue,
-        now=at("2026-11-24 16:00"),
-    )
+    await act(session, rules, world.contact_actor, Resume(issue.id), at("2026-11-24 16:00"))
     assert issue.status == Status.ACCEPTED
     assert issue.resolve_due == due + timedelta(hours=30)
 
 
 async def test_add_cohandler_once(session: AsyncSession, rules: Rules, world: World) -> None:
     issue = await county_issue(session, rules, world)
-    await svc.add_cohandler(
-        session=session,
-        rules=rules,
-        actor=world.actor("r1-head"),
-        issue=issue,
-        department=world.departments["fgw"],
-        now=T0,
+    await act(
+        session,
+        rules,
+        world.actor("r1-head"),
+        AddCoHandler(issue.id, department_id=world.departments["fgw"].id),
+        T0,
     )
     assert (await issue_json(session=session, issue=issue, tz=TZ))["co_handlers"] == ["zgj", "fgw"]
     with pytest.raises(InvalidInput):
-        await svc.add_cohandler(
-            session=session,
-            rules=rules,
-            actor=world.actor("r1-head"),
-            issue=issue,
-            department=world.departments["fgw"],
-            now=T0,
+        await act(
+            session,
+            rules,
+            world.actor("r1-head"),
+            AddCoHandler(issue.id, department_id=world.departments["fgw"].id),
+            T0,
         )
 
 
@@ -332,13 +293,8 @@ async def test_escalate_one_level_at_a_time_to_the_top_and_no_further(
     now = T0
     for n, (actor, level, assignee) in enumerate(steps, start=1):
         now += timedelta(hours=1)
-        event = await svc.escalate_issue(
-            session=session,
-            rules=rules,
-            actor=world.actor(actor),
-            issue=issue,
-            now=now,
-            note="超出本级权限",
+        event = await act(
+            session, rules, world.actor(actor), Escalate(issue.id, note="超出本级权限"), now
         )
         assert (issue.level, issue.escalations, issue.status) == (level, n, Status.SUBMITTED)
         assert issue.assignee_id == world.officials[assignee].id
@@ -347,9 +303,7 @@ async def test_escalate_one_level_at_a_time_to_the_top_and_no_further(
         told = await recipients(session, issue, EventKind.ESCALATED, event)
         assert ids(world, assignee) <= told and not ids(world, actor) & told  # not the actor
     with pytest.raises(AtTop):
-        await svc.escalate_issue(
-            session=session, rules=rules, actor=world.actor("principal-a"), issue=issue, now=now
-        )
+        await act(session, rules, world.actor("principal-a"), Escalate(issue.id), now)
     assert issue.level == Level.CITY_PRINCIPAL and issue.escalations == 3
 
 
@@ -357,13 +311,12 @@ async def test_direct_line_jumps_to_the_principal_leaders(
     session: AsyncSession, rules: Rules, world: World
 ) -> None:
     issue = await county_issue(session, rules, world)
-    await svc.direct_line(
-        session=session,
-        rules=rules,
-        actor=world.actor("r1-head"),
-        issue=issue,
-        now=T0,
-        note="县级无法协调能耗指标",
+    await act(
+        session,
+        rules,
+        world.actor("r1-head"),
+        DirectLine(issue.id, note="县级无法协调能耗指标"),
+        T0,
     )
     assert (issue.level, issue.direct_line, issue.status) == (
         Level.CITY_PRINCIPAL,
@@ -379,57 +332,38 @@ async def test_enterprise_direct_line_only_once_overdue(
 ) -> None:
     issue = await county_issue(session, rules, world)
     with pytest.raises(NotAllowed):
-        await svc.direct_line(
-            session=session, rules=rules, actor=world.contact_actor, issue=issue, now=T0
-        )
-    await svc.direct_line(
-        session=session,
-        rules=rules,
-        actor=world.contact_actor,
-        issue=issue,
-        now=at("2026-11-23 10:00"),
-    )
+        await act(session, rules, world.contact_actor, DirectLine(issue.id), T0)
+    await act(session, rules, world.contact_actor, DirectLine(issue.id), at("2026-11-23 10:00"))
     assert issue.level == Level.CITY_PRINCIPAL
 
 
 async def test_resolve_then_rate(session: AsyncSession, rules: Rules, world: World) -> None:
     issue = await county_issue(session, rules, world)
     head = world.actor("r1-head")
-    await svc.accept_issue(session=session, rules=rules, actor=head, issue=issue, now=T0)
+    await act(session, rules, head, Accept(issue.id), T0)
     with pytest.raises(InvalidInput):
-        await svc.resolve_issue(
-            session=session, rules=rules, actor=head, issue=issue, note="", now=T0
-        )
-    await svc.resolve_issue(
-        session=session, rules=rules, actor=head, issue=issue, note="已协调土地指标", now=T0
-    )
+        await act(session, rules, head, Resolve(issue.id, note=""), T0)
+    await act(session, rules, head, Resolve(issue.id, note="已协调土地指标"), T0)
     assert await recipients(session, issue, EventKind.RESOLVED) >= {f"c{world.contact.id}"}
     with pytest.raises(NotAllowed):
-        await svc.confirm_issue(
-            session=session, rules=rules, actor=head, issue=issue, rating=Rating.SATISFIED, now=T0
-        )
-    await svc.confirm_issue(
-        session=session,
-        rules=rules,
-        actor=world.contact_actor,
-        issue=issue,
-        rating=Rating.BASICALLY_SATISFIED,
-        now=T0,
+        await act(session, rules, head, Confirm(issue.id, rating=Rating.SATISFIED), T0)
+    await act(
+        session,
+        rules,
+        world.contact_actor,
+        Confirm(issue.id, rating=Rating.BASICALLY_SATISFIED),
+        T0,
     )
     assert (issue.status, issue.rating) == (Status.CLOSED, Rating.BASICALLY_SATISFIED)
     with pytest.raises(InvalidTransition):
-        await svc.reopen_issue(
-            session=session, rules=rules, actor=world.contact_actor, issue=issue, now=T0
-        )
+        await act(session, rules, world.contact_actor, Reopen(issue.id), T0)
 
 
 async def resolved(session: AsyncSession, rules: Rules, world: World) -> Issue:
     issue = await county_issue(session, rules, world)
     head = world.actor("r1-head")
-    await svc.accept_issue(session=session, rules=rules, actor=head, issue=issue, now=T0)
-    await svc.resolve_issue(
-        session=session, rules=rules, actor=head, issue=issue, note="已办结", now=T0
-    )
+    await act(session, rules, head, Accept(issue.id), T0)
+    await act(session, rules, head, Resolve(issue.id, note="已办结"), T0)
     return issue
 
 
@@ -438,21 +372,17 @@ async def test_unsatisfied_reopens_one_level_up(
 ) -> None:
     issue = await resolved(session, rules, world)
     later = at("2026-11-24 09:00")
-    await svc.confirm_issue(
-        session=session,
-        rules=rules,
-        actor=world.contact_actor,
-        issue=issue,
-        rating=Rating.UNSATISFIED,
-        now=later,
-        note="问题并未解决",
+    await act(
+        session,
+        rules,
+        world.contact_actor,
+        Confirm(issue.id, rating=Rating.UNSATISFIED, note="问题并未解决"),
+        later,
     )
     assert (issue.status, issue.level) == (Status.REOPENED, Level.CITY_DEPUTY)
     assert issue.assignee_id == world.officials["deputy-a"].id
     assert issue.reopen_count == 1 and issue.accept_due == at("2026-11-25 09:00")
-    await svc.accept_issue(
-        session=session, rules=rules, actor=world.actor("deputy-a"), issue=issue, now=later
-    )
+    await act(session, rules, world.actor("deputy-a"), Accept(issue.id), later)
     assert issue.status == Status.ACCEPTED
 
 
@@ -460,15 +390,11 @@ async def test_reopen_goes_back_to_the_same_handler(
     session: AsyncSession, rules: Rules, world: World
 ) -> None:
     issue = await resolved(session, rules, world)
-    await svc.reopen_issue(
-        session=session, rules=rules, actor=world.contact_actor, issue=issue, now=T0
-    )
+    await act(session, rules, world.contact_actor, Reopen(issue.id), T0)
     assert (issue.status, issue.level) == (Status.REOPENED, Level.COUNTY)
     assert issue.assignee_id == world.officials["r1-head"].id
     # a reopened issue lets the enterprise take the direct line (shipped policy)
-    await svc.direct_line(
-        session=session, rules=rules, actor=world.contact_actor, issue=issue, now=T0
-    )
+    await act(session, rules, world.contact_actor, DirectLine(issue.id), T0)
     assert issue.level == Level.CITY_PRINCIPAL
 
 
@@ -476,14 +402,7 @@ async def test_events_are_append_only_and_complete(
     session: AsyncSession, rules: Rules, world: World
 ) -> None:
     issue = await resolved(session, rules, world)
-    await svc.confirm_issue(
-        session=session,
-        rules=rules,
-        actor=world.contact_actor,
-        issue=issue,
-        rating=Rating.SATISFIED,
-        now=T0,
-    )
+    await act(session, rules, world.contact_actor, Confirm(issue.id, rating=Rating.SATISFIED), T0)
     assert await kinds(session, issue) == ["created", "accepted", "resolved", "confirmed"]
     data = await issue_json(session=session, issue=issue, tz=TZ, events=True)
     assert [e["actor"] for e in data["events"]] == ["C1", "r1-head", "r1-head", "C1"]
@@ -512,12 +431,9 @@ async def test_retier_moves_open_issues_up(
     closed = await make_issue(session, rules, world, project, T0)
     closed.status = Status.CLOSED
     moved = await change_investment(
-        session=session,
-        rules=rules,
-        project=project,
-        investment_wan=100000,
-        actor=SYSTEM,
-        now=at("2026-11-21 09:00"),
+        Ctx(session=session, rules=rules, actor=SYSTEM, now=at("2026-11-21 09:00")),
+        project,
+        100000,
     )
     assert moved == [issue.number]
     assert (issue.level, issue.status) == (Level.CITY_DEPUTY, Status.SUBMITTED)
@@ -531,12 +447,10 @@ async def test_retier_never_pulls_an_escalated_issue_down(
 ) -> None:
     project = await make_project(session, world, 100000)
     escalated = await make_issue(session, rules, world, project, T0)
-    await svc.escalate_issue(
-        session=session, rules=rules, actor=world.actor("deputy-a"), issue=escalated, now=T0
-    )
+    await act(session, rules, world.actor("deputy-a"), Escalate(escalated.id), T0)
     plain = await make_issue(session, rules, world, project, T0)
     moved = await change_investment(
-        session=session, rules=rules, project=project, investment_wan=9000, actor=SYSTEM, now=T0
+        Ctx(session=session, rules=rules, actor=SYSTEM, now=T0), project, 9000
     )
     assert moved == [plain.number]
     assert escalated.level == Level.CITY_PRINCIPAL
@@ -550,12 +464,7 @@ async def test_same_tier_change_moves_nothing(
     await make_issue(session, rules, world, project, T0)
     assert (
         await change_investment(
-            session=session,
-            rules=rules,
-            project=project,
-            investment_wan=99999,
-            actor=SYSTEM,
-            now=T0,
+            Ctx(session=session, rules=rules, actor=SYSTEM, now=T0), project, 99999
         )
         == []
     )

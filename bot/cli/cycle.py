@@ -22,7 +22,7 @@ from jobs.reports.workbook import bulletin_workbook
 from jobs.schedule import next_run
 from locales import N_
 from models.bulletin import bulletin_for, load_book
-from models.clocks import ClockReport
+from models.issues.sweep import ClockReport
 from models.periods import Period
 from models.queries import get_by_code
 from models.tables.org import Region

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
 
 import click
@@ -11,18 +9,24 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cli.common import Env, echo_json, load_env
 from locales.formats import issue_text
-from models import issues as services
-from models.codes import Category, Status, Urgency
+from models.codes import Category, Rating, Status, Urgency
+from models.issues.commands import COMMANDS, Command, command_for
+from models.issues.context import Ctx
+from models.issues.intake import report_issue
+from models.issues.runner import run
 from models.permissions import SYSTEM, Actor, actor_of
 from models.queries import get_by_code, get_issue, issue_json, list_issues
-from models.tables.issue import Issue
-from models.tables.org import Official
+from models.tables.org import Contact, Department, Official
 from models.tables.project import Project
 
 AT_HELP = "When it happened, ISO (naive = the city's zone); default now."
 
 
-async def _actor(session: AsyncSession, code: str | None) -> Actor:
+async def _actor(session: AsyncSession, code: str | None, contact: str | None = None) -> Actor:
+    """The official (or enterprise contact) acting, by code; the system when neither is named."""
+    if contact is not None:
+        found = await get_by_code(session=session, model=Contact, code=contact, entity="contact")
+        return actor_of(found)
     if code is None:
         return SYSTEM
     official = await get_by_code(session=session, model=Official, code=code, entity="official")
@@ -66,15 +70,13 @@ def issues_new(
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         target = await get_by_code(session=session, model=Project, code=project, entity="project")
-        issue = await services.report_issue(
-            session=session,
-            rules=env.rules,
-            actor=await _actor(session, by),
+        ctx = Ctx(session=session, rules=env.rules, actor=await _actor(session, by), now=now)
+        issue = await report_issue(
+            ctx,
             project=target,
             category=Category(category),
             text=text,
             urgency=Urgency.URGENT if urgent else Urgency.NORMAL,
-            now=now,
         )
         return await issue_json(session=session, issue=issue, tz=env.settings.tz)
 
@@ -124,58 +126,67 @@ def issues_show(key: str, as_json: bool) -> None:
     _print(env, env.run(work), as_json)
 
 
-Act = Callable[[AsyncSession, Env, Actor, Issue, str | None, datetime], Awaitable[Any]]
+def _verb(kind: type[Command]) -> None:
+    """`ztc issues VERB ID --by OFFICIAL|--contact CONTACT […]` for one command of the chat."""
+    name = kind.action.value.replace("_", "-")
+    summary = (kind.__doc__ or "").strip().splitlines()[0]
 
-
-def _action(name: str, act: Act, help_text: str, *, note_required: bool = False) -> None:
-    """Register `ztc issues NAME ID --by OFFICIAL [--note] [--at]` over one service."""
-
-    @issues.command(name, help=help_text)
+    @issues.command(name, help=summary)
     @click.argument("key", metavar="ID")
-    @click.option("--by", "by", required=True, help="Official code of who acts.")
-    @click.option("--note", "note", required=note_required, help="A note for the timeline.")
+    @click.option("--by", "by", help="Official code of who acts.")
+    @click.option("--contact", "contact", help="Enterprise contact code of who acts.")
+    @click.option("--note", "note", required=kind.asks == "note", help="A note for the timeline.")
+    @click.option(
+        "--department",
+        "department",
+        required=kind.asks == "department",
+        hidden=kind.asks != "department",
+        help="Department code of the co-handler to add.",
+    )
+    @click.option(
+        "--rating",
+        "rating",
+        type=click.Choice([r.value for r in Rating]),
+        required=kind.asks == "rating",
+        hidden=kind.asks != "rating",
+        help="满意 satisfied, 基本满意 basically_satisfied, 不满意 unsatisfied.",
+    )
     @click.option("--at", "at", help=AT_HELP)
     @click.option("--json", "as_json", is_flag=True)
-    def command(key: str, by: str, note: str | None, at: str | None, as_json: bool) -> None:
+    def command(
+        key: str,
+        by: str | None,
+        contact: str | None,
+        note: str | None,
+        department: str | None,
+        rating: str | None,
+        at: str | None,
+        as_json: bool,
+    ) -> None:
         env = load_env()
+        if (by is None) == (contact is None):
+            raise click.UsageError(env._("Say who acts: --by OFFICIAL or --contact CONTACT."))
         now = env.parse_at(at)
 
         async def work(session: AsyncSession) -> dict[str, Any]:
             issue = await get_issue(session=session, key=key)
-            await act(session, env, await _actor(session, by), issue, note, now)
+            actor = await _actor(session, by, contact)
+            given: dict[str, Any] = {"note": note}
+            if department is not None:
+                found = await get_by_code(
+                    session=session, model=Department, code=department, entity="department"
+                )
+                given["department_id"] = found.id
+            if rating is not None:
+                given["rating"] = Rating(rating)
+            assert issue.id is not None
+            ctx = Ctx(session=session, rules=env.rules, actor=actor, now=now)
+            await run(ctx, command_for(kind.action, issue.id, **given), issue=issue)
             return await issue_json(session=session, issue=issue, tz=env.settings.tz)
 
         _print(env, env.run(work), as_json)
 
 
-def _kw(session: AsyncSession, env: Env, actor: Actor, issue: Issue, now: datetime) -> Any:
-    return {"session": session, "rules": env.rules, "actor": actor, "issue": issue, "now": now}
-
-
-_action(
-    "accept",
-    lambda s, e, a, i, n, t: services.accept_issue(**_kw(s, e, a, i, t), note=n),
-    "受理: accept the issue; its resolve clock starts.",
-)
-_action(
-    "escalate",
-    lambda s, e, a, i, n, t: services.escalate_issue(**_kw(s, e, a, i, t), note=n),
-    "提级: send the issue one level up the ladder.",
-)
-_action(
-    "direct-line",
-    lambda s, e, a, i, n, t: services.direct_line(**_kw(s, e, a, i, t), note=n),
-    "直通车: send the issue straight to the city's principal leaders.",
-)
-_action(
-    "resolve",
-    lambda s, e, a, i, n, t: services.resolve_issue(**_kw(s, e, a, i, t), note=n or ""),
-    "办结: resolve the issue with a note to the enterprise.",
-    note_required=True,
-)
-_action(
-    "comment",
-    lambda s, e, a, i, n, t: services.comment_issue(**_kw(s, e, a, i, t), text=n or ""),
-    "Add a comment or reply to the issue's timeline.",
-    note_required=True,
-)
+for _kind in COMMANDS.values():  # every action a person may take has its verb
+    if not _kind.system:
+        _verb(_kind)

@@ -10,15 +10,18 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Any
+from functools import partial
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import issues as svc
-from models.clocks import process_clocks
 from models.codes import Category, Rating, Urgency
 from models.errors import DomainError
+from models.issues.commands import Accept, Command, Confirm, Escalate, Resolve
+from models.issues.context import Ctx
+from models.issues.intake import report_issue
+from models.issues.runner import run
+from models.issues.sweep import process_clocks
 from models.permissions import Actor, actor_of
 from models.rules import Rules
 from models.tables.issue import Issue
@@ -98,15 +101,9 @@ async def _one_issue(
 ) -> None:
     category = rng.choice(list(TEXTS))
     urgency = Urgency.URGENT if rng.random() < 0.15 else Urgency.NORMAL
-    issue = await svc.report_issue(
-        session=session,
-        rules=rules,
-        actor=contact,
-        project=project,
-        category=category,
-        text=TEXTS[category],
-        urgency=urgency,
-        now=when,
+    ctx = Ctx(session=session, rules=rules, actor=contact, now=when)
+    issue = await report_issue(
+        ctx, project=project, category=category, text=TEXTS[category], urgency=urgency
     )
     report.reported += 1
     report.numbers.append(issue.number or "")
@@ -137,23 +134,30 @@ async def _handle(
     )
     if moment >= end:
         return
-    kw: dict[str, Any] = {"session": session, "rules": rules, "issue": issue}
-    await svc.accept_issue(**kw, actor=handler, now=moment)
+    assert issue.id is not None
+    act = partial(_act, session, rules, issue)
+    await act(handler, moment, Accept(issue.id))
     report.accepted += 1
     if rng.random() < 0.1:
         moment += timedelta(hours=rng.randint(2, 20))
         if moment < end:
-            await svc.escalate_issue(**kw, actor=handler, now=moment, note="需要市级协调")
+            await act(handler, moment, Escalate(issue.id, note="需要市级协调"))
             report.escalated += 1
         return
     moment += timedelta(hours=rng.randint(4, 120))
     if rng.random() < 0.3 or moment >= end:
         return
-    await svc.resolve_issue(**kw, actor=handler, note="已协调相关部门办结。", now=moment)
+    await act(handler, moment, Resolve(issue.id, note="已协调相关部门办结。"))
     report.resolved += 1
     moment += timedelta(hours=rng.randint(1, 48))
     if rng.random() < 0.25 or moment >= end:
         return
     rating = rng.choices(list(Rating), weights=(60, 25, 15))[0]
-    await svc.confirm_issue(**kw, actor=contact, rating=rating, now=moment)
+    await act(contact, moment, Confirm(issue.id, rating=rating))
     report.rated += 1
+
+
+async def _act(
+    session: AsyncSession, rules: Rules, issue: Issue, actor: Actor, now: datetime, cmd: Command
+) -> None:
+    await run(Ctx(session=session, rules=rules, actor=actor, now=now), cmd, issue=issue)

@@ -14,15 +14,11 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.codes import OPEN_STATUSES, EventKind
-from models.issues import (
-    escalate_issue,
-    pause_end,
-    record,
-    reminder_moments,
-    resume_issue,
-    running_due,
-)
+from models.codes import OPEN_STATUSES
+from models.issues.commands import Escalate, FlagOverdue, Remind, Resume
+from models.issues.context import Ctx
+from models.issues.deadlines import pause_end, running_due
+from models.issues.runner import run
 from models.permissions import SYSTEM
 from models.rules import Rules, level_above
 from models.tables.issue import Issue
@@ -51,64 +47,32 @@ async def process_clocks(*, session: AsyncSession, rules: Rules, now: datetime) 
         .order_by(col(Issue.id))
         .with_for_update(skip_locked=True)
     )
+    ctx = Ctx(session=session, rules=rules, actor=SYSTEM, now=now)
     report = ClockReport()
     for issue in (await session.exec(query)).all():
-        await _sweep_one(session=session, rules=rules, issue=issue, now=now, report=report)
+        await _sweep_one(ctx, issue, report)
     return report
 
 
-async def _sweep_one(
-    *, session: AsyncSession, rules: Rules, issue: Issue, now: datetime, report: ClockReport
-) -> None:
+async def _sweep_one(ctx: Ctx, issue: Issue, report: ClockReport) -> None:
+    """The pause cap, then the deadline, then the reminders: each a command of the system's."""
+    assert issue.id is not None
     number = issue.number or str(issue.id)
-    cap = pause_end(issue, rules)
+    cap = pause_end(issue, ctx.rules)
     if cap is not None:
-        if cap > now:
+        if cap > ctx.now:
             return
-        await resume_issue(
-            session=session,
-            rules=rules,
-            actor=SYSTEM,
-            issue=issue,
-            now=now,
-            resumed_at=cap,
-            note=None,
-        )
+        await run(ctx, Resume(issue.id, resumed_at=cap), issue=issue)
         report.resumed.append(number)
     due = running_due(issue)
     if due is None or issue.clock_start is None:
         return
-    if due <= now:
+    if due <= ctx.now:
         if level_above(issue.level) is not None:
-            await escalate_issue(
-                session=session, rules=rules, actor=SYSTEM, issue=issue, now=now, missed=True
-            )
+            await run(ctx, Escalate(issue.id, missed=True), issue=issue)
             report.escalated.append(number)
-        elif not issue.overdue_flagged:
-            issue.overdue_flagged = True
-            issue.missed_deadlines += 1
-            await record(
-                session=session,
-                rules=rules,
-                issue=issue,
-                kind=EventKind.OVERDUE,
-                actor=SYSTEM,
-                now=now,
-                data={"due": due.isoformat()},
-            )
+        elif (await run(ctx, FlagOverdue(issue.id), issue=issue)).event is not None:
             report.flagged.append(number)
         return
-    passed = sum(1 for moment in reminder_moments(issue, rules, due) if moment <= now)
-    if passed > issue.reminders_sent:
-        issue.reminders_sent = passed
-        fraction = rules.policy.reminders.fractions[passed - 1]
-        await record(
-            session=session,
-            rules=rules,
-            issue=issue,
-            kind=EventKind.REMINDER,
-            actor=SYSTEM,
-            now=now,
-            data={"fraction": fraction, "due": due.isoformat()},
-        )
+    if (await run(ctx, Remind(issue.id), issue=issue)).event is not None:
         report.reminded.append(number)

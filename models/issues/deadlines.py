@@ -1,0 +1,73 @@
+"""An issue's clocks: which deadline runs now, when the reminders fall, when the pause runs out,
+and when the sweep must next look at it. Pure functions of the issue's columns and the rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from models.codes import AWAITING_ACCEPT, Status, Urgency
+from models.rules import Rules
+from models.tables.issue import Issue
+
+
+def running_due(issue: Issue) -> datetime | None:
+    """The deadline of the clock running now (None while paused or closed)."""
+    if issue.status in AWAITING_ACCEPT:
+        return issue.accept_due
+    return issue.resolve_due if issue.status == Status.ACCEPTED else None
+
+
+def pause_end(issue: Issue, rules: Rules) -> datetime | None:
+    """When a pause for the enterprise's material runs out (None if not paused)."""
+    if issue.status != Status.AWAITING_INFO or issue.paused_at is None:
+        return None
+    return rules.due(issue.paused_at, rules.policy.pause.cap).at
+
+
+def reminder_moments(issue: Issue, rules: Rules, due: datetime) -> list[datetime]:
+    """The moments of the policy's reminders within the running clock's span.
+
+    A normal issue's reminder that falls on a weekend or holiday waits for the next working
+    day's morning (one past the deadline never comes: the deadline acts first); an urgent
+    issue's reminder goes out when it falls (急事急办).
+    """
+    assert issue.clock_start is not None
+    span = due - issue.clock_start
+    moments = [issue.clock_start + span * f for f in rules.policy.reminders.fractions]
+    if issue.urgency == Urgency.URGENT:
+        return moments
+    return [rules.working_morning(moment) for moment in moments]
+
+
+def reminders_passed(issue: Issue, rules: Rules, due: datetime, now: datetime) -> int:
+    """How many of the running clock's reminders have fallen by `now`."""
+    return sum(1 for moment in reminder_moments(issue, rules, due) if moment <= now)
+
+
+def next_check(issue: Issue, rules: Rules) -> datetime | None:
+    """When the clock sweep must next look at the issue: a reminder, a deadline or the pause cap.
+
+    Kept in an indexed column so the every-minute sweep reads only the issues that need it.
+    """
+    if issue.status == Status.AWAITING_INFO:
+        return pause_end(issue, rules)
+    due = running_due(issue)
+    if due is None or issue.clock_start is None or issue.overdue_flagged:
+        return None
+    pending = reminder_moments(issue, rules, due)[issue.reminders_sent :]
+    return min(pending, default=due)
+
+
+def start_accept_clock(issue: Issue, rules: Rules, now: datetime) -> None:
+    """The level's assignee must accept afresh: the accept clock starts now."""
+    due = rules.accept_due(now, issue.level, issue.urgency)
+    issue.clock_start, issue.accept_due, issue.resolve_due = now, due.at, None
+    issue.provisional, issue.reminders_sent, issue.overdue_flagged = due.provisional, 0, False
+    issue.paused_at = None
+
+
+def start_resolve_clock(issue: Issue, rules: Rules, now: datetime) -> None:
+    """Accepted: the resolve clock starts now."""
+    due = rules.resolve_due(now, issue.level, issue.urgency)
+    issue.clock_start, issue.resolve_due = now, due.at
+    issue.provisional, issue.reminders_sent, issue.overdue_flagged = due.provisional, 0, False

@@ -1,0 +1,86 @@
+"""Reporting a problem: a new issue on a project, routed to the level of the project's tier.
+
+Idempotent by a submission key (the chat's draft id): the same report submitted again — a
+double tap, or a press repeated after a crash between the commit and the reply — is the issue
+the first submit made.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.codes import Category, EventKind, Status, Urgency
+from models.errors import NotAllowed
+from models.issues.actions import move_to_level
+from models.issues.context import Change, Ctx
+from models.issues.runner import record
+from models.permissions import may_report
+from models.routing import department_for
+from models.tables.issue import Issue, IssueCoHandler
+from models.tables.project import Project
+from models.text import checked_text
+
+
+async def issue_by_submission(*, session: AsyncSession, key: str) -> Issue | None:
+    """The issue a report with this submission key created, if any."""
+    query = select(Issue).where(Issue.submission_key == key)
+    return (await session.exec(query)).first()
+
+
+async def report_issue(
+    ctx: Ctx,
+    *,
+    project: Project,
+    category: Category,
+    text: str,
+    urgency: Urgency = Urgency.NORMAL,
+    submission_key: str | None = None,
+) -> Issue:
+    """Create an issue for a project and route it to the level of the project's tier; the
+    category's department co-handles it. With a `submission_key` seen before, the issue of
+    that first submit, unchanged."""
+    if submission_key is not None:
+        existing = await issue_by_submission(session=ctx.session, key=submission_key)
+        if existing is not None:
+            return existing
+    actor = ctx.actor
+    if not may_report(
+        actor,
+        enterprise_id=project.enterprise_id,
+        region_id=project.region_id,
+        team_ids=project.team_ids,
+    ):
+        raise NotAllowed(action="report", issue=project.code)
+    body = checked_text(text, "text", required=True)
+    assert body is not None and project.id is not None
+    level = ctx.rules.level_for(project.investment_wan)
+    issue = Issue(
+        project_id=project.id,
+        reporter_contact_id=actor.id if actor.kind == "contact" else None,
+        reporter_official_id=actor.id if actor.kind == "official" else None,
+        category=category,
+        urgency=urgency,
+        text=body,
+        status=Status.SUBMITTED,
+        level=level,
+        created_at=ctx.now,
+        updated_at=ctx.now,
+        submission_key=submission_key,
+    )
+    ctx.session.add(issue)
+    await ctx.session.flush()
+    issue.number = f"{ctx.now.astimezone(ctx.rules.tz).year}-{issue.id:05d}"
+    await move_to_level(ctx, issue, level)
+    department = await department_for(
+        session=ctx.session, category=category, policy=ctx.rules.policy
+    )
+    if department is not None:
+        assert department.id is not None and issue.id is not None
+        ctx.session.add(
+            IssueCoHandler(issue_id=issue.id, department_id=department.id, added_at=ctx.now)
+        )
+    await record(ctx, issue, Change(EventKind.CREATED, note=body), (level, Status.SUBMITTED))
+    if issue.assignee_id is None:
+        await record(ctx, issue, Change(EventKind.UNASSIGNED))
+    return issue
