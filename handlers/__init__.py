@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import traceback
 import warnings
+from pathlib import Path
 from typing import Any
 
 from telegram import Update, User
@@ -26,8 +28,12 @@ from handlers.common import Turn, client_locale, refusal_text, reply, speaker
 from handlers.context import ZtcContext
 from handlers.gate import Gate
 from locales import gettext_for
+from models.db import session_scope
+from models.incidents import record_incident
 
 log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent  # the checkout, or site-packages when installed
+PACKAGES = ("bot", "handlers", "jobs", "locales", "models")  # ours, for an error's signature
 TEXT = filters.TEXT & ~filters.COMMAND
 
 
@@ -67,9 +73,44 @@ async def on_error(update: object, context: ZtcContext) -> None:
     escapes: a failure to apologise is logged, and that is the end of it.
     """
     log.error("error while handling %s", describe(update), exc_info=context.error)
+    await _tell_admins(update, context)
     if isinstance(update, Update) and update.effective_user is not None:
         await _apologise(update, context, update.effective_user)
     raise ApplicationHandlerStop  # PTB's signal, not an error: stop the other handler groups
+
+
+async def _tell_admins(update: object, context: ZtcContext) -> None:
+    """Count the error for the admins' chat: told once an hour per kind; never raises."""
+    try:
+        async with session_scope(context.rt.engine) as session:
+            await record_incident(
+                session=session,
+                signature=signature(context.error),
+                detail=describe(update),
+                now=context.rt.now(),
+            )
+        context.rt.wake_dispatcher()
+    except Exception:  # the database may be what failed: the log line above has it all
+        log.warning("could not record the error for the admins", exc_info=True)
+
+
+def signature(error: BaseException | None) -> str:
+    """An error's kind: its type and the innermost line of our code it passed (no message: it
+    may carry what a person typed)."""
+    if error is None:
+        return "unknown"
+    ours = [f for f in traceback.extract_tb(error.__traceback__) if _ours(f.filename)]
+    where = f"{_ours(ours[-1].filename)}:{ours[-1].lineno}" if ours else "?"
+    return f"{type(error).__name__}@{where}"
+
+
+def _ours(filename: str) -> str | None:
+    """The file as `package/module.py` when it is one of ours, else None."""
+    path = Path(filename).resolve()
+    if not path.is_relative_to(ROOT):
+        return None
+    inside = path.relative_to(ROOT)
+    return inside.as_posix() if inside.parts[0] in PACKAGES else None
 
 
 async def _apologise(update: Update, context: ZtcContext, user: User) -> None:

@@ -20,7 +20,8 @@ from jobs.reports import period_title
 from jobs.reports.chart import bulletin_chart
 from jobs.reports.text import bulletin_text, report_text
 from jobs.reports.workbook import bulletin_workbook
-from locales import N_, gettext_for
+from locales import N_, gettext_for, ngettext_for
+from locales.formats import moment
 from locales.labels import label
 from models.codes import EventKind, Level, Rating
 from models.cycle import BULLETIN_JOBS
@@ -28,6 +29,7 @@ from models.identity import Person
 from models.permissions import actor_of
 from models.report_data import Bulletin, load
 from models.rules import Rules
+from models.tables.incident import Incident
 from models.tables.infra import Outbox, Report
 from models.tables.issue import Issue
 from models.tables.org import Contact
@@ -151,6 +153,34 @@ def _attachments(report: Report, files: Files, locale: str) -> tuple[Attachment,
 CardFn = Callable[..., Awaitable[tuple[str, Buttons]]]  # the card's text and its button rows
 
 
+def incident_text(incident: Incident, locale: str, tz: ZoneInfo) -> str:
+    """An error the bot met, for the admins: what, where, how often, and the first one's context
+    (never what a person typed: the log has the rest)."""
+    _ = gettext_for(locale)
+    error, _at, where = incident.signature.partition("@")
+    lines = [
+        "<b>"
+        + _("The bot met an error: {error} at {where}.").format(
+            error=html.escape(error, quote=False), where=html.escape(where, quote=False)
+        )
+        + "</b>",
+        ngettext_for(locale)(
+            "First {first}, last {last}: {count} time so far.",
+            "First {first}, last {last}: {count} times so far.",
+            incident.count,
+        ).format(
+            first=moment(incident.first_at, tz, locale),
+            last=moment(incident.last_at, tz, locale),
+            count=incident.count,
+        ),
+    ]
+    if incident.detail:
+        lines.append(
+            _("The first: {detail}").format(detail=html.escape(incident.detail, quote=False))
+        )
+    return "\n".join(lines)
+
+
 def notice_renderer(
     *, rules: Rules, default_locale: str, clock: Callable[[], datetime], card: CardFn
 ) -> RenderFn:
@@ -163,6 +193,9 @@ def notice_renderer(
         if row.kind == "report":
             report = await session.get(Report, row.payload.get("report"))
             return await report_notice(report, locale, rules.tz) if report else None
+        if row.kind == "incident":
+            incident = await session.get(Incident, row.payload.get("incident"))
+            return Rendered(incident_text(incident, locale, rules.tz)) if incident else None
         issue = await session.get(Issue, row.issue_id) if row.issue_id else None
         top = headline(row, locale, for_contact=isinstance(person, Contact))
         if issue is None or person is None:  # a group audience reads the headline only

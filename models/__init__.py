@@ -1,5 +1,6 @@
 """The domain: SQLModel tables and the rules over them. Never imports `telegram`."""
 
+from models.tables.incident import Incident
 from models.tables.infra import Invite, Outbox, Report, ScheduleRun
 from models.tables.issue import Attachment, Issue, IssueCoHandler, IssueEvent
 from models.tables.org import Contact, Department, Enterprise, Official, Region
@@ -10,6 +11,7 @@ __all__ = [
     "Contact",
     "Department",
     "Enterprise",
+    "Incident",
     "Invite",
     "Issue",
     "IssueCoHandler",
