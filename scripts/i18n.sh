@@ -2,7 +2,7 @@
 # Re-extract the translatable strings and merge them into the zh_CN and en catalogs.
 #
 # Run from anywhere; works on the repository root. New entries come out with an empty msgstr:
-# translate them (zh_CN: Chinese; en: msgstr identical to msgid) and run tests/test_i18n.py.
+# translate them (zh_CN: Chinese; en: msgstr identical to msgid) and run tests/unit/test_i18n.py.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -91,7 +91,7 @@ done
 
 if [[ $untranslated -ne 0 ]]; then
     echo "Reminder: translate the new entries (zh_CN in Chinese, en msgstr = msgid), then run" \
-         ".venv/bin/pytest tests/test_i18n.py." >&2
+         ".venv/bin/pytest tests/unit/test_i18n.py." >&2
 else
     echo "All entries translated. Reminder: translate any new entries you add before committing."
 fi

@@ -1,37 +1,33 @@
-"""Shared fixtures: a real database (SQLite, or PostgreSQL via ZTC_TEST_DATABASE_URL), the rules.
+"""What every layer of the suite shares: the network guard, the rules, and the database.
 
-The schema is built once per run by the Alembic migrations themselves (so every run also proves
-them from empty); each test then starts from empty tables.
+The tests mirror the source's layers (STYLE.md): tests/unit (pure rules: no database, no
+network, no app), tests/services (the domain and jobs on a real database), tests/e2e (the real
+application over HTTP against the fake Bot API, `ztc run` and `ztc demo` as processes, the demo in
+a browser); tests/support holds what they share (factories, the chat driver, the fuzzer).
+
+The database is SQLite (a temporary file) or PostgreSQL via ZTC_TEST_DATABASE_URL. Its schema is
+built by the Alembic migrations themselves (so every run also proves them from empty) once per
+run, on the first test that asks for a database: `pytest tests/unit` never makes one. Each test
+then starts from empty tables.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.sandbox import FakeBotAPI
 from models.db import make_engine, session_scope
-from models.migrate import recreate
 from models.policy import load_policy
 from models.rules import Rules
-from tests.chat import Chat
-from tests.factories import World, at, build_world, make_project
+from tests.support.database import PG_URL, empty_tables, reset_database
+from tests.support.factories import World, build_world, make_project
+from tests.support.network import Guard, guarded
 
-PG_URL = os.environ.get("ZTC_TEST_DATABASE_URL")
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker for tests that need PostgreSQL itself."""
-    config.addinivalue_line("markers", "postgres: needs PostgreSQL (ZTC_TEST_DATABASE_URL)")
+pytest_plugins = ("pytester",)  # tests/unit/test_network_guard.py runs pytest on the guard
 
 
 def pytest_report_header() -> str:
@@ -39,11 +35,41 @@ def pytest_report_header() -> str:
     return f"ztc database: {PG_URL or 'SQLite (temporary file)'}"
 
 
-async def reset_database(url: str) -> None:
-    """Drop everything and migrate from empty."""
-    engine = make_engine(url)
-    await recreate(engine)
-    await engine.dispose()
+# --- the network guard: loopback only (tests/support/network.py) ----------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _network_guard_installed() -> Iterator[Guard]:
+    """The guard on `socket`, for the whole run (before any other fixture opens anything)."""
+    with guarded() as guard:
+        yield guard
+
+
+@pytest.fixture(autouse=True)
+def network_guard(_network_guard_installed: Guard) -> Iterator[Guard]:
+    """Fails the test if anything reached beyond loopback while it ran, even when the code under
+    test swallowed the refusal. A test that provokes one on purpose `take()`s it."""
+    yield _network_guard_installed
+    refused = _network_guard_installed.take()
+    if refused:
+        pytest.fail(
+            "network access beyond loopback: "
+            + "; ".join(refused)
+            + " (tests/support/network.py)",
+            pytrace=False,
+        )
+
+
+# --- the rules ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def rules() -> Rules:
+    """The shipped policy in the city's zone."""
+    return Rules.build(load_policy(), "Asia/Shanghai")
+
+
+# --- the database: for tests/services and tests/e2e (tests/unit refuses it) --------------------
 
 
 @pytest.fixture(scope="session")
@@ -52,18 +78,6 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = PG_URL or f"sqlite:///{tmp_path_factory.mktemp('db') / 'ztc.db'}"
     asyncio.run(reset_database(url))
     yield url
-
-
-async def empty_tables(engine: AsyncEngine) -> None:
-    """Delete every row, children first; ids restart."""
-    tables = list(reversed(SQLModel.metadata.sorted_tables))
-    async with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                await conn.execute(table.delete())
 
 
 @pytest.fixture
@@ -82,35 +96,6 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
         yield s
 
 
-@pytest.fixture(scope="session")
-def rules() -> Rules:
-    """The shipped policy in the city's zone."""
-    return Rules.build(load_policy(), "Asia/Shanghai")
-
-
-@pytest.fixture
-def postgres_url() -> str:
-    """PostgreSQL's URL, for tests that need it; in CI its absence is a failure, not a skip."""
-    if PG_URL and PG_URL.startswith(("postgres", "postgresql")):
-        return PG_URL
-    if IN_CI and os.environ.get("ZTC_REQUIRE_POSTGRES") == "1":
-        pytest.fail("ZTC_TEST_DATABASE_URL must point at PostgreSQL in this CI run")
-    pytest.skip("PostgreSQL-only test: set ZTC_TEST_DATABASE_URL")
-
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-# --- the end-to-end chat: the real application against the fake Bot API --------------------
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotAPI]:
-    """The fake Telegram, on a free port."""
-    async with FakeBotAPI() as server:
-        yield server
-
-
 @pytest.fixture
 async def world(engine: AsyncEngine) -> World:
     """The small city with one 2亿 project in r1 whose leader is deputy-a."""
@@ -118,15 +103,3 @@ async def world(engine: AsyncEngine) -> World:
         world = await build_world(session)
         await make_project(session, world, 20_000, code="P1", leader="deputy-a")
     return world
-
-
-@pytest.fixture
-async def chat(
-    api: FakeBotAPI, engine: AsyncEngine, rules: Rules, world: World
-) -> AsyncIterator[Chat]:
-    """The running bot, on Friday 2026-11-20 10:00 in Huai'an."""
-    harness = Chat(api=api, engine=engine, rules=rules, now=at("2026-11-20 10:00"))
-    await harness.start()
-    yield harness
-    if harness.app is not None:
-        await harness.stop()
