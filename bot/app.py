@@ -15,22 +15,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Bot, Update
-from telegram.ext import (
-    Application,
-    ApplicationBuilder,
-    BaseUpdateProcessor,
-    ContextTypes,
-)
+from telegram.ext import ApplicationBuilder, BaseUpdateProcessor, ContextTypes, JobQueue
 from telegram.request import HTTPXRequest
 
 import handlers
 from bot.instance import InstanceLock
 from bot.persistence import DbPersistence
-from bot.runtime import Runtime, ZtcApplication, utc_now
+from bot.runtime import Runtime, ZtcApplication, utc_now, ztc_application
 from bot.scheduler import schedule_jobs, start_up
 from bot.settings import Settings, SettingsError
 from handlers.cards import draw_card
-from handlers.context import ZtcContext
+from handlers.context import ZtcApp, ZtcContext
 from jobs.channels.telegram import TelegramChannel
 from jobs.channels.telegram_limits import TelegramRateLimiter
 from jobs.dispatch import Dispatcher
@@ -114,13 +109,13 @@ def _chat_key(update: object) -> int | None:
 
 def build_application(
     settings: Settings,
-    builder: ApplicationBuilder | None = None,  # type: ignore[type-arg]
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] | None = None,
     *,
     engine: AsyncEngine | None = None,
     clock: Callable[[], datetime] = utc_now,
     scheduler: bool = True,
     exclusive: bool = True,
-) -> Application:  # type: ignore[type-arg]
+) -> ZtcApplication:
     """The bot, ready for run_polling/run_webhook or a test's own start/stop.
 
     `scheduler=False` leaves the policy's jobs (and the start-up catch-up) out: tests that drive
@@ -141,6 +136,9 @@ def build_application(
     if exclusive:
         runtime.lock = InstanceLock(runtime.engine)
     root = settings.bot_api_url.rstrip("/")
+    # The builder's own default queue, but typed for our context (PTB's builder keeps the
+    # default context's type for it whatever context_types says).
+    jobs: JobQueue[ZtcContext] = JobQueue()
     app = (
         (builder or ApplicationBuilder())
         .token(settings.bot_token.get_secret_value())
@@ -148,6 +146,7 @@ def build_application(
         .base_file_url(f"{root}/file/bot")
         .application_class(ZtcApplication, kwargs={"runtime": runtime})
         .context_types(ContextTypes(context=ZtcContext))
+        .job_queue(jobs)
         .persistence(DbPersistence(runtime.engine))
         .concurrent_updates(PerChatOrder())
         # The token's one sending budget: replies take their turns here (and wait out a 429,
@@ -158,13 +157,14 @@ def build_application(
         .post_shutdown(_dispose)
         .build()
     )
+    assert isinstance(app, ZtcApplication)  # application_class above
     handlers.register(app)
     if app.job_queue is not None and scheduler:
         schedule_jobs(app.job_queue, runtime)
     return app
 
 
-def _dispatcher_bot(app: Application) -> Bot:  # type: ignore[type-arg]
+def _dispatcher_bot(app: ZtcApp) -> Bot:
     """A Bot of the dispatcher's own: same server and token, its own connections, and no PTB
     rate limiter: its Telegram channel takes turns from the application's limiter itself, and
     must see a 429 rather than have it waited out (see TelegramChannel)."""
@@ -177,8 +177,8 @@ def _dispatcher_bot(app: Application) -> Bot:  # type: ignore[type-arg]
     )
 
 
-async def _start_background(app: Application) -> None:  # type: ignore[type-arg]
-    rt: Runtime = app.runtime  # type: ignore[attr-defined]
+async def _start_background(app: ZtcApp) -> None:
+    rt = ztc_application(app).runtime
     if rt.lock is not None:
         await rt.lock.acquire()  # before anything is sent or polled: one bot per database
     budget = app.bot.rate_limiter
@@ -197,8 +197,8 @@ async def _start_background(app: Application) -> None:  # type: ignore[type-arg]
         await start_up(rt)
 
 
-async def _stop_background(app: Application) -> None:  # type: ignore[type-arg]
-    rt: Runtime = app.runtime  # type: ignore[attr-defined]
+async def _stop_background(app: ZtcApp) -> None:
+    rt = ztc_application(app).runtime
     if rt.tasks:
         stop, task, bot = rt.tasks
         stop.set()
@@ -209,15 +209,15 @@ async def _stop_background(app: Application) -> None:  # type: ignore[type-arg]
         await rt.lock.release()  # stopped: another process may take the database now
 
 
-async def _dispose(app: Application) -> None:  # type: ignore[type-arg]
-    rt: Runtime = app.runtime  # type: ignore[attr-defined]
+async def _dispose(app: ZtcApp) -> None:
+    rt = ztc_application(app).runtime
     if rt.lock is not None:
         await rt.lock.release()
     if rt.owns_engine:
         await rt.engine.dispose()
 
 
-async def start_in_loop(app: Application, *, poll_timeout: int = 10) -> None:  # type: ignore[type-arg]
+async def start_in_loop(app: ZtcApp, *, poll_timeout: int = 10) -> None:
     """Start the bot inside an event loop someone else runs (the demo, the tests), as
     `run_polling` would: initialize, post_init, long polling, then the update processing."""
     await app.initialize()
@@ -232,7 +232,7 @@ async def start_in_loop(app: Application, *, poll_timeout: int = 10) -> None:  #
     await app.start()
 
 
-async def stop_in_loop(app: Application) -> None:  # type: ignore[type-arg]
+async def stop_in_loop(app: ZtcApp) -> None:
     """Stop as SIGTERM stops `run_polling`: updates in hand finish, persistence is flushed."""
     assert app.updater is not None
     await app.updater.stop()

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application
 
 from bot.settings import Settings
+from handlers.context import ZtcApp
 from models.rules import Rules
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class Runtime:
             self.dispatcher.wake()
 
 
-class ZtcApplication(Application):  # type: ignore[type-arg]
+class ZtcApplication(ZtcApp):
     """PTB's Application carrying the bot's Runtime."""
 
     __slots__ = ("runtime",)
@@ -66,3 +67,13 @@ class ZtcApplication(Application):  # type: ignore[type-arg]
         """Build the application with its runtime."""
         super().__init__(**kwargs)
         self.runtime = runtime
+
+
+def ztc_application(app: Application[Any, Any, Any, Any, Any, Any]) -> ZtcApplication:
+    """The application, as bot.app.build_application built it.
+
+    PTB hands it on typed as its plain Application: to post_init and the like, and as a
+    context's `.application` (whose context type PTB leaves an unbound type variable).
+    """
+    assert isinstance(app, ZtcApplication), "not built by bot.app.build_application"
+    return app

@@ -9,12 +9,11 @@ latest period if nobody ran it yet — late inside the grace window, else record
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from telegram.ext import JobQueue
 
-from bot.runtime import Runtime
-from handlers.context import ZtcContext
+from bot.runtime import Runtime, ztc_application
+from handlers.context import BotRuntime, ZtcContext
 from jobs.clocks import run_clocks
 from jobs.cycle import CycleRun, catch_up, run_cycle_job
 from jobs.schedule import trigger_for
@@ -23,7 +22,7 @@ log = logging.getLogger(__name__)
 RETRY_SECONDS = 300.0  # a cycle job that failed tries again this much later (inside its grace)
 
 
-def schedule_jobs(job_queue: JobQueue[Any], runtime: Runtime) -> None:
+def schedule_jobs(job_queue: JobQueue[ZtcContext], runtime: Runtime) -> None:
     """One APScheduler job per cron line; a job never overlaps itself and never piles up."""
     for job in runtime.rules.policy.cron_lines():
         job_queue.run_custom(
@@ -50,13 +49,14 @@ async def _clock_tick(context: ZtcContext) -> None:
 
 async def _cycle_tick(context: ZtcContext) -> None:
     """A cycle job's moment came: run its period once; on failure, try again a little later."""
-    rt, job = context.rt, context.job.name if context.job else ""
+    rt, job = context.rt, context.job.name if context.job and context.job.name else ""
     try:
         run = await run_cycle_job(engine=rt.engine, rules=rt.rules, job=job, now=rt.now())
     except Exception:
         log.exception("cycle job %s failed; retrying in %.0f s", job, RETRY_SECONDS)
-        if context.job_queue is not None:
-            context.job_queue.run_once(_cycle_tick, RETRY_SECONDS, name=job)
+        queue = ztc_application(context.application).job_queue  # typed for ZtcContext
+        if queue is not None:
+            queue.run_once(_cycle_tick, RETRY_SECONDS, name=job)
         return
     _report([run], rt)
 
@@ -68,7 +68,7 @@ async def start_up(runtime: Runtime) -> list[CycleRun]:
     return runs
 
 
-def _report(runs: list[CycleRun], runtime: Runtime) -> None:
+def _report(runs: list[CycleRun], runtime: BotRuntime) -> None:
     for run in runs:
         if run.outcome in ("done", "late", "skipped"):
             log.info("cycle %s %s: %s (%d notices)", run.job, run.period, run.outcome, run.notices)

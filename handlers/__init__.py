@@ -6,12 +6,10 @@ import logging
 import traceback
 import warnings
 from pathlib import Path
-from typing import Any
 
 from telegram import Update, User
 from telegram.constants import ChatType
 from telegram.ext import (
-    Application,
     ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
@@ -25,7 +23,7 @@ from telegram.warnings import PTBUserWarning
 from handlers import lists, presses, report, start
 from handlers.callbacks import CB, State, pattern
 from handlers.common import Turn, client_locale, refusal_text, reply, speaker
-from handlers.context import ZtcContext
+from handlers.context import ZtcApp, ZtcContext
 from handlers.gate import Gate
 from locales import gettext_for
 from models.db import session_scope
@@ -138,15 +136,15 @@ def describe(update: object) -> str:
     what = ""
     if update.callback_query is not None:
         what = f" pressing {update.callback_query.data!r:.80}"
-    elif update.message is not None and (update.message.text or "").startswith("/"):
-        what = f" sending {update.message.text.split()[0][:40]!r}"  # type: ignore[union-attr]
+    elif update.message is not None and (text := update.message.text or "").startswith("/"):
+        what = f" sending {text.split()[0][:40]!r}"
     return (
         f"update {update.update_id} from user {user.id if user else '-'} "
         f"in chat {chat.id if chat else '-'}{what}"
     )
 
 
-def conversation() -> ConversationHandler[Any]:
+def conversation() -> ConversationHandler[ZtcContext]:
     """The multi-step flows: a report, and the note an action waits for. One handler, so that
     /cancel ends whichever is under way and starting one abandons the other."""
     return ConversationHandler(
@@ -182,7 +180,7 @@ def conversation() -> ConversationHandler[Any]:
     )
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(app: ZtcApp) -> None:
     """Every handler, in order: the gate (group −1: only private messages and presses go on),
     the conversation (it owns messages mid-flow), then the one-shot commands and buttons, then
     the catch-alls that answer anything left."""
@@ -212,4 +210,4 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
             MessageHandler(filters.ALL, nudge),
         ]
     )
-    app.add_error_handler(on_error)  # type: ignore[arg-type]
+    app.add_error_handler(on_error)

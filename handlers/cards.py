@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import zlib
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup
@@ -61,7 +62,7 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=False)
 
 
-def card_text(view: IssueView, *, tz: object, locale: str, now: datetime) -> str:
+def card_text(view: IssueView, *, tz: ZoneInfo, locale: str, now: datetime) -> str:
     """The card's HTML: headline, where it stands, deadlines, the description, the timeline."""
     _ = gettext_for(locale)
     i, p = view.issue, view.project
@@ -110,13 +111,13 @@ def card_text(view: IssueView, *, tz: object, locale: str, now: datetime) -> str
     return "\n".join(lines + shown)
 
 
-def _deadline_lines(issue: Issue, *, tz: object, locale: str, now: datetime) -> list[str]:
+def _deadline_lines(issue: Issue, *, tz: ZoneInfo, locale: str, now: datetime) -> list[str]:
     _ = gettext_for(locale)
     due = running_due(issue)
     if due is None:
         return []
     clock = "accept" if issue.status in AWAITING_ACCEPT else "resolve"
-    line = _(DEADLINES[clock]).format(when=moment(due, tz, locale))  # type: ignore[arg-type]
+    line = _(DEADLINES[clock]).format(when=moment(due, tz, locale))
     if is_overdue(issue, now):
         line += " " + _("(overdue)")
     if issue.provisional:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
@@ -24,7 +24,11 @@ from models.tables.org import Contact
 
 log = logging.getLogger(__name__)
 Kind = Literal["contact", "official", "any"]
-Handler = Callable[[Update, ZtcContext], Awaitable[Any]]
+# A callback as PTB's handlers take it (telegram.ext._utils.types.HandlerCallback): a coroutine
+# function of the update and our context; what it returns is a conversation's next state or None.
+Handler: TypeAlias = Callable[[Update, ZtcContext], Coroutine[Any, Any, object]]
+# What `speaker` wraps: the same, with the update's Turn.
+TurnHandler: TypeAlias = Callable[[Update, ZtcContext, "Turn"], Awaitable[object]]
 # Telegram's words for a message that cannot be edited any more.
 _GONE = ("message to edit not found", "message can't be edited", "message_id_invalid")
 
@@ -128,18 +132,16 @@ def refusal_text() -> str:
     )
 
 
-def speaker(
-    kind: Kind = "any", *, strangers: bool = False
-) -> Callable[[Callable[..., Awaitable[Any]]], Handler]:
+def speaker(kind: Kind = "any", *, strangers: bool = False) -> Callable[[TurnHandler], Handler]:
     """Wrap a handler `fn(update, context, turn)` in the update's one session.
 
     Strangers get the refusal and no data (unless `strangers`: the handler answers them itself);
     a person of another kind than `kind` is told the command is not theirs.
     """
 
-    def wrap(fn: Callable[..., Awaitable[Any]]) -> Handler:
+    def wrap(fn: TurnHandler) -> Handler:
         @functools.wraps(fn)
-        async def handler(update: Update, context: ZtcContext) -> Any:
+        async def handler(update: Update, context: ZtcContext) -> object:
             async with session_scope(context.rt.engine) as session:
                 turn = await load_turn(update, context, session)
                 allowed = turn.person is not None and kind in ("any", turn.kind)

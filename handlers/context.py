@@ -8,12 +8,15 @@ It hangs off the Application rather than `bot_data`, which is persisted as JSON.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram.ext import CallbackContext, ExtBot
+from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from models.rules import Rules
+
+if TYPE_CHECKING:
+    from handlers.common import Turn
 
 
 class BotRuntime(Protocol):
@@ -38,16 +41,40 @@ class BotRuntime(Protocol):
         """New outbox rows are committed: deliver them without waiting for the next pass."""
 
 
-class ZtcContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+@runtime_checkable
+class HasRuntime(Protocol):
+    """An application that carries the runtime (bot.runtime.ZtcApplication)."""
+
+    @property
+    def runtime(self) -> BotRuntime:
+        """The running bot's shared objects."""
+
+
+# The bot's rate limiter (jobs.channels.telegram_limits.TelegramRateLimiter) takes the retries as
+# its per-call argument, so the application's bot is an ExtBot[int].
+ZtcBot: TypeAlias = ExtBot[int]
+ZtcData: TypeAlias = dict[Any, Any]  # user_data, chat_data and bot_data: PTB's plain dicts
+
+
+class ZtcContext(CallbackContext[ZtcBot, ZtcData, ZtcData, ZtcData]):
     """The callback context, with the runtime one attribute away.
 
     PTB makes one context per update and hands it to every handler group, so the speaker read
     for the update (handlers.common.load_turn) is kept here and read once.
     """
 
-    turn: Any = None
+    turn: Turn | None = None
 
     @property
     def rt(self) -> BotRuntime:
         """The running bot's shared objects."""
-        return self.application.runtime  # type: ignore[attr-defined,no-any-return]
+        app = self.application
+        assert isinstance(app, HasRuntime), "an application built by bot.app.build_application"
+        return app.runtime
+
+
+# The application as bot.app.build_application makes it: every callback gets a ZtcContext, the
+# job queue's too (PTB's builder keeps its default JobQueue[CallbackContext] type otherwise).
+ZtcApp: TypeAlias = Application[
+    ZtcBot, ZtcContext, ZtcData, ZtcData, ZtcData, JobQueue[ZtcContext]
+]

@@ -172,9 +172,9 @@ async def _ask(
     if card_stamp != stamp(issue) or denial is not None:
         toast = (
             turn._(TOASTS[STALE])
-            if card_stamp != stamp(issue)
+            if card_stamp != stamp(issue) or denial is None  # not stale: so denied
             else error_text(denial.error(action, facts), turn.locale)
-        )  # type: ignore[union-attr]
+        )
         assert issue.id is not None
         await show_fresh(update, context, turn, issue.id, toast)
         return None

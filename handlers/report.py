@@ -224,6 +224,7 @@ async def file_received(update: Update, context: ZtcContext, turn: Turn) -> int 
     assert message is not None
     if (draft := Draft.of(context)) is None:
         return await _lost(update, context, turn)
+    entry: dict[str, Any]  # as Draft.files keeps it
     if message.photo:
         photo = message.photo[-1]
         entry = {"kind": "photo", "file_id": photo.file_id, "size": photo.file_size}

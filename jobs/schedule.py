@@ -31,7 +31,7 @@ _LOOKBACK: dict[Grain, timedelta] = {
 }
 
 
-class WorkdayCron(BaseTrigger):  # type: ignore[misc]
+class WorkdayCron(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 has no types: BaseTrigger is Any
     """A cron line whose moments on days off move to the next working day, same clock time."""
 
     def __init__(self, line: str, tz: ZoneInfo, calendar: WorkCalendar | None) -> None:

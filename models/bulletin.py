@@ -311,7 +311,7 @@ def ranking(book: Book, region_of: dict[int | None, int]) -> list[RegionRow]:
     ]  # fmt: skip
 
 
-def _flag(book: Book, figures: IssueCounts) -> tuple[Flag | None, tuple[str, ...]]:
+def _flag(book: Book, figures: IssueCounts) -> tuple[Flag | None, tuple[RateKey, ...]]:
     floors = book.rules.policy.floors
     flags: tuple[tuple[Flag, dict[RateKey, float]], ...] = (
         ("red", floors.red),

@@ -90,10 +90,22 @@ async def bulletins(
     *, session: AsyncSession, rules: Rules, job: str, period: Period, now: datetime
 ) -> list[Outbox]:
     """月初一通报 / 一季一点评 / 全年一考核: the city's bulletin and each region's."""
-    rows: list[Outbox] = []
     drawn = await city_and_regions(session=session, rules=rules, period=period, cut=now)
-    for region, bulletin in drawn:
-        report = await _report(session, job, period, bulletin.scope, bulletin, now)
+    return await _publish(session, rules, job, period, now, [(r, b.scope, b) for r, b in drawn])
+
+
+async def _publish(
+    session: AsyncSession,
+    rules: Rules,
+    job: str,
+    period: Period,
+    now: datetime,
+    drawn: Iterable[tuple[Region | None, str, Shape]],
+) -> list[Outbox]:
+    """Store each scope's report (the city's: no region) and queue it for its audience."""
+    rows: list[Outbox] = []
+    for region, scope, shape in drawn:
+        report = await _report(session, job, period, scope, shape, now)
         rows += await _deliver(session, report, region, _audience(rules, job), now)
     return rows
 
@@ -126,14 +138,13 @@ async def agenda(
         AgendaRegion(r.code, r.name_zh, r.name_en, _open_rows(book, r)) for r in _counties(book)
     ]
     city = Agenda(period.key, meeting_on, now, [p for p in parts if p.items])
-    report = await _report(session, job, period, "city", city, now)
-    rows = await _deliver(session, report, None, _audience(rules, job), now)
-    for region, part in zip(_counties(book), parts, strict=True):
-        if part.items:
-            own = Agenda(period.key, meeting_on, now, [part])
-            report = await _report(session, job, period, region.code, own, now)
-            rows += await _deliver(session, report, region, _audience(rules, job), now)
-    return rows
+    drawn: list[tuple[Region | None, str, Shape]] = [(None, "city", city)]
+    drawn += [
+        (region, region.code, Agenda(period.key, meeting_on, now, [part]))
+        for region, part in zip(_counties(book), parts, strict=True)
+        if part.items
+    ]
+    return await _publish(session, rules, job, period, now, drawn)
 
 
 async def visit(
@@ -148,17 +159,14 @@ async def visit(
         key=lambda p: (-p.investment_wan, p.code),
     )
     listed = [project_row(book, p, open_by.get(p.id or 0, [])) for p in major]
-    report = await _report(
-        session, job, period, "city", Visit(period.key, now, floor, listed), now
-    )
-    rows = await _deliver(session, report, None, _audience(rules, job), now)
+    drawn: list[tuple[Region | None, str, Shape]] = [
+        (None, "city", Visit(period.key, now, floor, listed))
+    ]
     for region in _counties(book):
         own = [p for p in listed if p.region == region.code]
         if own:
-            part = Visit(period.key, now, floor, own)
-            report = await _report(session, job, period, region.code, part, now)
-            rows += await _deliver(session, report, region, _audience(rules, job), now)
-    return rows
+            drawn.append((region, region.code, Visit(period.key, now, floor, own)))
+    return await _publish(session, rules, job, period, now, drawn)
 
 
 async def digests(

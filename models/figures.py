@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from models.codes import OPEN_STATUSES, Level, Rating, Role, Status
 from models.permissions import Actor
@@ -41,7 +42,7 @@ class Figures:
         return self.satisfied / self.rated if self.rated else None
 
 
-def _scoped(actor: Actor):  # type: ignore[no-untyped-def]
+def _scoped(actor: Actor) -> SelectOfScalar[Issue]:
     query = select(Issue)
     if actor.role in (Role.ADMIN, Role.CITY_PRINCIPAL):
         return query

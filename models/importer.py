@@ -73,6 +73,14 @@ class _Spec:
     unique: tuple[str, ...] = ()
 
 
+DATE_COLUMNS = (
+    "signed_on",
+    "started_on",
+    "completed_on",
+    "production_on",
+    "capacity_on",
+    "listed_on",
+)
 SPECS: dict[str, _Spec] = {
     "regions": _Spec(Region, ("code", "name_zh", "kind"), ("name_en",)),
     "departments": _Spec(Department, ("code", "name_zh"), ("name_en", "categories")),
@@ -89,18 +97,7 @@ SPECS: dict[str, _Spec] = {
     "projects": _Spec(
         Project,
         ("code", "name", "enterprise", "region", "investment_wan", "stage"),
-        (
-            "industry",
-            "signed_on",
-            "started_on",
-            "completed_on",
-            "production_on",
-            "capacity_on",
-            "listed_on",
-            "leader",
-            "manager",
-            "agent",
-        ),
+        ("industry", *DATE_COLUMNS, "leader", "manager", "agent"),
         {
             "enterprise": Enterprise,
             "region": Region,
@@ -118,14 +115,6 @@ MAX_INVESTMENT_WAN = 100_000_000
 # "#,##0" format a money column usually has), groups well formed. `int()` alone would also take
 # full-width or Arabic-Indic digits, "_", a sign or inner spaces: slips more likely than values.
 _WHOLE = re.compile(r"[0-9]+|[1-9][0-9]{0,2}(?:,[0-9]{3})+")
-DATE_COLUMNS = (
-    "signed_on",
-    "started_on",
-    "completed_on",
-    "production_on",
-    "capacity_on",
-    "listed_on",
-)
 
 
 def _enum(enum: Any, column: str, value: str) -> Any:
@@ -268,7 +257,7 @@ def _cell(value: object) -> str | None:
 
 def _check_lengths(model: type[SQLModel], code: str, fields: dict[str, Any]) -> None:
     """Refuse a text longer than its column, the same way on every database."""
-    columns = model.__table__.c  # type: ignore[attr-defined]
+    columns = model.__table__.c  # type: ignore[attr-defined]  # set by SQLAlchemy, not declared
     for name, value in (("code", code), *fields.items()):
         limit = getattr(columns[name].type, "length", None) if name in columns else None
         if isinstance(value, str) and limit and len(value) > limit:
@@ -278,7 +267,8 @@ def _check_lengths(model: type[SQLModel], code: str, fields: dict[str, Any]) -> 
 async def _refs(session: AsyncSession, spec: _Spec) -> Refs:
     refs: Refs = {}
     for column, model in spec.refs.items():
-        result = await session.exec(select(model.code, model.id))  # type: ignore[attr-defined]
+        coded = select(model.code, model.id)  # type: ignore[attr-defined]  # a ref is a coded table
+        result = await session.exec(coded)
         refs[column] = {code: id_ for code, id_ in result.all()}
     return refs
 

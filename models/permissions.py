@@ -192,7 +192,7 @@ def _handler(actor: Actor, facts: IssueFacts) -> bool:
 
 
 # Who may do what, and in which state: the single source for the services, the buttons and
-# the CLI. Every action has its rule (tests/test_commands.py checks the table is complete).
+# the CLI. Every action has its rule (tests/unit/test_commands.py checks the table is complete).
 RULES: dict[Action, Rule] = {
     Action.VIEW: _view,
     Action.ACCEPT: _handler_when(*AWAITING_ACCEPT),

@@ -8,9 +8,10 @@ from __future__ import annotations
 import itertools
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -54,7 +55,7 @@ class Span:
         match = _SPAN.match(text)
         if not match:
             raise ValueError(f"expected a span like '5wd' or '4h', got {text!r}")
-        return cls(int(match[1]), match[2])  # type: ignore[arg-type]
+        return cls(int(match[1]), "wd" if match[2] == "wd" else "h")  # the pattern's only two
 
 
 class _Strict(BaseModel):
@@ -262,9 +263,7 @@ class Policy(_Strict):
     @field_validator("tiers")
     @classmethod
     def _tiers(cls, value: dict[Level, int]) -> dict[Level, int]:
-        missing = [level.value for level in LADDER if level not in value]
-        if missing:
-            raise ValueError(f"missing level(s): {', '.join(missing)}")
+        _every(LADDER, value, "level(s)")
         bounds = [value[level] for level in LADDER]
         if bounds[0] != 0:
             raise ValueError("service_desk must start at 0")
@@ -275,9 +274,7 @@ class Policy(_Strict):
     @field_validator("categories")
     @classmethod
     def _all_categories(cls, value: dict[Category, str]) -> dict[Category, str]:
-        missing = [c.value for c in Category if c not in value]
-        if missing:
-            raise ValueError(f"missing category(ies): {', '.join(missing)}")
+        _every(list(Category), value, "category(ies)")
         return value
 
     @model_validator(mode="after")
@@ -320,6 +317,13 @@ class Policy(_Strict):
 
 def _key(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc if part != "[key]") or "(top level)"
+
+
+def _every(codes: Sequence[StrEnum], given: Mapping[Any, Any], what: str) -> None:
+    """Refuse a table that leaves out one of `codes`, naming the missing ones."""
+    missing = [code.value for code in codes if code not in given]
+    if missing:
+        raise ValueError(f"missing {what}: {', '.join(missing)}")
 
 
 def parse_policy(text: str, source: str = "policy", *, cron: CronCheck | None = None) -> Policy:

@@ -68,11 +68,11 @@ def _iso(value: datetime | None, tz: ZoneInfo) -> str | None:
     return value.astimezone(tz).isoformat() if value else None
 
 
-async def _codes(session: AsyncSession, model: Any, ids: set[int]) -> dict[int, str]:
-    ids = {i for i in ids if i is not None}
-    if not ids:
+async def _codes(session: AsyncSession, model: Any, ids: set[int | None]) -> dict[int, str]:
+    known = {i for i in ids if i is not None}
+    if not known:
         return {}
-    rows = await session.exec(select(model.id, model.code).where(model.id.in_(ids)))
+    rows = await session.exec(select(model.id, model.code).where(model.id.in_(known)))
     return dict(rows.all())
 
 
@@ -122,8 +122,8 @@ async def _events_json(session: AsyncSession, issue: Issue, tz: ZoneInfo) -> lis
             )
         ).all()
     )
-    officials = await _codes(session, Official, {e.actor_official_id for e in rows})  # type: ignore[misc]
-    contacts = await _codes(session, Contact, {e.actor_contact_id for e in rows})  # type: ignore[misc]
+    officials = await _codes(session, Official, {e.actor_official_id for e in rows})
+    contacts = await _codes(session, Contact, {e.actor_contact_id for e in rows})
     return [
         {
             "at": _iso(e.at, tz),

@@ -170,7 +170,7 @@ class RegionRow:
     score: float | None  # the mean of the rates that exist; None when none does
     rank: int
     flag: Flag | None = None
-    below: tuple[str, ...] = ()  # the RateKeys under the flag's floors
+    below: tuple[RateKey, ...] = ()  # the rates under the flag's floors
 
 
 @dataclass(frozen=True)
@@ -272,7 +272,8 @@ T = TypeVar("T", Bulletin, Agenda, Visit, Digest, ProgressAsk)
 
 def dump(report: Shape) -> dict[str, Any]:
     """The report as JSON-ready data (dates as ISO text)."""
-    return TypeAdapter(type(report)).dump_python(report, mode="json")  # type: ignore[no-any-return]
+    data: dict[str, Any] = TypeAdapter(type(report)).dump_python(report, mode="json")
+    return data
 
 
 def load(shape: type[T], data: dict[str, Any]) -> T:

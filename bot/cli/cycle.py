@@ -25,6 +25,7 @@ from models.bulletin import bulletin_for, load_book
 from models.issues.sweep import ClockReport
 from models.periods import Period
 from models.queries import get_by_code
+from models.report_data import Bulletin
 from models.tables.org import Region
 
 OUTCOMES = {
@@ -139,7 +140,7 @@ def bulletin(period: str, region: str | None, fmt: str, out: Path | None, at: st
     chosen, now = _period(env, period), env.parse_at(at)
     assert chosen is not None
 
-    async def draw(session: AsyncSession):  # type: ignore[no-untyped-def]
+    async def draw(session: AsyncSession) -> Bulletin:
         scope = None
         if region is not None:
             scope = await get_by_code(session=session, model=Region, code=region, entity="region")

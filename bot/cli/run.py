@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.error import InvalidToken
-from telegram.ext import Application
 
 from bot.cli.common import EXIT_CONFIG, EXIT_ERROR, _fail, configure_logging, load_env
+
+if TYPE_CHECKING:  # for the annotation only: `run` imports the bot when it runs
+    from handlers.context import ZtcApp
 
 
 @click.command()
@@ -59,7 +62,7 @@ def run(verbose: bool) -> None:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
 
 
-def _quiet_rejected_token(app: Application) -> None:  # type: ignore[type-arg]
+def _quiet_rejected_token(app: ZtcApp) -> None:
     """Drop PTB's traceback for a token rejected at start-up: the CLI says it in one line.
 
     Before the application runs, an InvalidToken can only come from its start-up getMe, which

@@ -14,7 +14,6 @@ from typing import Any
 from aiohttp import web
 from babel.dates import format_date, format_time
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram.ext import Application
 
 from bot.app import build_application, start_in_loop, stop_in_loop
 from bot.demo.clock import STEPS, DemoClock, JumpRefused, step_target
@@ -37,7 +36,7 @@ from bot.demo.page import (
     static_file,
 )
 from bot.demo.world import prepare_world
-from bot.runtime import Runtime
+from bot.runtime import Runtime, ZtcApplication
 from bot.sandbox import FakeBotAPI
 from bot.sandbox.wire import json_response
 from bot.scheduler import start_up
@@ -62,7 +61,7 @@ class Demo:
     """One running demo."""
 
     api: FakeBotAPI
-    app: Application  # type: ignore[type-arg]
+    app: ZtcApplication
     engine: AsyncEngine
     rules: Rules
     clock: DemoClock
@@ -73,7 +72,7 @@ class Demo:
     @property
     def runtime(self) -> Runtime:
         """The bot's runtime (its clock is the demo's)."""
-        return self.app.runtime  # type: ignore[attr-defined,no-any-return]
+        return self.app.runtime
 
     def person(self, user_id: Any) -> DemoPerson | None:
         """The person a page request names."""

@@ -189,7 +189,7 @@ def write_flags(sheet: Worksheet, regions: list[RegionRow], flag: str, locale: s
     """The regions on the red (or yellow) list, with the rates that put them there."""
     section(sheet, flag, ("rank", "below"), locale)
     for region in regions:
-        below = [rate_label(key, locale) for key in region.below]  # type: ignore[arg-type]
+        below = [rate_label(key, locale) for key in region.below]
         below_text = format_list(below, locale=babel_locale(locale)) or None
         append_row(sheet, [region_name(region, locale), region.rank, below_text])
     if not regions:

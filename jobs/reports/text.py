@@ -206,7 +206,7 @@ def _flags(bulletin: Bulletin, locale: str) -> str:
             named = "; ".join(
                 _("{region} ({rates})").format(
                     region=region_name(r, locale),
-                    rates=", ".join(rate_label(k, locale) for k in r.below),  # type: ignore[arg-type]
+                    rates=", ".join(rate_label(k, locale) for k in r.below),
                 )
                 for r in rows
             )

@@ -109,7 +109,7 @@ def bulletin_workbook(bulletin: Bulletin, locale: str, tz: ZoneInfo) -> bytes:
     reader = Reader(locale, tz, region_names(bulletin, locale))
     _ = gettext_for(locale)
     book = Workbook()
-    book.remove(book.active)
+    book.remove(book.worksheets[0])  # the empty sheet a new workbook starts with
     sheets = {key: book.create_sheet(_(SHEETS[key])) for key in SHEETS}
     write_summary(sheets["summary"], bulletin, locale, tz)
     tables = {
@@ -135,7 +135,7 @@ def bulletin_workbook(bulletin: Bulletin, locale: str, tz: ZoneInfo) -> bytes:
 
 
 # Each header table is translated in its own function: only a lookup in a named table of marked
-# strings may go into `_()` (tests/test_i18n.py), never a table passed in.
+# strings may go into `_()` (tests/unit/test_i18n.py), never a table passed in.
 def issue_headers(locale: str) -> dict[str, str]:
     """The issue lists' headers in the reader's language, by column key."""
     _ = gettext_for(locale)
@@ -195,7 +195,7 @@ def project_cells(row: ProjectRow, reader: Reader) -> dict[str, Cell]:
 def region_cells(row: RegionRow, reader: Reader) -> dict[str, Cell]:
     """A region's line of the ranking: its rates as fractions, its counts, its flag."""
     _ = gettext_for(reader.locale)
-    below = [rate_label(key, reader.locale) for key in row.below]  # type: ignore[arg-type]
+    below = [rate_label(key, reader.locale) for key in row.below]
     return {
         "rank": row.rank,
         "region": reader.region(row.code),

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from openpyxl.cell.cell import Cell as SheetCell
+from openpyxl.cell.cell import MergedCell
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -70,7 +71,7 @@ def append_row(
     return row
 
 
-def as_text(cells: Iterable[SheetCell]) -> None:
+def as_text(cells: Iterable[SheetCell | MergedCell]) -> None:
     """Store every string among `cells` as text, never a formula, whatever its first character."""
     for cell in cells:
         if isinstance(cell.value, str):
@@ -89,6 +90,8 @@ def fit_columns(sheet: Worksheet, first_row: int = 1) -> None:
     widths: dict[str, int] = {}
     for row in sheet.iter_rows(min_row=first_row):
         for cell in row:
+            if isinstance(cell, MergedCell):
+                continue  # none in our sheets; it would hold no value (and has no column_letter)
             letter = cell.column_letter
             widths[letter] = max(widths.get(letter, 0), display_width(cell.value))
     for letter, width in widths.items():

@@ -3,7 +3,8 @@
 A function here runs after the runner has loaded, locked and authorized: it changes the issue
 (and its co-handlers) and returns the `Change` to record, or None when there was nothing due.
 Adding an action: a command class (commands.py), a function here, its line in REGISTRY, its
-permission rule (models/permissions.py), and its labels — tests/test_commands.py checks them all.
+permission rule (models/permissions.py), and its labels — tests/unit/test_commands.py checks
+them all.
 """
 
 from __future__ import annotations
