@@ -20,9 +20,9 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from handlers import lists, presses, report, start
+from handlers import lists, material, presses, progress, progress_claims, report, start
 from handlers.callbacks import CB, State, pattern
-from handlers.common import Turn, client_locale, refusal_text, reply, speaker
+from handlers.common import Turn, client_locale, point_to_buttons, reply, speaker
 from handlers.context import ZtcApp, ZtcContext
 from handlers.gate import Gate
 from locales import gettext_for
@@ -33,13 +33,16 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent  # the checkout, or site-packages when installed
 PACKAGES = ("bot", "handlers", "jobs", "locales", "models")  # ours, for an error's signature
 TEXT = filters.TEXT & ~filters.COMMAND
+MATERIAL = TEXT | filters.PHOTO | filters.Document.ALL
+BUTTONS_ONLY = filters.ALL & ~filters.COMMAND  # a progress step that waits for a press
 
 
 @speaker(strangers=True)
 async def cancel(update: Update, context: ZtcContext, turn: Turn) -> int:
     """/cancel: drop whatever step is under way."""
     data = context.user_data if context.user_data is not None else {}
-    had = [data.pop(key, None) for key in ("report", "pending")]
+    keys = ("report", "pending", material.KEY, progress.KEY, progress_claims.KEY)
+    had = [data.pop(key, None) for key in keys]
     await reply(
         update,
         context,
@@ -51,10 +54,7 @@ async def cancel(update: Update, context: ZtcContext, turn: Turn) -> int:
 @speaker(strangers=True)
 async def nudge(update: Update, context: ZtcContext, turn: Turn) -> None:
     """A message that fits no step: say what to do (strangers get the refusal)."""
-    if turn.person is None:
-        await reply(update, context, refusal_text())
-        return
-    await reply(update, context, turn._("Please use the buttons above or /help."))
+    await point_to_buttons(update, context, turn)
 
 
 @speaker(strangers=True)
@@ -154,6 +154,13 @@ def conversation() -> ConversationHandler[ZtcContext]:
         entry_points=[
             CommandHandler(["report", "new"], report.begin),
             CallbackQueryHandler(presses.act, pattern=pattern(CB.ACT)),
+            CallbackQueryHandler(presses.transfer_chosen, pattern=pattern(CB.TRANSFER)),
+            CallbackQueryHandler(presses.rated, pattern=pattern(CB.RATE)),  # 不满意 asks why
+            CommandHandler("progress", progress.begin),
+            CallbackQueryHandler(progress.start_for, pattern=pattern(CB.PROGRESS_START)),
+            CallbackQueryHandler(
+                progress_claims.reject_pressed, pattern=pattern(CB.PROGRESS_REJECT)
+            ),  # 驳回 asks why
         ],
         states={
             State.PROJECT: [
@@ -175,6 +182,32 @@ def conversation() -> ConversationHandler[ZtcContext]:
                 CallbackQueryHandler(report.abort, pattern=pattern(CB.ABORT)),
             ],
             State.NOTE: [MessageHandler(TEXT, presses.note_received)],
+            # a progress report (handlers/progress.py), and why a stage claim is rejected
+            State.PROGRESS_PROJECT: [
+                CallbackQueryHandler(
+                    progress.project_chosen, pattern=pattern(CB.PROGRESS_PROJECT)
+                ),
+                MessageHandler(BUTTONS_ONLY, progress.use_buttons),
+            ],
+            State.PROGRESS_STAGE: [
+                CallbackQueryHandler(progress.stage_chosen, pattern=pattern(CB.PROGRESS_STAGE)),
+                MessageHandler(BUTTONS_ONLY, progress.use_buttons),
+            ],
+            State.PROGRESS_DATE: [
+                CallbackQueryHandler(progress.date_today, pattern=pattern(CB.PROGRESS_TODAY)),
+                MessageHandler(TEXT, progress.date_typed),
+            ],
+            State.PROGRESS_AMOUNT: [MessageHandler(TEXT, progress.amount_typed)],
+            State.PROGRESS_NOTE: [
+                MessageHandler(filters.PHOTO | filters.Document.ALL, progress.note_file),
+                MessageHandler(TEXT, progress.note_typed),
+                CallbackQueryHandler(progress.note_next, pattern=pattern(CB.PROGRESS_NEXT)),
+            ],
+            State.PROGRESS_CONFIRM: [
+                CallbackQueryHandler(progress.submitted, pattern=pattern(CB.PROGRESS_SUBMIT)),
+                MessageHandler(BUTTONS_ONLY, progress.use_buttons),
+            ],
+            State.PROGRESS_REASON: [MessageHandler(TEXT, progress_claims.reason_typed)],
         },
         fallbacks=[CommandHandler("cancel", cancel)],
     )
@@ -198,15 +231,20 @@ def register(app: ZtcApp) -> None:
             CommandHandler("cancel", cancel),
             CommandHandler("my", lists.my),
             CommandHandler("inbox", lists.inbox),
-            CommandHandler("progress", lists.progress),
             CommandHandler("stats", lists.stats),
             CallbackQueryHandler(start.lang_chosen, pattern=pattern(CB.LANG)),
             CallbackQueryHandler(presses.card, pattern=pattern(CB.CARD)),
             CallbackQueryHandler(presses.cohandler_chosen, pattern=pattern(CB.COHANDLER)),
-            CallbackQueryHandler(presses.rated, pattern=pattern(CB.RATE)),
             CallbackQueryHandler(lists.page, pattern=pattern(CB.PAGE)),
             CallbackQueryHandler(presses.files, pattern=pattern(CB.FILES)),
+            CallbackQueryHandler(
+                progress_claims.confirm_pressed, pattern=pattern(CB.PROGRESS_CONFIRM)
+            ),
+            CallbackQueryHandler(progress_claims.photos, pattern=pattern(CB.PROGRESS_PHOTOS)),
+            CallbackQueryHandler(material.picked, pattern=pattern(CB.SUPPLY)),
             CallbackQueryHandler(dead_button),
+            # Outside any step: material for an issue that waits for it, else a pointer.
+            MessageHandler(MATERIAL, material.unprompted),
             MessageHandler(filters.ALL, nudge),
         ]
     )

@@ -24,6 +24,19 @@ class CB(StrEnum):
     RATE = "rt"  # rt:<issue id>:<rating>:<stamp>
     PAGE = "pg"  # pg:<list>:<page>
     FILES = "f"  # f:<issue id>
+    TRANSFER = "tr"  # tr:<issue id>:<official id>:<stamp>
+    SUPPLY = "sp"  # sp:<issue id>: which issue a message of material answers
+    # Progress reports (handlers/progress.py); the notices' buttons come from jobs/progress.py,
+    # which spells the same prefixes (ps, pc, pj, pf).
+    PROGRESS_START = "ps"  # ps:<project id>: the monthly reminder's button
+    PROGRESS_PROJECT = "pp"  # pp:<project id>
+    PROGRESS_STAGE = "pk"  # pk:<stage code | listed | same>
+    PROGRESS_TODAY = "pd"  # pd: the stage was reached today
+    PROGRESS_NEXT = "pn"  # pn: no (more) note or photos
+    PROGRESS_SUBMIT = "pv"  # pv:go | pv:no
+    PROGRESS_CONFIRM = "pc"  # pc:<report id>: 认定
+    PROGRESS_REJECT = "pj"  # pj:<report id>: 驳回 (asks why)
+    PROGRESS_PHOTOS = "pf"  # pf:<report id>
 
 
 class State(IntEnum):
@@ -35,6 +48,14 @@ class State(IntEnum):
     URGENCY = 4
     CONFIRM = 5
     NOTE = 10
+    # a progress report, and the reason for rejecting a stage claim
+    PROGRESS_PROJECT = 20
+    PROGRESS_STAGE = 21
+    PROGRESS_DATE = 22
+    PROGRESS_AMOUNT = 23
+    PROGRESS_NOTE = 24
+    PROGRESS_CONFIRM = 25
+    PROGRESS_REASON = 26
 
 
 def pack(prefix: CB, *parts: object) -> str:

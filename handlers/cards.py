@@ -21,12 +21,12 @@ from locales import N_, gettext_for, ngettext_for
 from locales.formats import department_name, moment, money
 from locales.labels import label
 from models.codes import AWAITING_ACCEPT, Action, Rating
-from models.issues.deadlines import running_due
+from models.issues.deadlines import pause_end, running_due
 from models.issues.runner import facts_for
 from models.permissions import Actor, allowed_actions
 from models.queries import IssueView, is_overdue, issue_view
 from models.rules import Rules
-from models.tables.issue import Issue
+from models.tables.issue import Issue, IssueCoHandler
 
 BUTTONS = {
     "official": {
@@ -38,10 +38,12 @@ BUTTONS = {
         Action.ESCALATE: N_("Escalate"),
         Action.DIRECT_LINE: N_("Direct line"),
         Action.RESOLVE: N_("Resolve"),
+        Action.OPINION: N_("Co-handling opinion"),
+        Action.TRANSFER: N_("Transfer"),
     },
     "contact": {
         Action.COMMENT: N_("Add information"),
-        Action.RESUME: N_("Material sent"),
+        Action.SUPPLY: N_("Send the material"),
         Action.DIRECT_LINE: N_("Direct line"),
         Action.REOPEN: N_("Reopen"),
     },
@@ -62,8 +64,16 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=False)
 
 
-def card_text(view: IssueView, *, tz: ZoneInfo, locale: str, now: datetime) -> str:
-    """The card's HTML: headline, where it stands, deadlines, the description, the timeline."""
+def card_text(
+    view: IssueView,
+    *,
+    tz: ZoneInfo,
+    locale: str,
+    now: datetime,
+    paused_until: datetime | None = None,
+) -> str:
+    """The card's HTML: headline, where it stands, deadlines (and when a pause for material
+    runs out), the co-handlers and how each stands, the description, the timeline."""
     _ = gettext_for(locale)
     i, p = view.issue, view.project
     lines = [
@@ -82,9 +92,16 @@ def card_text(view: IssueView, *, tz: ZoneInfo, locale: str, now: datetime) -> s
         ),
     ]
     lines.extend(_deadline_lines(i, tz=tz, locale=locale, now=now))
+    if paused_until is not None:
+        lines.append(
+            _("Waiting for material; the clock runs again by {when} at the latest.").format(
+                when=moment(paused_until, tz, locale)
+            )
+        )
     if view.departments:
-        names = "、".join(_e(department_name(d, locale)) for d in view.departments)
-        lines.append(_("Co-handlers: {departments}").format(departments=names))
+        lines.append(
+            _("Co-handlers: {departments}").format(departments=_cohandlers(view, tz, locale))
+        )
     if view.files:
         lines.append(_("Files: {count}").format(count=view.files))
     if i.rating is not None:
@@ -109,6 +126,25 @@ def card_text(view: IssueView, *, tz: ZoneInfo, locale: str, now: datetime) -> s
         more = ngettext_for(locale)("… {count} earlier step", "… {count} earlier steps", earlier)
         shown.insert(0, more.format(count=earlier))
     return "\n".join(lines + shown)
+
+
+def _cohandlers(view: IssueView, tz: ZoneInfo, locale: str) -> str:
+    """Each co-handling department and how it stands: answered, late, or its deadline."""
+    _ = gettext_for(locale)
+    rows: list[IssueCoHandler | None] = [*view.cohandling] or [None] * len(view.departments)
+    named = []
+    for department, row in zip(view.departments, rows, strict=True):
+        name = _e(department_name(department, locale))
+        if row is None or row.due_at is None:
+            named.append(name)
+        elif row.answered_at is not None:
+            named.append(_("{department} (answered)").format(department=name))
+        elif row.overdue:
+            named.append(_("{department} (late)").format(department=name))
+        else:
+            when = moment(row.due_at, tz, locale)
+            named.append(_("{department} (by {when})").format(department=name, when=when))
+    return "、".join(named)
 
 
 def _deadline_lines(issue: Issue, *, tz: ZoneInfo, locale: str, now: datetime) -> list[str]:
@@ -154,7 +190,9 @@ async def draw_card(
     view = await issue_view(session=session, issue=issue)
     facts = await facts_for(session=session, issue=issue)
     actions = allowed_actions(actor, facts, rules.policy, now)
-    text = card_text(view, tz=rules.tz, locale=locale, now=now)
+    text = card_text(
+        view, tz=rules.tz, locale=locale, now=now, paused_until=pause_end(issue, rules)
+    )
     rows = card_buttons(issue, actions, official=actor.kind == "official", locale=locale)
     if view.files:
         show = Button(gettext_for(locale)("Show the files"), pack(CB.FILES, issue.id))

@@ -155,6 +155,14 @@ def speaker(kind: Kind = "any", *, strangers: bool = False) -> Callable[[TurnHan
     return wrap
 
 
+async def point_to_buttons(update: Update, context: ZtcContext, turn: Turn) -> None:
+    """A message that fits no step: say what to do (strangers get the refusal)."""
+    if turn.person is None:
+        await reply(update, context, refusal_text())
+        return
+    await reply(update, context, turn._("Please use the buttons above or /help."))
+
+
 async def refuse(update: Update, context: ZtcContext, turn: Turn, *, stranger: bool) -> None:
     """Tell a stranger to get an invite, or a person that the command is not theirs."""
     text = refusal_text() if stranger else turn._("This command is not available to you. /help")

@@ -1,6 +1,8 @@
-"""/my and /inbox (paginated issue lists), /progress and /stats."""
+"""/my and /inbox (paginated issue lists), /stats, and the head of /progress."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from babel.numbers import format_percent
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -8,20 +10,18 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from handlers.callbacks import CB, pack, unpack
 from handlers.common import Turn, redraw, reply, speaker
 from handlers.context import ZtcContext
+from jobs.progress import day_text
+from jobs.reports import stage_label
 from locales import N_
 from locales.formats import moment, money
 from locales.labels import label
 from models.figures import scope_figures
 from models.issues.deadlines import running_due
-from models.queries import (
-    enterprise_issues,
-    enterprise_projects,
-    inbox_issues,
-    is_overdue,
-    latest_progress,
-)
+from models.progress import latest_report, pending_claim
+from models.queries import enterprise_issues, inbox_issues, is_overdue
 from models.tables.issue import Issue
 from models.tables.org import Contact, Official
+from models.tables.project import ProgressReport, Project
 
 PAGE = 5
 EMPTY = {
@@ -101,16 +101,11 @@ async def page(update: Update, context: ZtcContext, turn: Turn) -> None:
     await redraw(update, context, text, markup)
 
 
-@speaker("contact")
-async def progress(update: Update, context: ZtcContext, turn: Turn) -> None:
-    """Each project's stage and the cumulative investment last reported."""
-    assert isinstance(turn.person, Contact)
-    lines = []
-    session = turn.session
-    for project in await enterprise_projects(
-        session=session, enterprise_id=turn.person.enterprise_id
-    ):
-        report = await latest_progress(session=session, project_id=project.id or 0)
+async def progress_overview(turn: Turn, projects: Sequence[Project]) -> str:
+    """Each project's confirmed stage, the investment completed as last reported, and the
+    stage claim awaiting confirmation (the head of /progress)."""
+    session, lines = turn.session, []
+    for project in projects:
         lines.append(
             turn._("{code} {name}: {stage}, total investment {total}").format(
                 code=project.code,
@@ -119,7 +114,9 @@ async def progress(update: Update, context: ZtcContext, turn: Turn) -> None:
                 total=money(project.investment_wan, turn.locale),
             )
         )
-        if report is None:
+        ident = project.id or 0
+        report = await latest_report(session=session, project_id=ident, with_amount=True)
+        if report is None or report.invested_wan is None:
             lines.append("  " + turn._("No monthly progress reported yet."))
         else:
             lines.append(
@@ -130,7 +127,16 @@ async def progress(update: Update, context: ZtcContext, turn: Turn) -> None:
                     invested=money(report.invested_wan, turn.locale),
                 )
             )
-    await reply(update, context, "\n".join(lines) or turn._("No project on record."))
+        if claim := await pending_claim(session=session, project_id=ident):
+            lines.append("  " + _claimed(turn, claim))
+    return "\n".join(lines) or turn._("No project on record.")
+
+
+def _claimed(turn: Turn, claim: ProgressReport) -> str:
+    return turn._("Awaiting confirmation: {stage}, reached on {date}").format(
+        stage=stage_label(claim.claim or "", turn.locale),
+        date=day_text(claim.claim_on, turn.locale),
+    )
 
 
 def _rate(value: float | None, locale: str) -> str:

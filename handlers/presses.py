@@ -11,10 +11,11 @@ import logging
 from typing import Any
 
 from sqlalchemy.orm.exc import StaleDataError
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ParseMode
 from telegram.ext import ConversationHandler
 
+from handlers import material
 from handlers.callbacks import CB, State, pack, parse_id, unpack
 from handlers.cards import render_card, stamp
 from handlers.common import Turn, redraw, redraw_buttons, reply, speaker
@@ -26,15 +27,20 @@ from models.errors import DomainError
 from models.issues.commands import COMMANDS, command_for
 from models.issues.runner import facts_for, run
 from models.permissions import check, in_scope
-from models.queries import available_departments, issue_files
+from models.queries import available_departments, issue_files, transfer_targets
 from models.tables.issue import Issue
 
 log = logging.getLogger(__name__)
 
+RATINGS = frozenset(r.value for r in Rating)
 PROMPTS = {
     Action.COMMENT: N_("Send your message on issue {number} in one text (or /cancel)."),
     Action.REQUEST_INFO: N_("What material is missing for issue {number}? Send it in one text."),
     Action.RESOLVE: N_("How was issue {number} resolved? Send the note for the enterprise."),
+    Action.OPINION: N_("Your department's opinion on issue {number}, in one text (or /cancel)."),
+    Action.TRANSFER: N_("Why do you transfer issue {number}? One text, for both handlers."),
+    Action.CONFIRM: N_("What is still not solved in issue {number}? One text (or /cancel)."),
+    Action.REOPEN: N_("Why should issue {number} be handled again? One text (or /cancel)."),
 }
 ACTIONS = frozenset(a.value for a, command in COMMANDS.items() if not command.system)
 STALE, RACED, DONE = "stale", "raced", "done"
@@ -147,7 +153,7 @@ async def act(update: Update, context: ZtcContext, turn: Turn) -> int | None:
         await query.answer()
         return None
     action, issue_id, card_stamp = Action(parts[0]), parts[1], parts[2]
-    if COMMANDS[action].asks in ("note", "department"):
+    if COMMANDS[action].asks is not None:
         return await _ask(update, context, turn, action, issue_id, card_stamp)
     await finish(
         update, context, turn, issue_id, await _run(update, turn, issue_id, card_stamp, action)
@@ -168,7 +174,6 @@ async def _ask(
         await query.answer()
         return None
     denial = check(turn.actor, action, facts, turn.rt.rules.policy, turn.rt.now())
-    departments = await available_departments(session=session, issue=issue)
     if card_stamp != stamp(issue) or denial is not None:
         toast = (
             turn._(TOASTS[STALE])
@@ -179,19 +184,72 @@ async def _ask(
         await show_fresh(update, context, turn, issue.id, toast)
         return None
     await query.answer()
-    if action == Action.ADD_COHANDLER:
-        buttons = [
-            [
-                InlineKeyboardButton(
-                    department_name(d, turn.locale),
-                    callback_data=pack(CB.COHANDLER, issue_id, d.id, card_stamp),
-                )
-            ]
-            for d in departments
-        ]
-        await redraw_buttons(update, InlineKeyboardMarkup(buttons))
+    assert issue.id is not None
+    asks = COMMANDS[action].asks
+    if asks == "material":
+        await material.begin(update, context, turn, issue.id)
+        return None
+    if asks in ("department", "official"):
+        await redraw_buttons(update, await _choices(turn, issue, action, card_stamp))
         return None
     context.user_data["pending"] = {"action": action.value, "issue": issue_id, "stamp": card_stamp}
+    await reply(update, context, turn._(PROMPTS[action]).format(number=issue.number))
+    return State.NOTE
+
+
+async def _choices(
+    turn: Turn, issue: Issue, action: Action, card_stamp: str
+) -> InlineKeyboardMarkup:
+    """The departments to add as co-handler, or the officials to transfer to, as buttons."""
+    if action == Action.ADD_COHANDLER:
+        departments = await available_departments(session=turn.session, issue=issue)
+        choices = [(department_name(d, turn.locale), CB.COHANDLER, d.id) for d in departments]
+    else:
+        officials = await transfer_targets(session=turn.session, issue=issue)
+        choices = [(o.name, CB.TRANSFER, o.id) for o in officials]
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    name[:60], callback_data=pack(prefix, issue.id, key, card_stamp)
+                )
+            ]
+            for name, prefix, key in choices[:20]
+        ]
+    )
+
+
+@speaker()
+async def transfer_chosen(update: Update, context: ZtcContext, turn: Turn) -> int | None:
+    """An official to transfer to was picked: now the reason."""
+    query = update.callback_query
+    assert query is not None and context.user_data is not None
+    parts = unpack(query.data)
+    target = parse_id(parts[1]) if len(parts) == 3 else None
+    if target is None:
+        await query.answer()
+        return None
+    issue_id, card_stamp = parts[0], parts[2]
+    pending = {"action": Action.TRANSFER.value, "issue": issue_id, "stamp": card_stamp}
+    return await _ask_note(update, context, turn, {**pending, "to": target})
+
+
+async def _ask_note(
+    update: Update, context: ZtcContext, turn: Turn, pending: dict[str, Any]
+) -> int | None:
+    """Keep what the press chose and ask for the words it needs (a stale card: its state)."""
+    query = update.callback_query
+    assert query is not None and context.user_data is not None
+    issue, _facts = await _issue(turn, turn.session, str(pending["issue"]))
+    if issue is None or issue.id is None:
+        await query.answer()
+        return None
+    if pending["stamp"] != stamp(issue):
+        await show_fresh(update, context, turn, issue.id, turn._(TOASTS[STALE]))
+        return None
+    await query.answer()
+    context.user_data["pending"] = pending
+    action = Action(pending["action"])
     await reply(update, context, turn._(PROMPTS[action]).format(number=issue.number))
     return State.NOTE
 
@@ -205,9 +263,12 @@ async def note_received(update: Update, context: ZtcContext, turn: Turn) -> int:
     if not isinstance(pending, dict) or number is None or pending.get("action") not in ACTIONS:
         return ConversationHandler.END
     action = Action(pending["action"])
-    toast = await _run(
-        update, turn, str(number), str(pending.get("stamp")), action, note=update.message.text
-    )
+    given: dict[str, Any] = {"note": update.message.text}
+    if isinstance(pending.get("to"), int):
+        given["to_official_id"] = pending["to"]
+    if pending.get("rating") in RATINGS:
+        given["rating"] = Rating(pending["rating"])
+    toast = await _run(update, turn, str(number), str(pending.get("stamp")), action, **given)
     if toast is None:  # the issue left the person's scope meanwhile: nothing was recorded
         await reply(
             update,
@@ -240,16 +301,21 @@ async def cohandler_chosen(update: Update, context: ZtcContext, turn: Turn) -> N
 
 
 @speaker()
-async def rated(update: Update, context: ZtcContext, turn: Turn) -> None:
-    """满意 / 基本满意 / 不满意 on a resolved issue."""
+async def rated(update: Update, context: ZtcContext, turn: Turn) -> int | None:
+    """满意 / 基本满意 rate at once; 不满意 first asks why (it reopens the issue a level up)."""
     query = update.callback_query
     assert query is not None
     parts = unpack(query.data)
-    if len(parts) != 3 or parts[1] not in Rating.__members__.values():
+    if len(parts) != 3 or parts[1] not in RATINGS:
         await query.answer()
-        return
-    toast = await _run(update, turn, parts[0], parts[2], Action.CONFIRM, rating=Rating(parts[1]))
-    await finish(update, context, turn, parts[0], toast)
+        return None
+    issue_id, rating, card_stamp = parts[0], Rating(parts[1]), parts[2]
+    if rating == Rating.UNSATISFIED:
+        pending = {"action": Action.CONFIRM.value, "issue": issue_id, "stamp": card_stamp}
+        return await _ask_note(update, context, turn, {**pending, "rating": rating.value})
+    toast = await _run(update, turn, issue_id, card_stamp, Action.CONFIRM, rating=rating)
+    await finish(update, context, turn, issue_id, toast)
+    return None
 
 
 @speaker()
@@ -266,7 +332,8 @@ async def files(update: Update, context: ZtcContext, turn: Turn) -> None:
         return
     for file in found:
         caption = f"{issue.number} · {file.file_name or file.kind}"
+        content = file.file_id or InputFile(file.data or b"", filename=file.file_name)
         if file.kind == "photo":
-            await context.bot.send_photo(turn.chat_id, file.file_id, caption=caption)
+            await context.bot.send_photo(turn.chat_id, content, caption=caption)
         else:
-            await context.bot.send_document(turn.chat_id, file.file_id, caption=caption)
+            await context.bot.send_document(turn.chat_id, content, caption=caption)

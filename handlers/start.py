@@ -27,7 +27,7 @@ COMMANDS = {
     "contact": {
         "report": N_("Report a problem"),
         "my": N_("My issues"),
-        "progress": N_("Project progress"),
+        "progress": N_("Report project progress"),
         "lang": N_("Language"),
         "help": N_("Help"),
         "cancel": N_("Cancel the current step"),
@@ -36,6 +36,7 @@ COMMANDS = {
         "inbox": N_("Issues assigned to me"),
         "new": N_("Log a problem received by phone"),
         "stats": N_("Figures of my scope"),
+        "progress": N_("Stage claims to confirm"),
         "lang": N_("Language"),
         "help": N_("Help"),
         "cancel": N_("Cancel the current step"),

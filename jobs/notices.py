@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from jobs import progress
 from jobs.channels import Attachment, Buttons, Rendered
 from jobs.dispatch import RenderFn
 from jobs.reports import period_title
 from jobs.reports.chart import bulletin_chart
-from jobs.reports.text import bulletin_text, report_text
+from jobs.reports.text import bulletin_text, progress_text, report_text
 from jobs.reports.workbook import bulletin_workbook
 from locales import N_, gettext_for, ngettext_for
 from locales.formats import moment
@@ -27,7 +28,7 @@ from models.codes import EventKind, Level, Rating
 from models.cycle import BULLETIN_JOBS
 from models.identity import Person
 from models.permissions import actor_of
-from models.report_data import Bulletin, load
+from models.report_data import Bulletin, ProgressAsk, load
 from models.rules import Rules
 from models.tables.incident import Incident
 from models.tables.infra import Outbox, Report
@@ -52,6 +53,13 @@ HEADLINES = {
     K.REOPENED: N_("Issue {number} was reopened and is with the {level}."),
     K.REMINDER: N_("Reminder: issue {number} is waiting for you."),
     K.OVERDUE: N_("Issue {number} is overdue with the city's principal leaders."),
+    K.SUPPLIED: N_("The enterprise sent the material for issue {number}: {note}"),
+    K.OPINION: N_("Co-handling opinion of {departments} on issue {number}: {note}"),
+    K.TRANSFERRED: N_("Issue {number} was transferred to {official}: {note}"),
+    K.COHANDLER_REMINDER: N_("Reminder: {departments}, your opinion on issue {number} is due."),
+    K.COHANDLER_OVERDUE: N_("The co-handling opinion of {departments} on issue {number} is late."),
+    K.RATING_REMINDER: N_("Issue {number} was resolved: please rate the result."),
+    K.CLOSED_UNRATED: N_("Issue {number} was closed without a rating."),
 }
 
 
@@ -61,14 +69,17 @@ def headline(row: Outbox, locale: str, *, for_contact: bool) -> str:
     payload = row.payload
     kind = EventKind(payload.get("event", row.kind))
     rating = payload.get("rating")
+    names = payload.get("names") or {}
     text = _(HEADLINES.get(kind, N_("Issue {number} changed."))).format(
         number=payload.get("issue", ""),
         note=html.escape(payload.get("note") or "", quote=False),
         level=label(Level(payload.get("level", "service_desk")), locale),
         rating=label(Rating(rating), locale) if rating else "",
+        departments=html.escape(names.get(locale) or names.get("zh_CN") or "", quote=False),
+        official=html.escape(payload.get("to_name") or "", quote=False),
     )
     text = f"<b>{text}</b>" if "\n" not in text else text
-    if kind == K.RESOLVED and for_contact:
+    if kind in (K.RESOLVED, K.RATING_REMINDER) and for_contact:
         text += "\n" + _("Please rate the result with the buttons below.")
     return text
 
@@ -122,6 +133,9 @@ def _drawn(report_id: int, kind: str, draw: Callable[[], bytes]) -> bytes | None
 
 async def report_notice(report: Report, locale: str, tz: ZoneInfo) -> Rendered:
     """A stored report in the reader's language; a bulletin comes with its workbook and chart."""
+    if report.job in progress.REMINDER_JOBS:  # with a button per project to report on
+        ask = load(ProgressAsk, report.data)
+        return Rendered(progress_text(ask, locale, tz), progress.reminder_buttons(ask, locale))
     if report.job not in BULLETIN_JOBS or report.id is None:
         return Rendered(report_text(report.job, report.data, locale, tz))
     bulletin = load(Bulletin, report.data)
@@ -193,6 +207,8 @@ def notice_renderer(
         if row.kind == "report":
             report = await session.get(Report, row.payload.get("report"))
             return await report_notice(report, locale, rules.tz) if report else None
+        if row.kind in progress.KINDS:
+            return await progress.progress_notice(session, row, person, locale, rules.tz)
         if row.kind == "incident":
             incident = await session.get(Incident, row.payload.get("incident"))
             return Rendered(incident_text(incident, locale, rules.tz)) if incident else None

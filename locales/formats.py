@@ -36,10 +36,18 @@ ACTIONS = {
     Action.RESOLVE: N_("resolve"),
     Action.CONFIRM: N_("rate"),
     Action.REOPEN: N_("reopen"),
+    Action.SUPPLY: N_("send material for"),
+    Action.OPINION: N_("give a co-handling opinion on"),
+    Action.TRANSFER: N_("transfer"),
     Action.REMIND: N_("send the reminders of"),
     Action.FLAG_OVERDUE: N_("flag as overdue"),
     Action.RETIER: N_("re-route by tier"),
+    Action.CHASE_COHANDLERS: N_("chase the co-handlers of"),
+    Action.REMIND_RATING: N_("ask for a rating of"),
+    Action.CLOSE_UNRATED: N_("close unrated"),
     "report": N_("report an issue on"),
+    "report_progress": N_("report progress on"),
+    "confirm_progress": N_("confirm the stage of"),
 }
 DOMAIN_ERRORS = {
     "not_found": N_("No {entity} with the code or number {key}."),
@@ -60,6 +68,25 @@ INPUT_REASONS = {
     "already_cohandler": N_("Department {department} already co-handles this issue."),
     "too_many": N_("At most {limit} files can be attached."),
     "too_big": N_("A file may be at most {limit} MB."),
+    # progress reports (models/progress.py)
+    "nothing": N_("Give the stage reached or the investment completed (or both)."),
+    "not_amount": N_(
+        "{value} is not an amount. Send a number in 万元 (10,000 yuan), for example 12000, "
+        "3000万 or 1.2亿."
+    ),
+    "needs_unit": N_(
+        "{value}: 万元 or 亿元? Send 1.2亿 for 1.2亿元, or a whole number of 万元 such as 12000."
+    ),
+    "fraction": N_("{value} is not a whole number of 万元. Please round it to 万元."),
+    "negative": N_("The investment completed cannot be negative ({value})."),
+    "over_limit": N_("{value} is over the limit of {limit}万元: please check the unit."),
+    "bad_date": N_("{value} is not a date. Write it like 2026-11-18."),
+    "future": N_("The date {date} is in the future."),
+    "before_earlier": N_("The date {date} is before the project's earlier stage ({earlier})."),
+    "not_next": N_("Project {project} cannot claim that stage now."),
+    "claim_pending": N_("Project {project} already has a stage claim awaiting confirmation."),
+    "no_claim": N_("Project {project} has no stage claim awaiting confirmation."),
+    "not_eligible": N_("That official does not handle issues at this level."),
 }
 FIELDS = {
     "text": N_("description"),
@@ -67,6 +94,13 @@ FIELDS = {
     "department": N_("department"),
     "files": N_("files"),
     "file": N_("file"),
+    "invested": N_("investment completed"),
+    "date": N_("date"),
+    "stage": N_("stage"),
+    "claim": N_("stage claim"),
+    "progress": N_("progress report"),
+    "official": N_("official"),
+    "rating": N_("rating"),
 }
 ROW_REASONS = {
     "missing_column": N_("the column {column} is missing from the header"),

@@ -75,6 +75,13 @@ LABELS: dict[type[StrEnum], dict[StrEnum, str]] = {
         EventKind.OVERDUE: N_("overdue at the top"),
         EventKind.RETIERED: N_("re-routed by new tier"),
         EventKind.UNASSIGNED: N_("nobody to assign"),
+        EventKind.SUPPLIED: N_("material sent"),
+        EventKind.OPINION: N_("co-handling opinion"),
+        EventKind.TRANSFERRED: N_("transferred"),
+        EventKind.COHANDLER_REMINDER: N_("co-handler reminded"),
+        EventKind.COHANDLER_OVERDUE: N_("co-handler late"),
+        EventKind.RATING_REMINDER: N_("asked to rate"),
+        EventKind.CLOSED_UNRATED: N_("closed unrated"),
     },
 }
 

@@ -20,10 +20,12 @@ from models.codes import AWAITING_ACCEPT, OPEN_STATUSES, EventKind, Rating, Regi
 from models.issues.deadlines import running_due
 from models.periods import Period, year_elapsed
 from models.policy import RateKey, RegionTargets
+from models.progress import latest_invested
 from models.queries import is_overdue
 from models.report_data import (
     STAGE_KEYS,
     Bulletin,
+    DepartmentRow,
     Flag,
     FourRates,
     Fraction,
@@ -36,9 +38,9 @@ from models.report_data import (
     Unreachable,
 )
 from models.rules import Rules
-from models.tables.issue import Issue, IssueEvent
-from models.tables.org import Contact, Enterprise, Official, Region
-from models.tables.project import ProgressReport, Project
+from models.tables.issue import Issue, IssueCoHandler, IssueEvent
+from models.tables.org import Contact, Department, Enterprise, Official, Region
+from models.tables.project import Project
 
 YI = 10000  # 1亿元 in 万元
 _FLOWS = (
@@ -48,6 +50,7 @@ _FLOWS = (
     EventKind.ESCALATED,
     EventKind.DIRECT_LINE,
     EventKind.REOPENED,  # an 不满意 rating reopens the issue: a rating all the same
+    EventKind.CLOSED_UNRATED,
 )
 _STAGE_DATES = {
     "signed": "signed_on",
@@ -71,8 +74,9 @@ class Book:
     events: list[IssueEvent]  # flow events inside the period
     names: dict[int, str]  # official id -> name
     enterprises: dict[int, str]
-    invested: dict[int, int]  # project id -> latest cumulative investment
+    invested: dict[int, int]  # project id -> latest cumulative investment reported by the cut
     unreachable: list[tuple[int | None, Unreachable]]  # (region id or None, person)
+    cohandling: list[tuple[IssueCoHandler, Department]] = field(default_factory=list)
     by_id: dict[int, Project] = field(init=False)
     region_by_id: dict[int, Region] = field(init=False)
     touched: set[int] = field(init=False)  # issues with a flow event in the period
@@ -108,6 +112,9 @@ async def load_book(*, session: AsyncSession, rules: Rules, period: Period, cut:
     )
     events = list((await session.exec(window.order_by(col(IssueEvent.id)))).all())
     officials = list((await session.exec(select(Official))).all())
+    cohandling = select(IssueCoHandler, Department).join(
+        Department, col(Department.id) == IssueCoHandler.department_id
+    )
     enterprises = {e.id: e.name for e in (await session.exec(select(Enterprise))).all() if e.id}
     return Book(
         period=period,
@@ -119,14 +126,10 @@ async def load_book(*, session: AsyncSession, rules: Rules, period: Period, cut:
         events=events,
         names={o.id: o.name for o in officials if o.id is not None},
         enterprises=enterprises,
-        invested=await _invested(session),
+        invested=await latest_invested(session=session, until=cut),
         unreachable=await _unreachable(session, officials, projects),
+        cohandling=[(row, department) for row, department in await session.exec(cohandling)],
     )
-
-
-async def _invested(session: AsyncSession) -> dict[int, int]:
-    reports = await session.exec(select(ProgressReport).order_by(col(ProgressReport.month)))
-    return {r.project_id: r.invested_wan for r in reports.all()}  # the latest month wins
 
 
 async def _unreachable(
@@ -184,7 +187,29 @@ def bulletin_for(book: Book, scope: Region | None) -> Bulletin:
         unreachable=_people(book, scope),
         issue_rows=[issue_row(book, i) for i in issues if _active(book, i)],
         projects=[project_row(book, p, open_by.get(p.id or 0, [])) for p in projects],
+        departments=department_rows(book, issues),
     )
+
+
+def department_rows(book: Book, issues: Sequence[Issue]) -> list[DepartmentRow]:
+    """Each co-handling department's 按时协办率 over the scope's issues, and what it owes late."""
+    start, end = book.period.bounds(book.rules.tz)
+    by_issue = {i.id: i for i in issues}
+    rows: dict[str, tuple[Department, list[bool], list[str]]] = {}
+    for row, department in book.cohandling:
+        issue = by_issue.get(row.issue_id)
+        if issue is None or row.due_at is None:
+            continue
+        answers, late = rows.setdefault(department.code, (department, [], []))[1:]
+        if row.answered_at is not None and start <= row.answered_at < min(end, book.cut):
+            answers.append(row.answered_at <= row.due_at)
+        elif row.answered_at is None and row.due_at <= book.cut and issue.status in OPEN_STATUSES:
+            late.append(issue.number or str(issue.id))
+    return [
+        DepartmentRow(code, d.name_zh, d.name_en, sum(answers), len(answers), sorted(late))
+        for code, (d, answers, late) in sorted(rows.items())
+        if answers or late
+    ]
 
 
 def _overdue(issue: Issue, cut: datetime) -> bool:
@@ -223,6 +248,7 @@ def counts(book: Book, issues: Sequence[Issue]) -> IssueCounts:
         due_resolve=resolved + overdue,
         rated=len(ratings),
         satisfied=sum(e.data.get("rating") != Rating.UNSATISFIED for e in ratings),
+        unrated=len(of(EventKind.CLOSED_UNRATED)),
     )
 
 

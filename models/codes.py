@@ -113,10 +113,16 @@ class Action(StrEnum):
     RESOLVE = "resolve"
     CONFIRM = "confirm"
     REOPEN = "reopen"
+    SUPPLY = "supply"  # the enterprise sends the material asked for
+    OPINION = "opinion"  # a co-handling department's 协办意见
+    TRANSFER = "transfer"  # 转办: to another official of the same level
     # The system's own, never a person's: the clock sweep's and an import's.
     REMIND = "remind"
     FLAG_OVERDUE = "flag_overdue"
     RETIER = "retier"
+    CHASE_COHANDLERS = "chase_cohandlers"
+    REMIND_RATING = "remind_rating"
+    CLOSE_UNRATED = "close_unrated"
 
 
 class EventKind(StrEnum):
@@ -137,6 +143,13 @@ class EventKind(StrEnum):
     OVERDUE = "overdue"
     RETIERED = "retiered"
     UNASSIGNED = "unassigned"
+    SUPPLIED = "supplied"
+    OPINION = "opinion"
+    TRANSFERRED = "transferred"
+    COHANDLER_REMINDER = "cohandler_reminder"
+    COHANDLER_OVERDUE = "cohandler_overdue"
+    RATING_REMINDER = "rating_reminder"
+    CLOSED_UNRATED = "closed_unrated"
 
 
 class Audience(StrEnum):
@@ -148,3 +161,5 @@ class Audience(StrEnum):
     TEAM = "team"
     ENTERPRISE = "enterprise"
     ADMINS = "admins"
+    REPORTER = "reporter"  # the official who logged it (a phone call), told of its close
+    LATE_COHANDLERS = "late_cohandlers"  # the co-handling departments past their deadline

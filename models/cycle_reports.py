@@ -15,10 +15,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.bulletin import Book, city_and_regions, issue_row, load_book, project_row
-from models.codes import OPEN_STATUSES, RegionKind, Stage, Urgency
-from models.cycle import BULLETIN_JOBS
+from models.codes import OPEN_STATUSES, RegionKind, Role, Stage, Urgency
+from models.cycle import BULLETIN_JOBS, claim, find_run
+from models.cycle import Status as RunStatus
 from models.periods import Period
 from models.policy import Recipients
+from models.progress import reported_since
 from models.report_data import (
     Agenda,
     AgendaRegion,
@@ -30,10 +32,10 @@ from models.report_data import (
     dump,
 )
 from models.rules import Rules
-from models.tables.infra import TELEGRAM, Outbox, Report
+from models.tables.infra import TELEGRAM, Outbox, Report, ScheduleRun
 from models.tables.issue import Issue
 from models.tables.org import Contact, Enterprise, Official, Region
-from models.tables.project import ProgressReport
+from models.tables.project import Project
 
 Produce = Callable[..., Awaitable[list[Outbox]]]
 
@@ -194,22 +196,29 @@ async def _people(session: AsyncSession, ids: Iterable[int]) -> list[Official]:
     return list((await session.exec(query)).all())
 
 
+def _unreported(book: Book, done: set[int]) -> list[Project]:
+    """The projects still owing the month's report: not yet at capacity, none since it began."""
+    return [p for p in book.projects if p.stage != Stage.AT_CAPACITY and p.id not in done]
+
+
+def _ask(book: Book, period: Period, projects: list[Project], **how: bool) -> ProgressAsk:
+    rows = [project_row(book, p, []) for p in projects]
+    return ProgressAsk(period.key, period.start, rows, ids=[p.id or 0 for p in projects], **how)
+
+
 async def progress(
     *, session: AsyncSession, rules: Rules, job: str, period: Period, now: datetime
 ) -> list[Outbox]:
     """The monthly progress reminder: each enterprise's projects not yet reported this month."""
     book = await load_book(session=session, rules=rules, period=period, cut=now)
-    reported = select(ProgressReport.project_id).where(ProgressReport.month == period.start)
-    done = set((await session.exec(reported)).all())
-    waiting: dict[int, list[int]] = {}
-    for project in book.projects:
-        if project.stage != Stage.AT_CAPACITY and project.id not in done:
-            waiting.setdefault(project.enterprise_id, []).append(project.id or 0)
+    done = await reported_since(session=session, month=period.start)
+    waiting: dict[int, list[Project]] = {}
+    for project in _unreported(book, done):
+        waiting.setdefault(project.enterprise_id, []).append(project)
     enterprises = select(Enterprise).where(col(Enterprise.id).in_(list(waiting)))
     rows = []
     for enterprise in (await session.exec(enterprises.order_by(col(Enterprise.code)))).all():
-        projects = [project_row(book, book.by_id[p], []) for p in waiting[enterprise.id or 0]]
-        ask = ProgressAsk(period.key, period.start, projects, job == "progress_followup")
+        ask = _ask(book, period, waiting[enterprise.id or 0], again=job == "progress_followup")
         scope = f"enterprise:{enterprise.code}"
         report = await _report(session, job, period, scope, ask, now)
         contacts = select(Contact.id).where(Contact.enterprise_id == enterprise.id)
@@ -217,6 +226,67 @@ async def progress(
             _row(report, now, "contact", c) for c in (await session.exec(contacts)).all() if c
         ]
     return rows
+
+
+ESCALATION = "progress_escalation"  # claimed in `schedulerun` once per month, like a cycle job
+
+
+async def escalation_due(*, session: AsyncSession, rules: Rules) -> tuple[Period, datetime] | None:
+    """The latest month's reminder (not skipped) and when its unreported projects go to their
+    agents: the morning of the `[progress] escalate_after`-th working day after it ran."""
+    query = (
+        select(ScheduleRun)
+        .where(ScheduleRun.job == "progress_reminder", ScheduleRun.status != "skipped")
+        .order_by(col(ScheduleRun.period).desc())
+    )
+    reminder = (await session.exec(query)).first()
+    if reminder is None:
+        return None
+    span = rules.policy.progress.escalate_after
+    day = rules.calendar.add_workdays(reminder.started_at, span.amount, rules.tz).at.date()
+    return Period.parse(reminder.period), datetime.combine(
+        day, rules.policy.reminders.morning, rules.tz
+    )
+
+
+async def escalate_progress(*, session: AsyncSession, rules: Rules, now: datetime) -> list[Outbox]:
+    """Tell each agent of the projects still unreported when the month's escalation is due:
+    once per month (claimed like a cycle run); missed by more than `[progress] grace`, skipped.
+    Cheap when nothing is due: the clock watcher calls it every minute."""
+    due = await escalation_due(session=session, rules=rules)
+    if due is None or now < due[1]:
+        return []
+    period, at = due
+    if await find_run(session=session, job=ESCALATION, period=period.key) is not None:
+        return []
+    late = now - at > rules.policy.progress.grace
+    status: RunStatus = "skipped" if late else "done"
+    await claim(
+        session=session, job=ESCALATION, period=period, status=status, now=now, scheduled=at
+    )
+    if late:
+        return []
+    book = await load_book(session=session, rules=rules, period=period, cut=now)
+    done = await reported_since(session=session, month=period.start)
+    mine: dict[int, list[Project]] = {}
+    for project in _unreported(book, done):
+        for ident in await _escalated_to(session, project):
+            mine.setdefault(ident, []).append(project)
+    rows = []
+    for official in await _people(session, mine):
+        ask = _ask(book, period, mine[official.id or 0], again=True, escalated=True)
+        report = await _report(session, ESCALATION, period, f"official:{official.code}", ask, now)
+        rows.append(_row(report, now, "official", official.id or 0))
+    session.add_all(rows)
+    await session.flush()
+    return rows
+
+
+async def _escalated_to(session: AsyncSession, project: Project) -> list[int]:
+    """Who hears of a project's missing report: its agent, else its manager, else the admins."""
+    if project.agent_id or project.manager_id:
+        return [project.agent_id or project.manager_id or 0]
+    return await _officials(session, [Role.ADMIN], None)
 
 
 PRODUCERS: dict[str, Produce] = {

@@ -87,7 +87,7 @@ SPECS: dict[str, _Spec] = {
     "officials": _Spec(
         Official,
         ("code", "name", "role"),
-        ("title", "region", "department"),
+        ("title", "region", "department", "portfolio"),
         {"region": Region, "department": Department},
     ),
     "enterprises": _Spec(Enterprise, ("code", "name", "credit_code"), (), unique=("credit_code",)),

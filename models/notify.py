@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.codes import Audience, EventKind, Role
 from models.tables.infra import TELEGRAM, Outbox
 from models.tables.issue import Issue, IssueCoHandler, IssueEvent
-from models.tables.org import Contact, Official
+from models.tables.org import Contact, Department, Official
 from models.tables.project import Project
 
 A = Audience
@@ -30,37 +31,65 @@ AUDIENCES: dict[EventKind, tuple[Audience, ...]] = {
     EventKind.ESCALATED: (A.ASSIGNEE, A.PREVIOUS_ASSIGNEE, A.COHANDLERS, A.TEAM, A.ENTERPRISE),
     EventKind.DIRECT_LINE: (A.ASSIGNEE, A.PREVIOUS_ASSIGNEE, A.COHANDLERS, A.TEAM, A.ENTERPRISE),
     EventKind.RETIERED: (A.ASSIGNEE, A.PREVIOUS_ASSIGNEE, A.TEAM, A.ENTERPRISE),
-    EventKind.RESOLVED: (A.ENTERPRISE, A.TEAM, A.COHANDLERS),
-    EventKind.CONFIRMED: (A.ASSIGNEE, A.TEAM),
+    EventKind.RESOLVED: (A.ENTERPRISE, A.TEAM, A.COHANDLERS, A.REPORTER),
+    EventKind.CONFIRMED: (A.ASSIGNEE, A.TEAM, A.REPORTER),
     EventKind.REOPENED: (A.ASSIGNEE, A.PREVIOUS_ASSIGNEE, A.TEAM),
     EventKind.REMINDER: (A.ASSIGNEE,),
     EventKind.OVERDUE: (A.ASSIGNEE, A.ADMINS),
+    EventKind.SUPPLIED: (A.ASSIGNEE,),
+    EventKind.OPINION: (A.ASSIGNEE,),
+    EventKind.TRANSFERRED: (A.ASSIGNEE, A.PREVIOUS_ASSIGNEE, A.ENTERPRISE),
+    EventKind.COHANDLER_REMINDER: (A.LATE_COHANDLERS,),
+    EventKind.COHANDLER_OVERDUE: (A.ASSIGNEE, A.LATE_COHANDLERS),
+    EventKind.RATING_REMINDER: (A.ENTERPRISE,),
+    EventKind.CLOSED_UNRATED: (A.ASSIGNEE, A.TEAM, A.REPORTER),
 }
 
 
 async def _officials(
-    session: AsyncSession, audience: Audience, issue: Issue, previous: int | None
+    session: AsyncSession,
+    audience: Audience,
+    issue: Issue,
+    event: IssueEvent,
+    previous: int | None,
 ) -> set[int]:
     if audience == A.ASSIGNEE:
         return {issue.assignee_id} if issue.assignee_id else set()
     if audience == A.PREVIOUS_ASSIGNEE:
         return {previous} if previous else set()
+    if audience == A.REPORTER:
+        return {issue.reporter_official_id} if issue.reporter_official_id else set()
     if audience == A.TEAM:
         project = await session.get(Project, issue.project_id)
         assert project is not None
         return set(project.team_ids)
     if audience == A.ADMINS:
         query = select(Official.id).where(Official.role == Role.ADMIN)
-    elif audience == A.COHANDLERS:
+        return {i for i in (await session.exec(query)).all() if i is not None}
+    if audience == A.COHANDLERS:
         departments = select(IssueCoHandler.department_id).where(
             IssueCoHandler.issue_id == issue.id
         )
-        query = select(Official.id).where(
-            Official.role == Role.DEPT_HEAD, col(Official.department_id).in_(departments)
-        )
-    else:
-        return set()
-    return {i for i in (await session.exec(query)).all() if i is not None}
+        return await _heads(session, col(Department.id).in_(departments), issue)
+    if audience == A.LATE_COHANDLERS:
+        codes = [*event.data.get("departments", ()), *event.data.get("reminded", ())]
+        return await _heads(session, col(Department.code).in_(codes), issue)
+    return set()
+
+
+async def _heads(session: AsyncSession, which: ColumnElement[bool], issue: Issue) -> set[int]:
+    """The heads of the departments `which` selects; in a department with several, those whose
+    portfolio names the issue's category, if any does (else all of its heads)."""
+    query = select(Official).join(Department, col(Department.id) == Official.department_id)
+    heads = (await session.exec(query.where(Official.role == Role.DEPT_HEAD, which))).all()
+    by_department: dict[int | None, list[Official]] = {}
+    for head in heads:
+        by_department.setdefault(head.department_id, []).append(head)
+    chosen: set[int] = set()
+    for members in by_department.values():
+        covering = [h for h in members if h.covers(issue.category.value)]
+        chosen |= {h.id for h in (covering or members) if h.id is not None}
+    return chosen
 
 
 async def _contacts(session: AsyncSession, issue: Issue) -> set[int]:
@@ -83,7 +112,7 @@ async def notify(
     audiences = (*AUDIENCES.get(event.kind, ()), *extra)
     officials: set[int] = set()
     for audience in audiences:
-        officials |= await _officials(session, audience, issue, previous_assignee)
+        officials |= await _officials(session, audience, issue, event, previous_assignee)
     contacts = await _contacts(session, issue) if A.ENTERPRISE in audiences else set()
     officials.discard(event.actor_official_id or 0)
     contacts.discard(event.actor_contact_id or 0)

@@ -180,11 +180,42 @@ def _direct(actor: Actor, facts: IssueFacts, policy: Policy, now: datetime) -> D
     return denial or (AT_TOP if facts.level == top_level() else None)
 
 
-def _system(actor: Actor, facts: IssueFacts, policy: Policy, now: datetime) -> Denial | None:
-    """The system's own actions (the clock sweep's, an import's), on an open issue."""
-    if actor.kind != "system":
+def _supply(actor: Actor, facts: IssueFacts, policy: Policy, now: datetime) -> Denial | None:
+    """The enterprise answers a request for material."""
+    if actor.kind != "contact":
+        return FORBIDDEN
+    return None if facts.status == Status.AWAITING_INFO else WRONG_STATUS
+
+
+def _opinion(actor: Actor, facts: IssueFacts, policy: Policy, now: datetime) -> Denial | None:
+    """A head of a co-handling department, on an open issue."""
+    cohandling = actor.role == Role.DEPT_HEAD and (
+        actor.department_id in facts.cohandler_department_ids
+    )
+    if not cohandling:
         return FORBIDDEN
     return None if facts.status in OPEN_STATUSES else WRONG_STATUS
+
+
+def _transfer(actor: Actor, facts: IssueFacts, policy: Policy, now: datetime) -> Denial | None:
+    """The handler or an admin, on an open issue (the target is checked by the action)."""
+    if facts.status not in OPEN_STATUSES:
+        return WRONG_STATUS
+    return None if _handler(actor, facts) or actor.is_admin else FORBIDDEN
+
+
+def _system_when(*statuses: Status) -> Rule:
+    """The system's own actions (the clock sweep's, an import's), in one of `statuses`."""
+
+    def rule(actor: Actor, facts: IssueFacts, policy: Policy, now: datetime) -> Denial | None:
+        if actor.kind != "system":
+            return FORBIDDEN
+        return None if facts.status in statuses else WRONG_STATUS
+
+    return rule
+
+
+_system = _system_when(*OPEN_STATUSES)
 
 
 def _handler(actor: Actor, facts: IssueFacts) -> bool:
@@ -205,9 +236,15 @@ RULES: dict[Action, Rule] = {
     Action.RESOLVE: _handler_when(Status.ACCEPTED),
     Action.CONFIRM: _rate,
     Action.REOPEN: _rate,
+    Action.SUPPLY: _supply,
+    Action.OPINION: _opinion,
+    Action.TRANSFER: _transfer,
     Action.REMIND: _system,
     Action.FLAG_OVERDUE: _system,
     Action.RETIER: _system,
+    Action.CHASE_COHANDLERS: _system,
+    Action.REMIND_RATING: _system_when(Status.RESOLVED),
+    Action.CLOSE_UNRATED: _system_when(Status.RESOLVED),
 }
 
 

@@ -132,10 +132,50 @@ class Pause(_Strict):
     cap: SpanText = Span(10, "wd")
 
 
+class CoHandling(_Strict):
+    """协办时限: how long a co-handling department has for its opinion (reminded at the
+    [reminders] fractions; past it, it is named on the card and in the bulletin)."""
+
+    normal: SpanText = Span(3, "wd")
+    urgent: SpanText = Span(1, "wd")
+
+
+class CloseOut(_Strict):
+    """A resolved issue nobody rates: one reminder to the enterprise, then closed as 未评价."""
+
+    remind_after: SpanText = Span(3, "wd")
+    close_after: SpanText = Span(7, "wd")
+
+    @model_validator(mode="after")
+    def _remind_first(self) -> CloseOut:
+        if (self.remind_after.unit, self.close_after.unit) == ("wd", "wd") and (
+            self.remind_after.amount >= self.close_after.amount
+        ):
+            raise ValueError("remind_after must come before close_after")
+        return self
+
+
 class Invites(_Strict):
     """Invite lifetime."""
 
     ttl_days: int = Field(default=14, ge=1, le=365)
+
+
+class Progress(_Strict):
+    """Enterprises' monthly progress: when the project's agent hears of a report still missing."""
+
+    # Unreported this many working days after the month's reminder: the project's agent is
+    # told, on that working day's morning ([reminders] morning).
+    escalate_after: SpanText = Span(3, "wd")
+    # The agent is told at most this long after that moment (the bot was down); later, never.
+    grace: DurationText = timedelta(days=5)
+
+    @field_validator("escalate_after")
+    @classmethod
+    def _working_days(cls, value: Span) -> Span:
+        if value.unit != "wd" or value.amount < 1:
+            raise ValueError("expected working days, like '3wd'")
+        return value
 
 
 class RegionTargets(_Strict):
@@ -251,7 +291,10 @@ class Policy(_Strict):
     reminders: Reminders = Reminders()
     direct_line: DirectLine = DirectLine()
     pause: Pause = Pause()
+    cohandling: CoHandling = CoHandling()
+    closeout: CloseOut = CloseOut()
     invites: Invites = Invites()
+    progress: Progress = Progress()
     schedule: Schedule
     meeting: Meeting = Meeting()
     cycle: Cycle = Cycle()

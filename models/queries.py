@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import col, func, select
+from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.codes import OPEN_STATUSES, Status
 from models.errors import NotFound
-from models.issues.deadlines import running_due
+from models.issues.deadlines import pause_end, running_due
+from models.routing import may_handle
+from models.rules import Rules
 from models.tables.issue import Attachment, Issue, IssueCoHandler, IssueEvent
 from models.tables.org import Contact, Department, Official, Region
 from models.tables.project import ProgressReport, Project
@@ -77,17 +79,26 @@ async def _codes(session: AsyncSession, model: Any, ids: set[int | None]) -> dic
 
 
 async def issue_json(
-    *, session: AsyncSession, issue: Issue, tz: ZoneInfo, events: bool = False
+    *,
+    session: AsyncSession,
+    issue: Issue,
+    tz: ZoneInfo,
+    events: bool = False,
+    rules: Rules | None = None,
 ) -> dict[str, Any]:
-    """The contract's JSON of an issue; with `events`, its timeline."""
+    """The contract's JSON of an issue; with `events`, its timeline. With `rules`, when a pause
+    for material runs out (`paused_until`; else null)."""
+    paused_until = pause_end(issue, rules) if rules is not None else None
     project = await session.get(Project, issue.project_id)
     assert project is not None
-    departments = await session.exec(
-        select(Department.code)
-        .join(IssueCoHandler, col(IssueCoHandler.department_id) == Department.id)
-        .where(IssueCoHandler.issue_id == issue.id)
-        .order_by(col(IssueCoHandler.id))
-    )
+    cohandling = (
+        await session.exec(
+            select(IssueCoHandler, Department.code)
+            .join(Department, col(IssueCoHandler.department_id) == Department.id)
+            .where(IssueCoHandler.issue_id == issue.id)
+            .order_by(col(IssueCoHandler.id))
+        )
+    ).all()
     assignee = await _codes(session, Official, {issue.assignee_id} if issue.assignee_id else set())
     data: dict[str, Any] = {
         "id": issue.id,
@@ -98,7 +109,16 @@ async def issue_json(
         "status": issue.status.value,
         "level": issue.level.value,
         "assignee": assignee.get(issue.assignee_id or 0),
-        "co_handlers": list(departments.all()),
+        "co_handlers": [code for _row, code in cohandling],
+        "co_handling": [
+            {
+                "department": code,
+                "due": _iso(row.due_at, tz),
+                "answered_at": _iso(row.answered_at, tz),
+            }
+            for row, code in cohandling
+        ],
+        "paused_until": _iso(paused_until, tz),
         "accept_due": _iso(issue.accept_due, tz),
         "resolve_due": _iso(issue.resolve_due, tz),
         "escalations": issue.escalations,
@@ -149,6 +169,7 @@ class IssueView:
     departments: list[Department]
     events: list[tuple[IssueEvent, str | None]]  # (event, actor's name; None for the system)
     files: int = 0  # photos and documents sent with the issue
+    cohandling: list[IssueCoHandler] = field(default_factory=list)  # as `departments`, in order
 
 
 async def issue_view(*, session: AsyncSession, issue: Issue, last: int = 8) -> IssueView:
@@ -156,12 +177,14 @@ async def issue_view(*, session: AsyncSession, issue: Issue, last: int = 8) -> I
     project = await session.get(Project, issue.project_id)
     assert project is not None
     assignee = await session.get(Official, issue.assignee_id) if issue.assignee_id else None
-    departments = await session.exec(
-        select(Department)
-        .join(IssueCoHandler, col(IssueCoHandler.department_id) == Department.id)
-        .where(IssueCoHandler.issue_id == issue.id)
-        .order_by(col(IssueCoHandler.id))
-    )
+    cohandling = (
+        await session.exec(
+            select(IssueCoHandler, Department)
+            .join(Department, col(IssueCoHandler.department_id) == Department.id)
+            .where(IssueCoHandler.issue_id == issue.id)
+            .order_by(col(IssueCoHandler.id))
+        )
+    ).all()
     events = list(
         (
             await session.exec(
@@ -185,7 +208,9 @@ async def issue_view(*, session: AsyncSession, issue: Issue, last: int = 8) -> I
     files = await session.exec(
         select(func.count()).select_from(Attachment).where(Attachment.issue_id == issue.id)
     )
-    return IssueView(issue, project, assignee, list(departments.all()), names, files.one())
+    departments = [department for _row, department in cohandling]
+    rows = [row for row, _department in cohandling]
+    return IssueView(issue, project, assignee, departments, names, files.one(), rows)
 
 
 async def issue_files(*, session: AsyncSession, issue: Issue) -> list[Attachment]:
@@ -195,10 +220,17 @@ async def issue_files(*, session: AsyncSession, issue: Issue) -> list[Attachment
 
 
 async def inbox_issues(*, session: AsyncSession, official_id: int, now: datetime) -> list[Issue]:
-    """An official's open issues: overdue first, then by the running deadline."""
-    query = select(Issue).where(
-        Issue.assignee_id == official_id, col(Issue.status).in_(OPEN_STATUSES)
-    )
+    """An official's open issues — assigned to them, co-handled by their department (its
+    opinion not given yet), or logged by them (a phone call) — overdue first, then by deadline."""
+    official = await session.get(Official, official_id)
+    mine = or_(Issue.assignee_id == official_id, Issue.reporter_official_id == official_id)
+    if official is not None and official.department_id is not None:
+        waiting = select(IssueCoHandler.issue_id).where(
+            IssueCoHandler.department_id == official.department_id,
+            col(IssueCoHandler.answered_at).is_(None),
+        )
+        mine = or_(mine, col(Issue.id).in_(waiting))
+    query = select(Issue).where(mine, col(Issue.status).in_(OPEN_STATUSES))
     issues = list((await session.exec(query)).all())
     far = datetime.max.replace(tzinfo=now.tzinfo)
 
@@ -244,6 +276,16 @@ async def team_projects(*, session: AsyncSession, official_id: int) -> list[Proj
         .order_by(Project.code)
     )
     return list((await session.exec(query)).all())
+
+
+async def transfer_targets(*, session: AsyncSession, issue: Issue) -> list[Official]:
+    """The officials an issue may be transferred to (转办): those who may handle its level."""
+    project = await session.get(Project, issue.project_id)
+    assert project is not None
+    officials = (await session.exec(select(Official).order_by(col(Official.code)))).all()
+    return [
+        o for o in officials if o.id != issue.assignee_id and may_handle(o, project, issue.level)
+    ]
 
 
 async def available_departments(*, session: AsyncSession, issue: Issue) -> list[Department]:

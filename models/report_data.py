@@ -46,6 +46,7 @@ class IssueCounts:
     due_resolve: int = 0
     rated: int = 0
     satisfied: int = 0
+    unrated: int = 0  # closed as 未评价 in the period: in neither side of 满意率
 
     @property
     def response_rate(self) -> float | None:
@@ -184,6 +185,30 @@ class Unreachable:
 
 
 @dataclass(frozen=True)
+class DepartmentRow:
+    """A co-handling department's record in a scope: 按时协办率 = opinions given in the period by
+    their deadline, over those opinions plus co-handlings still unanswered past their deadline
+    at the cut; `late` names the issues it still owes an opinion past its deadline."""
+
+    code: str
+    name_zh: str
+    name_en: str | None
+    on_time: int
+    answered: int
+    late: list[str]
+
+    @property
+    def due(self) -> int:
+        """The denominator: opinions given in the period and those owed past their deadline."""
+        return self.answered + len(self.late)
+
+    @property
+    def rate(self) -> float | None:
+        """按时协办率."""
+        return ratio(self.on_time, self.due)
+
+
+@dataclass(frozen=True)
 class Bulletin:
     """月初一通报 (month), 一季一点评 (quarter), 全年一考核 (year) of the city or a region."""
 
@@ -205,6 +230,7 @@ class Bulletin:
     unreachable: list[Unreachable]
     issue_rows: list[IssueRow] = field(default_factory=list)  # issues active in the period
     projects: list[ProjectRow] = field(default_factory=list)
+    departments: list[DepartmentRow] = field(default_factory=list)  # co-handling, by code
 
     @property
     def red(self) -> list[RegionRow]:
@@ -258,12 +284,15 @@ class Digest:
 
 @dataclass(frozen=True)
 class ProgressAsk:
-    """The monthly progress reminder to one enterprise: the projects not yet reported."""
+    """The monthly progress reminder to one enterprise: the projects not yet reported; or, when
+    `escalated`, the same told to the official who serves them."""
 
     period: str
     month: date
     projects: list[ProjectRow]
     again: bool  # the second asking, to those who have not reported
+    ids: list[int] = field(default_factory=list)  # the projects' ids, for the report buttons
+    escalated: bool = False  # to the projects' agent: still unreported after the reminders
 
 
 Shape = Bulletin | Agenda | Visit | Digest | ProgressAsk

@@ -21,13 +21,14 @@ async def _first(session: AsyncSession, role: Role, region_id: int | None) -> Of
 
 
 async def assignee_for(
-    *, session: AsyncSession, project: Project, level: Level
+    *, session: AsyncSession, project: Project, level: Level, category: Category | None = None
 ) -> Official | None:
     """The official who handles the project's issues at `level`, or None if nobody holds the role.
 
     service_desk: the project's agent, else the region's first service_agent by code; county: the
     region's first region_head; city levels: the project's leader if the leader holds that role,
-    else the first official of that role by code.
+    else (for the deputies) the one whose portfolio (分管领域) names the project's industry or the
+    issue's category, else the first official of that role by code.
     """
     if level == Level.SERVICE_DESK:
         if project.agent_id is not None:
@@ -40,7 +41,25 @@ async def assignee_for(
         leader = await session.get(Official, project.leader_id)
         if leader is not None and leader.role == role:
             return leader
+    if level == Level.CITY_DEPUTY:
+        deputies = await session.exec(
+            select(Official).where(Official.role == role).order_by(col(Official.code))
+        )
+        topic = category.value if category else None
+        chosen = next((d for d in deputies.all() if d.covers(project.industry, topic)), None)
+        if chosen is not None:
+            return chosen
     return await _first(session, role, None)
+
+
+def may_handle(official: Official, project: Project, level: Level) -> bool:
+    """Whether the official holds the role that handles the project's issues at `level`: the
+    transfer (转办) target's test."""
+    if level == Level.SERVICE_DESK:
+        return official.role == Role.SERVICE_AGENT and official.region_id == project.region_id
+    if level == Level.COUNTY:
+        return official.role == Role.REGION_HEAD and official.region_id == project.region_id
+    return official.role == _CITY_ROLE[level]
 
 
 async def department_for(

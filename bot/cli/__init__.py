@@ -10,6 +10,7 @@ from bot.cli.data import db, import_, invite
 from bot.cli.demo import demo
 from bot.cli.doctor import doctor
 from bot.cli.issues import issues
+from bot.cli.progress import progress, projects
 from bot.cli.run import run
 
 
@@ -21,6 +22,8 @@ def cli() -> None:
 
 for command in (bulletin, db, demo, doctor, import_, invite, issues, jobs, run, sample):
     cli.add_command(command)
+cli.add_command(progress)  # ztc progress report|confirm
+cli.add_command(projects)  # ztc projects show
 
 
 def main() -> None:

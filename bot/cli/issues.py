@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import mimetypes
+from pathlib import Path
 from typing import Any
 
 import click
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cli.common import Env, echo_json, load_env
 from locales.formats import issue_text
-from models.codes import Category, Rating, Status, Urgency
-from models.issues.commands import COMMANDS, Command, command_for
+from models.attachments import MAX_FILES, check_file
+from models.codes import Action, Category, Rating, Status, Urgency
+from models.errors import InvalidInput
+from models.issues.commands import COMMANDS, Command, FileIn, command_for
 from models.issues.context import Ctx
 from models.issues.intake import report_issue
 from models.issues.runner import run
@@ -18,19 +23,20 @@ from models.permissions import SYSTEM, Actor, actor_of
 from models.queries import get_by_code, get_issue, issue_json, list_issues
 from models.tables.org import Contact, Department, Official
 from models.tables.project import Project
+from models.text import clean_line
 
 AT_HELP = "When it happened, ISO (naive = the city's zone); default now."
 
 
-async def _actor(session: AsyncSession, code: str | None, contact: str | None = None) -> Actor:
-    """The official (or enterprise contact) acting, by code; the system when neither is named."""
-    if contact is not None:
-        found = await get_by_code(session=session, model=Contact, code=contact, entity="contact")
-        return actor_of(found)
+async def _actor(session: AsyncSession, code: str | None) -> Actor:
+    """Who acts, by code: an official, else an enterprise contact; the system when none."""
     if code is None:
         return SYSTEM
-    official = await get_by_code(session=session, model=Official, code=code, entity="official")
-    return actor_of(official)
+    official = (await session.exec(select(Official).where(Official.code == code))).first()
+    if official is not None:
+        return actor_of(official)
+    contact = await get_by_code(session=session, model=Contact, code=code, entity="person")
+    return actor_of(contact)
 
 
 def _print(env: Env, data: dict[str, Any] | list[dict[str, Any]], as_json: bool) -> None:
@@ -78,7 +84,7 @@ def issues_new(
             text=text,
             urgency=Urgency.URGENT if urgent else Urgency.NORMAL,
         )
-        return await issue_json(session=session, issue=issue, tz=env.settings.tz)
+        return await issue_json(session=session, issue=issue, tz=env.settings.tz, rules=env.rules)
 
     _print(env, env.run(work), as_json)
 
@@ -104,7 +110,10 @@ def issues_list(
             overdue=overdue,
             status=Status(status) if status else None,
         )
-        return [await issue_json(session=session, issue=i, tz=env.settings.tz) for i in found]
+        return [
+            await issue_json(session=session, issue=i, tz=env.settings.tz, rules=env.rules)
+            for i in found
+        ]
 
     rows = env.run(work)
     if not rows and not as_json:
@@ -121,70 +130,109 @@ def issues_show(key: str, as_json: bool) -> None:
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         issue = await get_issue(session=session, key=key)
-        return await issue_json(session=session, issue=issue, tz=env.settings.tz, events=True)
+        return await issue_json(
+            session=session, issue=issue, tz=env.settings.tz, events=True, rules=env.rules
+        )
 
     _print(env, env.run(work), as_json)
 
 
+# A verb is its action's code with dashes, except where the CLI's contract names it otherwise.
+VERBS = {Action.CONFIRM: "rate"}
+NOTE_REQUIRED = {"note", "material", "official"}
+
+
 def _verb(kind: type[Command]) -> None:
-    """`ztc issues VERB ID --by OFFICIAL|--contact CONTACT […]` for one command of the chat."""
-    name = kind.action.value.replace("_", "-")
+    """`ztc issues VERB ID --by CODE […]` for one command of the chat."""
+    name = VERBS.get(kind.action, kind.action.value.replace("_", "-"))
     summary = (kind.__doc__ or "").strip().splitlines()[0]
 
     @issues.command(name, help=summary)
     @click.argument("key", metavar="ID")
-    @click.option("--by", "by", help="Official code of who acts.")
-    @click.option("--contact", "contact", help="Enterprise contact code of who acts.")
-    @click.option("--note", "note", required=kind.asks == "note", help="A note for the timeline.")
+    @click.option("--by", "by", required=True, help="Code of who acts: an official or a contact.")
+    @click.option("--note", "note", required=kind.asks in NOTE_REQUIRED, help="What they say.")
     @click.option(
         "--department",
-        "department",
+        help="Department code of the co-handler.",
         required=kind.asks == "department",
         hidden=kind.asks != "department",
-        help="Department code of the co-handler to add.",
+    )
+    @click.option(
+        "--to",
+        "to",
+        help="Official code to transfer to.",
+        required=kind.asks == "official",
+        hidden=kind.asks != "official",
     )
     @click.option(
         "--rating",
-        "rating",
         type=click.Choice([r.value for r in Rating]),
+        help="满意 satisfied, 基本满意 basically_satisfied, 不满意 unsatisfied.",
         required=kind.asks == "rating",
         hidden=kind.asks != "rating",
-        help="满意 satisfied, 基本满意 basically_satisfied, 不满意 unsatisfied.",
+    )
+    @click.option(
+        "--file",
+        "files",
+        multiple=True,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="A document or photo (up to 5).",
+        hidden=kind.asks != "material",
     )
     @click.option("--at", "at", help=AT_HELP)
     @click.option("--json", "as_json", is_flag=True)
-    def command(
-        key: str,
-        by: str | None,
-        contact: str | None,
-        note: str | None,
-        department: str | None,
-        rating: str | None,
-        at: str | None,
-        as_json: bool,
-    ) -> None:
+    def command(key: str, by: str, at: str | None, as_json: bool, **given: Any) -> None:
         env = load_env()
-        if (by is None) == (contact is None):
-            raise click.UsageError(env._("Say who acts: --by OFFICIAL or --contact CONTACT."))
         now = env.parse_at(at)
 
         async def work(session: AsyncSession) -> dict[str, Any]:
             issue = await get_issue(session=session, key=key)
-            actor = await _actor(session, by, contact)
-            given: dict[str, Any] = {"note": note}
-            if department is not None:
-                found = await get_by_code(
-                    session=session, model=Department, code=department, entity="department"
-                )
-                given["department_id"] = found.id
-            if rating is not None:
-                given["rating"] = Rating(rating)
             assert issue.id is not None
-            ctx = Ctx(session=session, rules=env.rules, actor=actor, now=now)
-            await run(ctx, command_for(kind.action, issue.id, **given), issue=issue)
-            return await issue_json(session=session, issue=issue, tz=env.settings.tz)
+            ctx = Ctx(session=session, rules=env.rules, actor=await _actor(session, by), now=now)
+            inputs = await _inputs(session, given)
+            await run(ctx, command_for(kind.action, issue.id, **inputs), issue=issue)
+            return await issue_json(
+                session=session, issue=issue, tz=env.settings.tz, rules=env.rules
+            )
 
         _print(env, env.run(work), as_json)
+
+
+async def _inputs(session: AsyncSession, given: dict[str, Any]) -> dict[str, Any]:
+    """The CLI's options as a command's fields: codes looked up, files read."""
+    found: dict[str, Any] = {"note": given.get("note")}
+    if given.get("department"):
+        department = await get_by_code(
+            session=session, model=Department, code=given["department"], entity="department"
+        )
+        found["department_id"] = department.id
+    if given.get("to"):
+        official = await get_by_code(
+            session=session, model=Official, code=given["to"], entity="official"
+        )
+        found["to_official_id"] = official.id
+    if given.get("rating"):
+        found["rating"] = Rating(given["rating"])
+    paths: tuple[Path, ...] = given.get("files") or ()
+    if len(paths) > MAX_FILES:
+        raise InvalidInput(field="files", reason="too_many", limit=MAX_FILES)
+    found["files"] = tuple(_file_in(path) for path in paths)
+    return found
+
+
+def _file_in(path: Path) -> FileIn:
+    """A file from the admin's disk, as a command carries it (checked like a chat upload)."""
+    data = path.read_bytes()
+    check_file([], len(data))
+    mime = mimetypes.guess_type(path.name)[0]
+    photo = mime in ("image/jpeg", "image/png")
+    return FileIn(
+        kind="photo" if photo else "document",
+        data=data,
+        name=clean_line(path.name),
+        mime=mime,
+        size=len(data),
+    )
 
 
 for _kind in COMMANDS.values():  # every action a person may take has its verb

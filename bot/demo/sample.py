@@ -17,12 +17,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.codes import Category, Rating, Urgency
 from models.errors import DomainError
-from models.issues.commands import Accept, Command, Confirm, Escalate, Resolve
+from models.issues.commands import Accept, Command, Confirm, Escalate, RequestInfo, Resolve
 from models.issues.context import Ctx
 from models.issues.intake import report_issue
 from models.issues.runner import run
 from models.issues.sweep import process_clocks
 from models.permissions import Actor, actor_of
+from models.progress import report_progress
 from models.rules import Rules
 from models.tables.issue import Issue
 from models.tables.org import Contact, Official
@@ -161,3 +162,73 @@ async def _act(
     session: AsyncSession, rules: Rules, issue: Issue, actor: Actor, now: datetime, cmd: Command
 ) -> None:
     await run(Ctx(session=session, rules=rules, actor=actor, now=now), cmd, issue=issue)
+
+
+async def waiting_for_material(
+    *, session: AsyncSession, rules: Rules, contact_code: str, now: datetime
+) -> Issue | None:
+    """The demo's story: the featured contact's project has an issue whose handler asked for
+    material a little while ago, so the visitor can answer it (补充材料) as the contact."""
+    contact = (await session.exec(select(Contact).where(Contact.code == contact_code))).first()
+    if contact is None:
+        return None
+    query = select(Project).where(Project.enterprise_id == contact.enterprise_id)
+    project = (await session.exec(query.order_by(col(Project.code)))).first()
+    if project is None:
+        return None
+    reported = rules.working_morning(now - timedelta(days=3))
+    ctx = Ctx(session=session, rules=rules, actor=actor_of(contact), now=reported)
+    text = "项目环评批复前置审查卡在水资源论证环节，请协调"
+    issue = await report_issue(ctx, project=project, category=Category.PERMITS, text=text)
+    handler = await _handler(session, issue)
+    if handler is None or issue.id is None:
+        return issue
+    accepted, asked = reported + timedelta(hours=2), reported + timedelta(hours=4)
+    await _act(session, rules, issue, handler, min(accepted, now), Accept(issue.id))
+    note = "请补充水资源论证报告和取水许可申请材料"
+    await _act(session, rules, issue, handler, min(asked, now), RequestInfo(issue.id, note=note))
+    return issue
+
+
+async def progress_history(
+    *, session: AsyncSession, rules: Rules, start: datetime, end: datetime, seed: int = 7
+) -> int:
+    """Monthly progress as the enterprises reported it: each project with a contact, on a
+    working morning after the 25th of every month the span covers, the investment completed so
+    far (growing month by month). Returns how many reports were made."""
+    rng, made = random.Random(seed), 0
+    months = _report_days(rules, start, end)
+    projects = (await session.exec(select(Project).order_by(col(Project.code)))).all()
+    for project in projects:
+        query = select(Contact).where(Contact.enterprise_id == project.enterprise_id)
+        contact = (await session.exec(query.order_by(col(Contact.id)))).first()
+        if contact is None:
+            continue
+        share = rng.uniform(0.1, 0.5)
+        for when in months:
+            share = min(1.0, share + rng.uniform(0.02, 0.08))
+            await report_progress(
+                session=session,
+                tz=rules.tz,
+                contact=contact,
+                project=project,
+                now=when,
+                invested_wan=int(project.investment_wan * share),
+            )
+            made += 1
+    return made
+
+
+def _report_days(rules: Rules, start: datetime, end: datetime) -> list[datetime]:
+    """The working morning on or after the 26th of each month in [start, end)."""
+    days: list[datetime] = []
+    month = start.astimezone(rules.tz).date().replace(day=1)
+    while True:
+        when = rules.working_morning(
+            datetime.combine(month.replace(day=26), time(9, 30), tzinfo=rules.tz)
+        )
+        if when >= end:
+            return days
+        if when >= start:
+            days.append(when)
+        month = (month + timedelta(days=32)).replace(day=1)

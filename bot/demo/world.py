@@ -8,8 +8,15 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.demo.data import DemoPerson, bind_everyone, demo_people, load_demo_data, settle_outbox
-from bot.demo.sample import simulate
+from bot.demo.data import (
+    FEATURED,
+    DemoPerson,
+    bind_everyone,
+    demo_people,
+    load_demo_data,
+    settle_outbox,
+)
+from bot.demo.sample import progress_history, simulate, waiting_for_material
 from jobs.cycle import catch_up
 from models.db import session_scope
 from models.migrate import upgrade
@@ -34,6 +41,8 @@ async def prepare_world(
         )
     async with session_scope(engine) as session:
         await simulate(session=session, rules=rules, start=now - HISTORY, end=now, seed=seed)
+        await progress_history(session=session, rules=rules, start=now - HISTORY, end=now)
+        await waiting_for_material(session=session, rules=rules, contact_code=FEATURED[0], now=now)
     await catch_up(engine=engine, rules=rules, now=now)
     async with session_scope(engine) as session:
         await bind_everyone(session=session, locale=locale)

@@ -56,6 +56,7 @@ SECTIONS = {
     "red": N_("Red list: under a red floor"),
     "yellow": N_("Yellow list: under a yellow floor"),
     "unreachable": N_("People the bot cannot reach"),
+    "departments": N_("Co-handling departments: opinions on time"),
 }
 COLUMNS = {
     "count": N_("Count"),
@@ -70,6 +71,7 @@ COLUMNS = {
     "rank": N_("Rank"),
     "below": N_("Rates under the floor"),
     "code": N_("Code"),
+    "late": N_("Still owed, past the deadline"),
     "name": N_("Name"),
     "why": N_("Reason"),
 }
@@ -79,6 +81,7 @@ COUNT_LABELS = {
     "resolved": N_("Resolved"),
     "overdue": N_("Overdue at the cut"),
     "escalated": N_("Escalated"),
+    "unrated": N_("Closed unrated"),
 }
 RATE_KEYS: tuple[RateKey, ...] = ("response", "resolution", "satisfaction")
 # Each rate's numerator and denominator among IssueCounts' fields.
@@ -110,6 +113,7 @@ def write_summary(sheet: Worksheet, bulletin: Bulletin, locale: str, tz: ZoneInf
     write_issues(sheet, bulletin, locale)
     write_stages(sheet, bulletin, locale)
     write_four_rates(sheet, bulletin, locale)
+    write_departments(sheet, bulletin, locale)
     write_targets(sheet, bulletin, locale)
     write_flags(sheet, bulletin.red, "red", locale)
     write_flags(sheet, bulletin.yellow, "yellow", locale)
@@ -170,6 +174,17 @@ def write_four_rates(sheet: Worksheet, bulletin: Bulletin, locale: str) -> None:
     for key in RATE4_KEYS:
         rate: Fraction = getattr(bulletin.rates, key)
         append_row(sheet, [_(FOUR_RATES[key]), rate.value, rate.part, rate.whole],
+                   [None, PERCENT])  # fmt: skip
+
+
+def write_departments(sheet: Worksheet, bulletin: Bulletin, locale: str) -> None:
+    """按时协办率 of each co-handling department, and the issues it owes an opinion late."""
+    if not bulletin.departments:
+        return
+    section(sheet, "departments", ("value", "part", "whole", "late"), locale)
+    for row in bulletin.departments:
+        name = row.name_zh if locale == "zh_CN" else (row.name_en or row.name_zh)
+        append_row(sheet, [name, row.rate, row.on_time, row.due, "、".join(row.late)],
                    [None, PERCENT])  # fmt: skip
 
 

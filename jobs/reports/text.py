@@ -121,6 +121,7 @@ def bulletin_text(bulletin: Bulletin, locale: str, tz: ZoneInfo) -> str:
     parts += [
         _issues(bulletin, locale),
         _overdue(bulletin, locale, tz),
+        _departments(bulletin, locale),
         _projects(bulletin, locale),
     ]
     parts += [_targets(bulletin, locale), _ranking(bulletin, locale)]
@@ -146,6 +147,22 @@ def _overdue(bulletin: Bulletin, locale: str, tz: ZoneInfo) -> str:
     head = _b(_("Overdue, oldest first"))
     more = _more(len(bulletin.overdue) - SHOWN, locale, workbook=True)
     return head + "\n" + "\n".join(lines) + more
+
+
+def _departments(bulletin: Bulletin, locale: str) -> str:
+    """Each co-handling department's 按时协办率; a late one is named with what it owes."""
+    if not bulletin.departments:
+        return ""
+    _ = gettext_for(locale)
+    lines = [_b(_("Co-handling departments: opinions on time"))]
+    for row in bulletin.departments:
+        name = row.name_zh if locale == "zh_CN" else (row.name_en or row.name_zh)
+        line = f"{escape(name, quote=False)} {percent(row.rate, locale)}"
+        if row.late:
+            owed = "、".join(row.late[:SHOWN])
+            line += " " + _("(late: {issues})").format(issues=owed)
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _projects(bulletin: Bulletin, locale: str) -> str:
@@ -286,9 +303,12 @@ def digest_text(digest: Digest, locale: str, tz: ZoneInfo, *, chase: bool) -> st
 
 
 def progress_text(ask: ProgressAsk, locale: str, tz: ZoneInfo) -> str:
-    """The monthly progress reminder to an enterprise."""
+    """The monthly progress reminder to an enterprise, or (escalated) to the official who serves
+    the projects still unreported."""
     _ = gettext_for(locale)
     month = period_title(ask.period, locale)
+    if ask.escalated:
+        return _escalation_text(ask, locale, month)
     head = (
         _("Reminder, once more: please report {month} progress")
         if ask.again
@@ -299,8 +319,29 @@ def progress_text(ask: ProgressAsk, locale: str, tz: ZoneInfo) -> str:
         for p in ask.projects
     ]
     how = _(
-        "Send the stage reached and the investment completed so far to your project's "
-        "service agent before the month ends; the bulletin is cut on the 1st."
+        "Press a project's button below (or send /progress) to report the stage reached and "
+        "the investment completed so far; the bulletin is cut on the 1st."
+    )
+    return _b(head) + "\n" + "\n".join(lines) + "\n\n" + escape(how)
+
+
+def _escalation_text(ask: ProgressAsk, locale: str, month: str) -> str:
+    n = len(ask.projects)
+    head = ngettext_for(locale)(
+        "Not reported yet: {month} progress of {n} project you serve",
+        "Not reported yet: {month} progress of {n} projects you serve",
+        n,
+    ).format(month=month, n=n)
+    lines = [
+        "• "
+        + escape(
+            f"{p.code} {p.name} · {p.enterprise} · {label(Stage(p.stage), locale)}", quote=False
+        )
+        for p in ask.projects
+    ]
+    how = gettext_for(locale)(
+        "The enterprises were reminded and have not reported. Please contact them before the "
+        "bulletin is cut on the 1st."
     )
     return _b(head) + "\n" + "\n".join(lines) + "\n\n" + escape(how)
 

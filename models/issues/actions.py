@@ -9,24 +9,28 @@ them all.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from models.codes import EventKind, Level, Rating, Status
 from models.errors import InvalidInput, NotFound
 from models.issues import commands as c
 from models.issues.context import Apply, Change, Ctx
 from models.issues.deadlines import (
+    closeout_moments,
+    cohandler_check,
+    cohandler_due,
     reminders_passed,
     running_due,
     start_accept_clock,
     start_resolve_clock,
 )
-from models.routing import assignee_for
+from models.routing import assignee_for, may_handle
 from models.rules import level_above, top_level
-from models.tables.issue import Issue, IssueCoHandler
-from models.tables.org import Department
+from models.tables.issue import Attachment, Issue, IssueCoHandler
+from models.tables.org import Department, Official
 from models.tables.project import Project
 from models.text import checked_text
 
@@ -41,7 +45,9 @@ async def move_to_level(
     project = await ctx.session.get(Project, issue.project_id)
     assert project is not None
     previous = issue.assignee_id
-    official = await assignee_for(session=ctx.session, project=project, level=level)
+    official = await assignee_for(
+        session=ctx.session, project=project, level=level, category=issue.category
+    )
     issue.level, issue.assignee_id = level, official.id if official else None
     issue.status = status
     start_accept_clock(issue, ctx.rules, ctx.now)
@@ -112,11 +118,23 @@ async def add_cohandler(ctx: Ctx, issue: Issue, command: c.AddCoHandler) -> Chan
         raise InvalidInput(
             field="department", reason="already_cohandler", department=department.code
         )
-    assert issue.id is not None and department.id is not None
-    ctx.session.add(
-        IssueCoHandler(issue_id=issue.id, department_id=department.id, added_at=ctx.now)
-    )
+    assert department.id is not None
+    join_cohandler(ctx, issue, department.id)
     return Change(EventKind.COHANDLER_ADDED, data={"department": department.code})
+
+
+def join_cohandler(ctx: Ctx, issue: Issue, department_id: int) -> IssueCoHandler:
+    """A department co-handles the issue from now, with its own deadline (协办时限)."""
+    assert issue.id is not None
+    row = IssueCoHandler(
+        issue_id=issue.id,
+        department_id=department_id,
+        added_at=ctx.now,
+        due_at=cohandler_due(issue, ctx.rules, ctx.now),
+    )
+    row.next_check_at = cohandler_check(row, issue, ctx.rules)
+    ctx.session.add(row)
+    return row
 
 
 async def escalate(ctx: Ctx, issue: Issue, command: c.Escalate) -> Change:
@@ -142,6 +160,7 @@ async def resolve(ctx: Ctx, issue: Issue, command: c.Resolve) -> Change:
     """Resolved, with the note the enterprise reads."""
     note = checked_text(command.note, "note", required=True)
     issue.status, issue.resolved_at = Status.RESOLVED, ctx.now
+    issue.reminders_sent = 0  # now counts the rating reminder (close-out)
     return Change(EventKind.RESOLVED, note=note)
 
 
@@ -149,9 +168,10 @@ async def confirm(ctx: Ctx, issue: Issue, command: c.Confirm) -> Change:
     """满意/基本满意 close the issue; 不满意 reopens it one level up."""
     if command.rating is None:
         raise InvalidInput(field="rating", reason="empty")
+    unsatisfied = command.rating == Rating.UNSATISFIED
+    note = checked_text(command.note, "note", required=unsatisfied)  # 不满意 says why
     issue.rating = command.rating
-    note = checked_text(command.note, "note", required=False)
-    if command.rating == Rating.UNSATISFIED:
+    if unsatisfied:
         return await _reopened(ctx, issue, note, up=True)
     issue.status, issue.closed_at = Status.CLOSED, ctx.now
     return Change(EventKind.CONFIRMED, note=note, data={"rating": command.rating.value})
@@ -172,6 +192,132 @@ async def _reopened(ctx: Ctx, issue: Issue, note: str | None, *, up: bool) -> Ch
     return await _moved(
         ctx, issue, level, EventKind.REOPENED, note=note, data=data, status=Status.REOPENED
     )
+
+
+async def supply(ctx: Ctx, issue: Issue, command: c.Supply) -> Change:
+    """The material arrives: kept with the issue, and the resolve clock runs again at once."""
+    note = checked_text(command.note, "note", required=not command.files)
+    paused = _unpause(ctx, issue)
+    files = tuple(
+        Attachment(
+            issue_id=issue.id or 0,
+            kind=f.kind,
+            file_id=f.file_id,
+            data=f.data,
+            file_name=f.name,
+            mime_type=f.mime,
+            size=f.size,
+            created_at=ctx.now,
+        )
+        for f in command.files
+    )
+    data = {"paused_seconds": paused, "files": len(files)}
+    return Change(EventKind.SUPPLIED, note=note, data=data, files=files)
+
+
+def _unpause(ctx: Ctx, issue: Issue, at: datetime | None = None) -> int:
+    """End a pause for material: the resolve clock runs on, its deadline moved by the pause;
+    how many seconds it stood still."""
+    assert issue.paused_at is not None and issue.resolve_due is not None
+    paused = (at or ctx.now) - issue.paused_at
+    issue.status, issue.paused_at = Status.ACCEPTED, None
+    issue.resolve_due += paused
+    if issue.clock_start is not None:
+        issue.clock_start += paused
+    return int(paused.total_seconds())
+
+
+async def opinion(ctx: Ctx, issue: Issue, command: c.Opinion) -> Change:
+    """A co-handling department's opinion: its deadline is met (or answered late)."""
+    note = checked_text(command.note, "note", required=True)
+    department = await ctx.session.get(Department, ctx.actor.department_id or 0)
+    assert department is not None  # the permission rule let only a co-handling head through
+    query = select(IssueCoHandler).where(
+        IssueCoHandler.issue_id == issue.id, IssueCoHandler.department_id == department.id
+    )
+    row = (await ctx.session.exec(query)).one()
+    on_time = row.due_at is None or ctx.now <= row.due_at
+    if row.answered_at is None:
+        row.answered_at, row.next_check_at = ctx.now, None
+        ctx.session.add(row)
+    data = {"department": department.code, "on_time": on_time, "names": _names([department])}
+    return Change(EventKind.OPINION, note=note, data=data)
+
+
+def _names(departments: list[Department]) -> dict[str, str]:
+    """Departments' names for a notice, in each language (the event keeps them as they were)."""
+    return {
+        "zh_CN": "、".join(d.name_zh for d in departments),
+        "en": ", ".join(d.name_en or d.name_zh for d in departments),
+    }
+
+
+async def transfer(ctx: Ctx, issue: Issue, command: c.Transfer) -> Change:
+    """To another official who may handle this level; the clocks run on, both are told."""
+    note = checked_text(command.note, "note", required=True)
+    target = await ctx.session.get(Official, command.to_official_id)
+    project = await ctx.session.get(Project, issue.project_id)
+    assert project is not None
+    if (
+        target is None
+        or target.id == issue.assignee_id
+        or not may_handle(target, project, issue.level)
+    ):
+        raise InvalidInput(
+            field="official", reason="not_eligible", official=str(command.to_official_id)
+        )
+    previous, issue.assignee_id = issue.assignee_id, target.id
+    data = {"to": target.code, "to_name": target.name}
+    return Change(EventKind.TRANSFERRED, note=note, data=data, previous_assignee=previous)
+
+
+async def chase_cohandlers(ctx: Ctx, issue: Issue, command: c.ChaseCoHandlers) -> Change | None:
+    """Remind co-handling departments whose reminders fell; flag those past their deadline."""
+    query = select(IssueCoHandler, Department).join(
+        Department, col(Department.id) == IssueCoHandler.department_id
+    )
+    rows = (await ctx.session.exec(query.where(IssueCoHandler.issue_id == issue.id))).all()
+    late: list[Department] = []
+    reminded: list[Department] = []
+    for row, department in rows:
+        if row.next_check_at is None or row.next_check_at > ctx.now:
+            continue
+        assert row.due_at is not None
+        if row.due_at <= ctx.now:
+            row.overdue = True
+            late.append(department)
+        else:
+            row.reminders_sent += 1
+            reminded.append(department)
+        row.next_check_at = cohandler_check(row, issue, ctx.rules)
+        ctx.session.add(row)
+    if not late and not reminded:
+        return None
+    kind = EventKind.COHANDLER_OVERDUE if late else EventKind.COHANDLER_REMINDER
+    data = {
+        "departments": [d.code for d in late or reminded],
+        "reminded": [d.code for d in reminded] if late else [],
+        "names": _names(late or reminded),
+    }
+    return Change(kind, data=data)
+
+
+async def remind_rating(ctx: Ctx, issue: Issue, command: c.RemindRating) -> Change | None:
+    """Resolved and not rated after a while: the enterprise is asked to rate, once."""
+    moments = closeout_moments(issue, ctx.rules)
+    if moments is None or issue.reminders_sent > 0 or moments[0] > ctx.now:
+        return None
+    issue.reminders_sent = 1
+    return Change(EventKind.RATING_REMINDER)
+
+
+async def close_unrated(ctx: Ctx, issue: Issue, command: c.CloseUnrated) -> Change | None:
+    """Still not rated: closed as 未评价, apart from 满意率 (no rating is recorded)."""
+    moments = closeout_moments(issue, ctx.rules)
+    if moments is None or moments[1] > ctx.now:
+        return None
+    issue.status, issue.closed_at = Status.CLOSED, ctx.now
+    return Change(EventKind.CLOSED_UNRATED)
 
 
 async def remind(ctx: Ctx, issue: Issue, command: c.Remind) -> Change | None:
@@ -218,6 +364,12 @@ REGISTRY: dict[type[c.Command], Apply] = {
     c.Resolve: resolve,
     c.Confirm: confirm,
     c.Reopen: reopen,
+    c.Supply: supply,
+    c.Opinion: opinion,
+    c.Transfer: transfer,
+    c.ChaseCoHandlers: chase_cohandlers,
+    c.RemindRating: remind_rating,
+    c.CloseUnrated: close_unrated,
     c.Remind: remind,
     c.FlagOverdue: flag_overdue,
     c.Retier: retier,

@@ -15,7 +15,20 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 from models.codes import Action, EventKind, Level, Rating
 
-Ask = Literal["note", "department", "rating"]
+
+@dataclass(frozen=True)
+class FileIn:
+    """A photo or document that came with a command: Telegram's file id, or the bytes."""
+
+    kind: Literal["photo", "document"]
+    file_id: str | None = None
+    data: bytes | None = None
+    name: str | None = None
+    mime: str | None = None
+    size: int | None = None
+
+
+Ask = Literal["note", "department", "rating", "material", "official"]
 
 
 COMMANDS: dict[Action, type[Command]] = {}  # every command, by its action
@@ -122,12 +135,38 @@ class Confirm(Command):
     note: str | None = None
 
 
-@command(Action.REOPEN, (EventKind.REOPENED,))
+@command(Action.REOPEN, (EventKind.REOPENED,), asks="note")
 @dataclass(frozen=True)
 class Reopen(Command):
     """Not solved after all: back to the handler, who must accept it afresh."""
 
     note: str | None = None
+
+
+@command(Action.SUPPLY, (EventKind.SUPPLIED,), asks="material")
+@dataclass(frozen=True)
+class Supply(Command):
+    """补充材料: the enterprise sends what was asked for; the resolve clock runs again at once."""
+
+    note: str = ""
+    files: tuple[FileIn, ...] = ()
+
+
+@command(Action.OPINION, (EventKind.OPINION,), asks="note")
+@dataclass(frozen=True)
+class Opinion(Command):
+    """协办意见: a co-handling department's opinion, for the lead handler."""
+
+    note: str = ""
+
+
+@command(Action.TRANSFER, (EventKind.TRANSFERRED,), asks="official")
+@dataclass(frozen=True)
+class Transfer(Command):
+    """转办: to another official of the same level, with a reason; the clock keeps running."""
+
+    to_official_id: int = 0
+    note: str = ""
 
 
 @command(Action.REMIND, (EventKind.REMINDER,), system=True)
@@ -149,6 +188,28 @@ class Retier(Command):
 
     level: Level = Level.SERVICE_DESK
     investment_wan: int = 0
+
+
+@command(
+    Action.CHASE_COHANDLERS,
+    (EventKind.COHANDLER_REMINDER, EventKind.COHANDLER_OVERDUE),
+    system=True,
+)
+@dataclass(frozen=True)
+class ChaseCoHandlers(Command):
+    """The sweep: remind co-handling departments near their deadline, name the late ones."""
+
+
+@command(Action.REMIND_RATING, (EventKind.RATING_REMINDER,), system=True)
+@dataclass(frozen=True)
+class RemindRating(Command):
+    """The sweep: a resolved issue not rated yet; the enterprise is asked once."""
+
+
+@command(Action.CLOSE_UNRATED, (EventKind.CLOSED_UNRATED,), system=True)
+@dataclass(frozen=True)
+class CloseUnrated(Command):
+    """The sweep: still not rated; closed as 未评价 (not counted in 满意率 either way)."""
 
 
 def command_for(action: Action, issue_id: int, **given: Any) -> Command:

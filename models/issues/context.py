@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.codes import Audience, EventKind
 from models.permissions import Actor
 from models.rules import Rules
-from models.tables.issue import Issue, IssueEvent
+from models.tables.issue import Attachment, Issue, IssueEvent
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class Change:
     data: dict[str, Any] = field(default_factory=dict)
     previous_assignee: int | None = None  # a move to another level: who had it
     also: tuple[Audience, ...] = ()  # told besides the event's own audiences
+    files: tuple[Attachment, ...] = ()  # photos and documents that came with it
 
 
 @dataclass(frozen=True)

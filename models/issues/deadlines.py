@@ -7,7 +7,7 @@ from datetime import datetime
 
 from models.codes import AWAITING_ACCEPT, Status, Urgency
 from models.rules import Rules
-from models.tables.issue import Issue
+from models.tables.issue import Issue, IssueCoHandler
 
 
 def running_due(issue: Issue) -> datetime | None:
@@ -44,18 +44,49 @@ def reminders_passed(issue: Issue, rules: Rules, due: datetime, now: datetime) -
     return sum(1 for moment in reminder_moments(issue, rules, due) if moment <= now)
 
 
+def closeout_moments(issue: Issue, rules: Rules) -> tuple[datetime, datetime] | None:
+    """A resolved issue's rating reminder and its close as 未评价 (None unless resolved)."""
+    if issue.status != Status.RESOLVED or issue.resolved_at is None:
+        return None
+    closeout = rules.policy.closeout
+    remind = rules.due(issue.resolved_at, closeout.remind_after).at
+    return rules.working_morning(remind), rules.due(issue.resolved_at, closeout.close_after).at
+
+
 def next_check(issue: Issue, rules: Rules) -> datetime | None:
-    """When the clock sweep must next look at the issue: a reminder, a deadline or the pause cap.
+    """When the clock sweep must next look at the issue: a reminder, a deadline, the pause cap,
+    or a resolved issue's rating reminder and close-out.
 
     Kept in an indexed column so the every-minute sweep reads only the issues that need it.
     """
     if issue.status == Status.AWAITING_INFO:
         return pause_end(issue, rules)
+    closeout = closeout_moments(issue, rules)
+    if closeout is not None:
+        remind, close = closeout
+        return remind if issue.reminders_sent == 0 else close
     due = running_due(issue)
     if due is None or issue.clock_start is None or issue.overdue_flagged:
         return None
     pending = reminder_moments(issue, rules, due)[issue.reminders_sent :]
-    return min(pending, default=due)
+    return min((*pending, due))  # a reminder moved to a morning may fall after the deadline
+
+
+def cohandler_due(issue: Issue, rules: Rules, start: datetime) -> datetime:
+    """A co-handling department's deadline (协办时限), from when it joined."""
+    spans = rules.policy.cohandling
+    return rules.due(start, spans.urgent if issue.urgency == Urgency.URGENT else spans.normal).at
+
+
+def cohandler_check(row: IssueCoHandler, issue: Issue, rules: Rules) -> datetime | None:
+    """When the sweep must next look at a co-handler: a reminder, or its deadline."""
+    if row.answered_at is not None or row.overdue or row.due_at is None:
+        return None
+    span = row.due_at - row.added_at
+    moments = [row.added_at + span * f for f in rules.policy.reminders.fractions]
+    if issue.urgency != Urgency.URGENT:
+        moments = [rules.working_morning(moment) for moment in moments]
+    return min((*moments[row.reminders_sent :], row.due_at))
 
 
 def start_accept_clock(issue: Issue, rules: Rules, now: datetime) -> None:

@@ -12,12 +12,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.codes import Category, EventKind, Status, Urgency
 from models.errors import NotAllowed
-from models.issues.actions import move_to_level
+from models.issues.actions import join_cohandler, move_to_level
 from models.issues.context import Change, Ctx
 from models.issues.runner import record
 from models.permissions import may_report
 from models.routing import department_for
-from models.tables.issue import Issue, IssueCoHandler
+from models.tables.issue import Issue
 from models.tables.project import Project
 from models.text import checked_text
 
@@ -76,10 +76,8 @@ async def report_issue(
         session=ctx.session, category=category, policy=ctx.rules.policy
     )
     if department is not None:
-        assert department.id is not None and issue.id is not None
-        ctx.session.add(
-            IssueCoHandler(issue_id=issue.id, department_id=department.id, added_at=ctx.now)
-        )
+        assert department.id is not None
+        join_cohandler(ctx, issue, department.id)
     await record(ctx, issue, Change(EventKind.CREATED, note=body), (level, Status.SUBMITTED))
     if issue.assignee_id is None:
         await record(ctx, issue, Change(EventKind.UNASSIGNED))

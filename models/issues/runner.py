@@ -98,6 +98,9 @@ async def record(
     )
     ctx.session.add(event)
     await ctx.session.flush()
+    for file in change.files:
+        file.issue_id, file.event_id = issue.id, event.id
+        ctx.session.add(file)
     also = change.also
     if issue.provisional and change.kind in (EventKind.CREATED, EventKind.ESCALATED):
         also = (*also, Audience.ADMINS)  # a deadline in a year whose holidays are not known

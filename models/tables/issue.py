@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Integer, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.codes import Category, EventKind, Level, Rating, Status, Urgency
@@ -70,6 +70,12 @@ class IssueCoHandler(SQLModel, table=True):
     issue_id: int = Field(foreign_key="issue.id", index=True)
     department_id: int = Field(foreign_key="department.id")
     added_at: datetime = Field(sa_type=UTCDateTime)
+    # 协办时限: its own deadline and reminders; answered by its 协办意见.
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reminders_sent: int = 0
+    overdue: bool = False  # past its deadline unanswered (flagged once)
+    next_check_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
 
 
 class IssueEvent(SQLModel, table=True):
@@ -96,7 +102,9 @@ class Attachment(SQLModel, table=True):
     issue_id: int = Field(foreign_key="issue.id", index=True)
     event_id: int | None = Field(default=None, foreign_key="issueevent.id")
     kind: str = Field(max_length=16)  # photo | document
-    file_id: str = Field(max_length=255)
+    # Telegram's file id; None for a file that came another way (the CLI, an API): its bytes.
+    file_id: str | None = Field(default=None, max_length=255)
+    data: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     file_name: str | None = Field(default=None, max_length=255)
     mime_type: str | None = Field(default=None, max_length=100)
     size: int | None = None

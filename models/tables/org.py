@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import JSON, BigInteger, Column
 from sqlmodel import Field, SQLModel
 
@@ -39,10 +41,17 @@ class Official(SQLModel, table=True):
     role: Role = Field(sa_type=code_enum(Role), index=True)
     region_id: int | None = Field(default=None, foreign_key="region.id", index=True)
     department_id: int | None = Field(default=None, foreign_key="department.id")
+    # 分管领域: industries and/or category codes, ";"-separated (routing by portfolio).
+    portfolio: str | None = Field(default=None, max_length=500)
     telegram_user_id: int | None = Field(default=None, unique=True, sa_type=BigInteger)
     chat_id: int | None = Field(default=None, sa_type=BigInteger)
     locale: str | None = Field(default=None, max_length=16)
     unreachable: bool = Field(default=False)
+
+    def covers(self, *topics: str | None) -> bool:
+        """Whether the official's portfolio names any of `topics` (an industry, a category)."""
+        held = {t.strip() for t in re.split(r"[;；、,，]", self.portfolio or "") if t.strip()}
+        return any(topic in held for topic in topics if topic)
 
 
 class Enterprise(SQLModel, table=True):

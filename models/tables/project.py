@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import JSON, Column, text
 from sqlmodel import Field, SQLModel
 
 from models.codes import Stage
@@ -40,15 +41,34 @@ class Project(SQLModel, table=True):
 
 
 class ProgressReport(SQLModel, table=True):
-    """An enterprise's monthly report: the stage reached and cumulative investment completed."""
+    """An enterprise's progress report: append-only history, never updated but for the verdict.
 
-    __table_args__ = (UniqueConstraint("project_id", "month"),)
+    A report gives the cumulative investment completed (counted as reported) and may claim a
+    stage reached (a `Stage` code, or "listed" for 列统) with its date. A claim is `pending`
+    until the project's service agent or manager confirms it (then the project's stage and
+    that stage's date change) or rejects it with a reason. Several reports may fall in a month:
+    the latest counts.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id", index=True)
     month: date  # the first day of the month reported on
-    stage: Stage = Field(sa_type=code_enum(Stage))
-    invested_wan: int = Field(ge=0)
+    stage: Stage = Field(sa_type=code_enum(Stage))  # the project's (confirmed) stage then
+    # Cumulative investment completed, in 万元; None when the report only claims a stage.
+    invested_wan: int | None = Field(default=None, ge=0)
     note: str | None = Field(default=None, max_length=2000)
     reported_at: datetime = Field(sa_type=UTCDateTime)
     contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    # Photos and documents sent with it, as Telegram gave them ({kind, file_id, name, size}).
+    files: list[dict[str, Any]] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False, server_default=text("'[]'")),
+    )
+    # The chat's draft key: a repeated submit finds the report already made.
+    submission_key: str | None = Field(default=None, max_length=32, unique=True)
+    claim: str | None = Field(default=None, max_length=32)  # a Stage code, or "listed"
+    claim_on: date | None = None
+    claim_status: str | None = Field(default=None, max_length=16)  # pending|confirmed|rejected
+    decided_by_id: int | None = Field(default=None, foreign_key="official.id")
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decision_note: str | None = Field(default=None, max_length=2000)

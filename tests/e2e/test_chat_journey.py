@@ -29,6 +29,7 @@ async def test_journey_in_chinese(chat: Chat, world: World, engine: AsyncEngine)
         "inbox",
         "new",
         "stats",
+        "progress",
         "lang",
         "help",
         "cancel",

@@ -138,6 +138,22 @@ async def test_the_api_chats_presses_and_moves_the_clock(
     assert await running.api.state.wait_for(escalations, 20)
 
 
+async def test_the_featured_contact_answers_the_request_for_material(
+    demo: tuple[Demo, httpx.AsyncClient],
+) -> None:
+    running, client = demo
+    contact, head = _uid(running, FEATURED[0]), _uid(running, FEATURED[1])
+    await client.post("/api/send", json={"chat": contact, "text": "/start"})
+    await _until(client, contact, "您好")
+    pdf = {"file": ("水资源论证报告.pdf", b"%PDF-1.4 report", "application/pdf")}
+    await client.post("/api/upload", data={"chat": contact, "kind": "document"}, files=pdf)
+    await _until(client, contact, "已附文件（1/5）")
+    await client.post("/api/send", json={"chat": contact, "text": "论证报告已上传"})
+    await _until(client, contact, "计时已恢复")
+    told = await _until(client, head, "企业已提交")
+    assert "论证报告已上传" in told["html"] and "附件：1 个" in told["html"]
+
+
 async def test_the_language_switch_changes_the_page_and_the_bot(
     demo: tuple[Demo, httpx.AsyncClient],
 ) -> None:
@@ -290,3 +306,41 @@ async def test_another_site_cannot_act_as_anyone(
     upload = await client.post("/api/upload", data=form, files=photo, headers=own)
     assert upload.json() == {"ok": True}
     await _user_message(client, contact, "photo")
+
+
+async def _press(client: httpx.AsyncClient, chat: int, message: Json, label: str) -> None:
+    button = next(b for row in message["buttons"] for b in row if b["text"] == label)
+    pressed = await client.post(
+        "/api/press", json={"chat": chat, "message_id": message["id"], "data": button["data"]}
+    )
+    assert pressed.json()["ok"] is True
+
+
+async def test_the_featured_contact_reports_progress_and_her_head_confirms_the_stage(
+    demo: tuple[Demo, httpx.AsyncClient],
+) -> None:
+    running, client = demo
+    contact, head = _uid(running, FEATURED[0]), _uid(running, FEATURED[1])
+    await client.post("/api/send", json={"chat": contact, "text": "/start"})
+    await _until(client, contact, "您好")
+    await client.post("/api/send", json={"chat": contact, "text": "/progress"})
+    stages = await _until(client, contact, "本月是否达到新阶段")
+    assert "2026-10" in stages["html"]  # October's report, from the demo's history
+    labels = [b["text"] for row in stages["buttons"] for b in row]
+    assert labels[0] == "无变化" and len(labels) >= 2
+    await _press(client, contact, stages, labels[1])  # the next stage
+    await _press(client, contact, await _until(client, contact, "哪一天达到"), "今天")
+    await _until(client, contact, "累计完成投资多少")
+    await client.post("/api/send", json={"chat": contact, "text": "3.5亿"})
+    await _until(client, contact, "还有需要说明的吗")
+    await client.post("/api/send", json={"chat": contact, "text": "设备已进场调试"})
+    await _press(
+        client, contact, await _until(client, contact, "累计完成投资：3.5亿元"), "确认提交"
+    )
+    await _until(client, contact, "的进度报送")
+
+    claim = await _until(client, head, "阶段认定")
+    assert f"已{labels[1]}" in claim["html"] and "设备已进场调试" in claim["html"]
+    await _press(client, head, claim, "认定")
+    told = await _until(client, contact, "已认定")
+    assert labels[1] in told["html"]

@@ -76,7 +76,11 @@ async def _story(
     await act(session, rules, head, Accept(i2.id), at("2026-11-11 11:00"))
     await act(session, rules, head, Resolve(i2.id, note="已答复"), at("2026-11-12 10:00"))
     await act(
-        session, rules, contact, Confirm(i2.id, rating=Rating.UNSATISFIED), at("2026-11-13 10:00")
+        session,
+        rules,
+        contact,
+        Confirm(i2.id, rating=Rating.UNSATISFIED, note="用地指标仍未落实"),
+        at("2026-11-13 10:00"),
     )
     await make_issue(session, rules, world, p2, at("2026-11-20 10:00"))
     i4 = await make_issue(session, rules, world, p1, at("2026-10-20 10:00"))

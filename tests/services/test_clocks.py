@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.codes import EventKind, Level, Status, Urgency
+from models.codes import EventKind, Level, Rating, Status, Urgency
 from models.db import make_engine, session_scope
-from models.issues.commands import Accept, RequestInfo, Resolve, Resume
+from models.issues.commands import Accept, Confirm, RequestInfo, Resolve, Resume
 from models.issues.sweep import process_clocks
 from models.rules import Rules
 from models.tables.infra import Outbox
@@ -215,14 +215,22 @@ async def test_the_pause_cap_resumes_the_clock_from_the_cap(
     assert (await sweep(session, rules, "2026-12-07 10:00")).changed == 0
 
 
-async def test_closed_and_resolved_issues_are_left_alone(
+async def test_a_resolved_issue_is_asked_to_rate_once_then_closed_unrated(
     session: AsyncSession, rules: Rules, world: World
 ) -> None:
+    # Issue 13 changed this rule: a resolved issue nobody rates no longer stays open for ever.
     issue = await desk_issue(session, rules, world)
     agent = world.actor("r1-agent-b")
     await act(session, rules, agent, Accept(issue.id), T0)
-    await act(session, rules, agent, Resolve(issue.id, note="已办结"), T0)
-    assert (await sweep(session, rules, "2027-03-01 10:00")).changed == 0
+    await act(session, rules, agent, Resolve(issue.id, note="已办结"), T0)  # Friday 10:00
+    assert (await sweep(session, rules, "2026-11-25 09:59")).changed == 0
+    asked = await sweep(session, rules, "2026-11-25 10:00")  # 3 working days later
+    assert asked.asked_to_rate == [issue.number] and asked.changed == 1
+    assert (await sweep(session, rules, "2026-11-30 10:00")).changed == 0  # asked once
+    closed = await sweep(session, rules, "2026-12-01 10:00")  # 7 working days later
+    assert closed.closed_unrated == [issue.number]
+    assert (issue.status, issue.rating) == (Status.CLOSED, None)
+    assert (await sweep(session, rules, "2027-03-01 10:00")).changed == 0  # closed: left alone
 
 
 async def test_two_sweeps_at_once_on_postgresql_escalate_once(
@@ -270,7 +278,10 @@ async def test_next_check_follows_the_clock(
     assert issue.next_check_at == at("2026-12-04 10:00")  # the pause cap
     await act(session, rules, world.contact_actor, Resume(issue.id), T0)
     await act(session, rules, agent, Resolve(issue.id, note="已办结"), T0)
-    assert issue.next_check_at is None
+    # Issue 13: a resolved issue is looked at again to ask for a rating, then to close it.
+    assert issue.next_check_at == at("2026-11-25 10:00")  # 3 working days: the reminder
+    await act(session, rules, world.contact_actor, Confirm(issue.id, rating=Rating.SATISFIED), T0)
+    assert issue.next_check_at is None  # rated and closed: nothing left to watch
 
 
 async def test_the_sweep_reads_only_issues_due_for_a_look(
@@ -281,3 +292,17 @@ async def test_the_sweep_reads_only_issues_due_for_a_look(
     session.add(issue)
     assert (await sweep(session, rules, "2026-12-01 10:00")).changed == 0
     assert issue.level == Level.SERVICE_DESK
+
+
+async def test_a_deadline_before_the_morning_reminders_still_escalates_on_time(
+    session: AsyncSession, rules: Rules, world: World
+) -> None:
+    # Reported at 08:00 on the eve of National Day: due 8 Oct 08:00, one working day later.
+    # Both reminders fall in the holiday and move to 8 Oct 09:00, after the deadline: the sweep
+    # must look at 08:00 (it looked at 09:00 and escalated an hour late, reminding nobody).
+    project = await make_project(session, world, 9999, agent="r1-agent-b")
+    issue = await make_issue(session, rules, world, project, at("2026-09-30 08:00"))
+    assert issue.accept_due == at("2026-10-08 08:00")
+    assert issue.next_check_at == at("2026-10-08 08:00")
+    report = await sweep(session, rules, "2026-10-08 08:00")
+    assert report.escalated == [issue.number] and report.reminded == []

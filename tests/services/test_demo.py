@@ -17,7 +17,7 @@ from models.rules import Rules
 from models.tables.infra import Outbox
 from models.tables.issue import Issue
 from models.tables.org import Contact, Official, Region
-from models.tables.project import Project
+from models.tables.project import ProgressReport, Project
 from tests.support.factories import at
 
 START = at("2026-11-20 10:00")  # a Friday
@@ -39,6 +39,7 @@ async def test_the_world_has_every_tier_every_state_and_a_story(
         contact = (await session.exec(select(Contact).where(Contact.code == FEATURED[0]))).one()
         officials = {o.code: o for o in (await session.exec(select(Official))).all()}
         contacts = (await session.exec(select(Contact))).all()
+        reports = (await session.exec(select(ProgressReport))).all()
     # about thirty projects over the nine regions, every tier
     assert len(projects) == 30 and len(regions) == 9
     per_region = Counter(p.region_id for p in projects)
@@ -68,3 +69,16 @@ async def test_the_world_has_every_tier_every_state_and_a_story(
     assert rules.level_for(own.investment_wan) == Level.COUNTY
     assert own.manager_id == officials[FEATURED[1]].id
     assert own.leader_id == officials[FEATURED[2]].id
+    # the story: one of her issues waits for her material, asked by the featured head
+    waiting = [i for i in issues if i.project_id == own.id and i.status == Status.AWAITING_INFO]
+    assert len(waiting) == 1 and waiting[0].assignee_id == officials[FEATURED[1]].id
+    # her project reported October's progress, not yet November's: she can (/progress), and
+    # every project with a contact shows an amount completed in the bulletin's workbook
+    ours = [r for r in reports if r.project_id == own.id]
+    assert [r.month.isoformat() for r in ours] == ["2026-10-01"]
+    assert ours[0].invested_wan is not None and 0 < ours[0].invested_wan <= own.investment_wan
+    with_contact = {
+        p.id for p in projects if any(c.enterprise_id == p.enterprise_id for c in contacts)
+    }
+    assert {r.project_id for r in reports} == with_contact
+    assert all(r.claim is None and r.reported_at.weekday() < 5 for r in reports)

@@ -14,7 +14,7 @@ from tests.support.paths import EXAMPLES
 HEADERS: dict[str, list[str]] = {
     "regions": ["code", "name_zh", "name_en", "kind"],
     "departments": ["code", "name_zh", "name_en", "categories"],
-    "officials": ["code", "name", "title", "role", "region", "department"],
+    "officials": ["code", "name", "title", "role", "region", "department", "portfolio"],
     "enterprises": ["code", "name", "credit_code"],
     "contacts": ["code", "enterprise", "name", "phone"],
     "projects": [

@@ -81,6 +81,7 @@ def test_a_deputy_sees_issues_at_city_level() -> None:
                 Action.ADD_COHANDLER,
                 Action.ESCALATE,
                 Action.DIRECT_LINE,
+                Action.TRANSFER,  # 转办 (issue 13)
             },
         ),
         (
@@ -91,6 +92,7 @@ def test_a_deputy_sees_issues_at_city_level() -> None:
                 Action.ADD_COHANDLER,
                 Action.ESCALATE,
                 Action.DIRECT_LINE,
+                Action.TRANSFER,  # 转办 (issue 13)
             },
         ),
         (
@@ -102,6 +104,7 @@ def test_a_deputy_sees_issues_at_city_level() -> None:
                 Action.ADD_COHANDLER,
                 Action.ESCALATE,
                 Action.DIRECT_LINE,
+                Action.TRANSFER,  # 转办 (issue 13)
             },
         ),
         (
@@ -112,6 +115,7 @@ def test_a_deputy_sees_issues_at_city_level() -> None:
                 Action.ADD_COHANDLER,
                 Action.ESCALATE,
                 Action.DIRECT_LINE,
+                Action.TRANSFER,  # 转办 (issue 13)
             },
         ),
         (Status.RESOLVED, {Action.COMMENT}),
@@ -126,7 +130,7 @@ def test_county_handler_actions_by_status(status: Status, allowed: set[Action]) 
     ("status", "allowed"),
     [
         (Status.SUBMITTED, {Action.COMMENT}),
-        (Status.AWAITING_INFO, {Action.COMMENT, Action.RESUME}),
+        (Status.AWAITING_INFO, {Action.COMMENT, Action.RESUME, Action.SUPPLY}),  # + 补充材料
         (Status.RESOLVED, {Action.COMMENT, Action.CONFIRM, Action.REOPEN}),
         (Status.CLOSED, set()),
     ],
