@@ -147,6 +147,23 @@ def _cohandlers(view: IssueView, tz: ZoneInfo, locale: str) -> str:
     return "、".join(named)
 
 
+PROVISIONAL = {
+    "short": N_("{when} (provisional)"),
+    "long": N_("{when} (provisional: the holidays of that year are not announced yet)"),
+}
+
+
+def deadline_text(
+    issue: Issue, due: datetime | None, *, tz: ZoneInfo, locale: str, short: bool = False
+) -> str:
+    """A deadline of the issue, marked 暂定 while it was counted through a year whose holidays
+    are not announced yet (a list's button: `short`)."""
+    when = moment(due, tz, locale)
+    if not issue.provisional:
+        return when
+    return gettext_for(locale)(PROVISIONAL["short" if short else "long"]).format(when=when)
+
+
 def _deadline_lines(issue: Issue, *, tz: ZoneInfo, locale: str, now: datetime) -> list[str]:
     _ = gettext_for(locale)
     due = running_due(issue)

@@ -8,17 +8,20 @@ from babel.numbers import format_percent
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from handlers.callbacks import CB, pack, unpack
+from handlers.cards import deadline_text
 from handlers.common import Turn, redraw, reply, speaker
 from handlers.context import ZtcContext
 from jobs.progress import day_text
 from jobs.reports import stage_label
+from jobs.reports.stats import stats_text
 from locales import N_
-from locales.formats import moment, money
+from locales.formats import money
 from locales.labels import label
-from models.figures import scope_figures
 from models.issues.deadlines import running_due
+from models.periods import Period
 from models.progress import latest_report, pending_claim
 from models.queries import enterprise_issues, inbox_issues, is_overdue
+from models.stats import actor_scope, scope_figures
 from models.tables.issue import Issue
 from models.tables.org import Contact, Official
 from models.tables.project import ProgressReport, Project
@@ -32,6 +35,17 @@ TITLES = {
     "my": N_("Your enterprise's issues ({count}):"),
     "inbox": N_("Assigned to you ({count}):"),
 }
+BUTTON_TEXT = 64  # characters of a list button's label
+
+
+def button_label(head: str, deadline: str | None, limit: int = BUTTON_TEXT) -> str:
+    """A list button's label: the issue's `head` (number, category, status), then its deadline.
+    What does not fit is cut from the head, with "…", never from the deadline."""
+    tail = f" · {deadline}" if deadline else ""
+    if len(head) + len(tail) <= limit:
+        return head + tail
+    room = max(limit - len(tail) - 1, 0)  # one for the "…"
+    return head[:room].rstrip(" ·") + "…" + tail
 
 
 async def _issues(turn: Turn, which: str) -> list[Issue]:
@@ -55,11 +69,12 @@ def _page(
     for issue in issues[page * PAGE : (page + 1) * PAGE]:
         mark = "⚠ " if is_overdue(issue, now) else ""
         category, status = label(issue.category, turn.locale), label(issue.status, turn.locale)
-        text = f"{mark}{issue.number} · {category} · {status}"
-        due = running_due(issue)
+        head = f"{mark}{issue.number} · {category} · {status}"
+        due, when = running_due(issue), None
         if due is not None:
-            text += f" · {moment(due, tz, turn.locale)}"
-        rows.append([InlineKeyboardButton(text[:64], callback_data=pack(CB.CARD, issue.id))])
+            when = deadline_text(issue, due, tz=tz, locale=turn.locale, short=True)
+        text = button_label(head, when)
+        rows.append([InlineKeyboardButton(text, callback_data=pack(CB.CARD, issue.id))])
     nav = []
     if page > 0:
         nav.append(InlineKeyboardButton("◀", callback_data=pack(CB.PAGE, which, page - 1)))
@@ -145,25 +160,11 @@ def _rate(value: float | None, locale: str) -> str:
 
 @speaker("official")
 async def stats(update: Update, context: ZtcContext, turn: Turn) -> None:
-    """The figures of the official's scope."""
-    session = turn.session
-    f = await scope_figures(session=session, actor=turn.actor, now=turn.rt.now())
-    await reply(
-        update,
-        context,
-        turn._(
-            "Issues in your scope: {total}\nOpen: {open} (overdue: {overdue})\n"
-            "Resolved or closed: {resolved}\nEscalated: {escalated} · direct line: {direct}\n"
-            "Resolution rate: {resolution} · satisfaction rate: {satisfaction} ({rated} rated)"
-        ).format(
-            total=f.total,
-            open=f.open,
-            overdue=f.overdue,
-            resolved=f.resolved,
-            escalated=f.escalated,
-            direct=f.direct_line,
-            resolution=_rate(f.resolution_rate, turn.locale),
-            satisfaction=_rate(f.satisfaction_rate, turn.locale),
-            rated=f.rated,
-        ),
+    """The figures of the official's scope this month so far, as the bulletin will count them."""
+    now = turn.rt.now()
+    month = Period.containing("month", now.astimezone(turn.rt.rules.tz).date())
+    scope = await actor_scope(session=turn.session, actor=turn.actor)
+    figures = await scope_figures(
+        session=turn.session, rules=turn.rt.rules, scope=scope, period=month, cut=now
     )
+    await reply(update, context, stats_text(figures, turn.locale, turn.rt.rules.tz))

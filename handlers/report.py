@@ -15,9 +15,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
 from handlers.callbacks import CB, State, pack, parse_id, unpack
+from handlers.cards import deadline_text
 from handlers.common import Turn, redraw, redraw_buttons, reply, speaker
 from handlers.context import ZtcContext
-from locales.formats import error_text, moment, span_text
+from locales.formats import error_text, span_text
 from locales.labels import label
 from models.attachments import MAX_FILES, attach_files, check_file
 from models.codes import Category, Urgency
@@ -373,7 +374,7 @@ async def submit(update: Update, context: ZtcContext, turn: Turn) -> int | None:
             number=issue.number,
             level=label(issue.level, turn.locale),
             handler=handler.name if handler else turn._("the administrators (being assigned)"),
-            accept=moment(issue.accept_due, turn.rt.rules.tz, turn.locale),
+            accept=deadline_text(issue, issue.accept_due, tz=turn.rt.rules.tz, locale=turn.locale),
             span=span_text(resolve.amount, resolve.unit, turn.locale),
         ),
     )

@@ -9,7 +9,7 @@ import html
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,15 +23,16 @@ from jobs.reports.text import bulletin_text, progress_text, report_text
 from jobs.reports.workbook import bulletin_workbook
 from locales import N_, gettext_for, ngettext_for
 from locales.formats import moment
-from locales.labels import label
+from locales.labels import job_label, label
 from models.codes import EventKind, Level, Rating
-from models.cycle import BULLETIN_JOBS
+from models.cycle import BULLETIN_JOBS, SKIPPED_NOTICE
+from models.holidays import NOTICE as CALENDAR_NOTICE
 from models.identity import Person
 from models.permissions import actor_of
 from models.report_data import Bulletin, ProgressAsk, load
 from models.rules import Rules
 from models.tables.incident import Incident
-from models.tables.infra import Outbox, Report
+from models.tables.infra import Outbox, Report, ScheduleRun
 from models.tables.issue import Issue
 from models.tables.org import Contact
 
@@ -60,6 +61,9 @@ HEADLINES = {
     K.COHANDLER_OVERDUE: N_("The co-handling opinion of {departments} on issue {number} is late."),
     K.RATING_REMINDER: N_("Issue {number} was resolved: please rate the result."),
     K.CLOSED_UNRATED: N_("Issue {number} was closed without a rating."),
+    K.DEADLINE_RECOMPUTED: N_(
+        "The deadlines of issue {number} were counted again with the year's announced holidays."
+    ),
 }
 
 
@@ -117,7 +121,7 @@ def _bulletin_files(report_id: int, bulletin: Bulletin, locale: str, tz: ZoneInf
             del _FILES[next(iter(_FILES))]  # the oldest
         _FILES[key] = {
             "xlsx": _drawn(report_id, "xlsx", lambda: bulletin_workbook(bulletin, locale, tz)),
-            "png": _drawn(report_id, "png", lambda: bulletin_chart(bulletin, locale)),
+            "png": _drawn(report_id, "png", lambda: bulletin_chart(bulletin, locale, tz)),
         }
     return _FILES[key]
 
@@ -139,9 +143,10 @@ async def report_notice(report: Report, locale: str, tz: ZoneInfo) -> Rendered:
     if report.job not in BULLETIN_JOBS or report.id is None:
         return Rendered(report_text(report.job, report.data, locale, tz))
     bulletin = load(Bulletin, report.data)
-    text = bulletin_text(bulletin, locale, tz)
     # Drawing takes a moment of CPU: off the event loop, and once per report and language.
     files = await asyncio.to_thread(_bulletin_files, report.id, bulletin, locale, tz)
+    # "… in the workbook" only when the workbook could be drawn and travels with the text.
+    text = bulletin_text(bulletin, locale, tz, attached=files["xlsx"] is not None)
     missing = tuple(kind for kind, data in files.items() if data is None)
     if missing:
         text += "\n\n<i>" + html.escape(gettext_for(locale)(FILES_MISSING[missing])) + "</i>"
@@ -195,6 +200,41 @@ def incident_text(incident: Incident, locale: str, tz: ZoneInfo) -> str:
     return "\n".join(lines)
 
 
+def skipped_text(run: ScheduleRun, locale: str, tz: ZoneInfo, code: str | None) -> str:
+    """A cycle period missed beyond its grace window, for an admin: what was lost, and the
+    command that runs it once (with the admin's own code, who is recorded as having run it)."""
+    _ = gettext_for(locale)
+    head = _(
+        "The {job} of {period} was not sent: it was missed beyond its grace window (due {due})."
+    ).format(
+        job=job_label(run.job, locale),
+        period=period_title(run.period, locale),
+        due=moment(run.scheduled_for, tz, locale),
+    )
+    command = f"ztc jobs run {run.job} --period {run.period} --by {code or 'CODE'}"
+    how = _("An admin can run it now, once: {command}").format(
+        command=f"<code>{html.escape(command, quote=False)}</code>"
+    )
+    return f"<b>{html.escape(head, quote=False)}</b>\n{how}"
+
+
+def calendar_text(payload: dict[str, Any], locale: str) -> str:
+    """A year's holidays were loaded, for the admins: how many days, which deadlines moved."""
+    _, ngettext = gettext_for(locale), ngettext_for(locale)
+    numbers = payload.get("issues") or []
+    head = _("The holidays of {year} were loaded ({days} days listed).").format(
+        year=payload.get("year", ""), days=payload.get("days", 0)
+    )
+    moved = ngettext(
+        "{count} open issue's deadlines were counted again: {numbers}.",
+        "{count} open issues' deadlines were counted again: {numbers}.",
+        len(numbers),
+    ).format(count=len(numbers), numbers=html.escape("、".join(numbers), quote=False))
+    if not numbers:
+        moved = _("No open issue's deadline moved.")
+    return f"<b>{html.escape(head, quote=False)}</b>\n{moved}"
+
+
 def notice_renderer(
     *, rules: Rules, default_locale: str, clock: Callable[[], datetime], card: CardFn
 ) -> RenderFn:
@@ -209,9 +249,17 @@ def notice_renderer(
             return await report_notice(report, locale, rules.tz) if report else None
         if row.kind in progress.KINDS:
             return await progress.progress_notice(session, row, person, locale, rules.tz)
+        if row.kind == CALENDAR_NOTICE:
+            return Rendered(calendar_text(row.payload, locale))
         if row.kind == "incident":
             incident = await session.get(Incident, row.payload.get("incident"))
             return Rendered(incident_text(incident, locale, rules.tz)) if incident else None
+        if row.kind == SKIPPED_NOTICE:  # nothing to say once the period has been run by hand
+            run = await session.get(ScheduleRun, row.payload.get("run"))
+            if run is None or run.status != "skipped":
+                return None
+            code = None if person is None or isinstance(person, Contact) else person.code
+            return Rendered(skipped_text(run, locale, rules.tz, code))
         issue = await session.get(Issue, row.issue_id) if row.issue_id else None
         top = headline(row, locale, for_contact=isinstance(person, Contact))
         if issue is None or person is None:  # a group audience reads the headline only

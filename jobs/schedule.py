@@ -31,6 +31,11 @@ _LOOKBACK: dict[Grain, timedelta] = {
 }
 
 
+# Longer than any run of days off (the Spring Festival's 8 and a weekend): a moment this far back
+# cannot be moved past the one asked about.
+_DAYS_OFF = timedelta(days=16)
+
+
 class WorkdayCron(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 has no types: BaseTrigger is Any
     """A cron line whose moments on days off move to the next working day, same clock time."""
 
@@ -52,11 +57,24 @@ class WorkdayCron(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 has no ty
     def get_next_fire_time(
         self, previous_fire_time: datetime | None, now: datetime
     ) -> datetime | None:
-        """APScheduler's question: the next (shifted) moment after the previous one."""
-        moment = self.cron.get_next_fire_time(previous_fire_time, now)
+        """APScheduler's question: the next (shifted) moment after the previous one (or from
+        now, the first time).
+
+        Asked with the calendar as it is now, and from a little before: a moment that fell on a
+        day found to be a holiday after it was scheduled (a year loaded meanwhile) comes round
+        again, moved. The run at the old time finds nothing due (jobs/cycle.py asks
+        `latest_due` with the same calendar) and this gives the moved one.
+        """
+        if self.calendar is None:
+            start = self.cron.get_next_fire_time(previous_fire_time, now)
+        else:
+            start = self.cron.get_next_fire_time(None, (previous_fire_time or now) - _DAYS_OFF)
+        moment = start
         while moment is not None:
             shifted = self.shift(moment)
-            if previous_fire_time is None or shifted > previous_fire_time:
+            if (previous_fire_time is None and shifted >= now) or (
+                previous_fire_time is not None and shifted > previous_fire_time
+            ):
                 return shifted
             moment = self.cron.get_next_fire_time(moment, moment + timedelta(microseconds=1))
         return None

@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.core import Locale
+from babel.dates import format_date, format_time
 from babel.numbers import format_compact_currency, format_decimal
 
-from locales import N_, gettext_for, ngettext_for
+from locales import DEFAULT_LOCALE, LOCALES, N_, gettext_for, ngettext_for
 from locales.labels import label
 from models.codes import Action, Category, EventKind, Level, Status, Urgency
 from models.errors import DomainError
@@ -121,6 +122,11 @@ ROW_REASONS = {
     "credit_length": N_("credit code {value} must be 18 characters"),
     "credit_alphabet": N_("credit code {value} has a character not allowed (I, O, Z, S, V …)"),
     "credit_check": N_("credit code {value} fails its check character"),
+    # a holiday schedule's own (ztc calendar load)
+    "wrong_year": N_("{value} is not in {year}"),
+    "bad_kind": N_("kind: {value} is neither holiday nor workday"),
+    "duplicate_day": N_("the date {value} appears twice in this file"),
+    "not_utf8": N_("the file is not UTF-8 text"),
 }
 
 
@@ -156,14 +162,13 @@ def row_error_text(source: str, error: RowError, locale: str) -> str:
 
 
 def when(value: str | None, tz: ZoneInfo, locale: str) -> str:
-    """An ISO moment in the city's zone, formatted per locale; a dash for none."""
-    if value is None:
-        return "—"
-    return format_datetime(datetime.fromisoformat(value), "medium", tzinfo=tz, locale=locale)
+    """An ISO moment (the JSON's) as `moment` writes it; a dash for none."""
+    return moment(datetime.fromisoformat(value) if value else None, tz, locale)
 
 
 def issue_text(data: dict[str, Any], tz: ZoneInfo, locale: str) -> str:
-    """An issue (the JSON shape) as a few readable lines, timeline included when present."""
+    """An issue (the JSON shape) as a few readable lines, timeline included when present (the CLI
+    gives it names for the codes, and the project's `region`)."""
     _ = gettext_for(locale)
     lines = [
         _("Issue {number} · project {project} · {category} · {urgency}").format(
@@ -172,6 +177,7 @@ def issue_text(data: dict[str, Any], tz: ZoneInfo, locale: str) -> str:
             category=label(Category(data["category"]), locale),
             urgency=label(Urgency(data["urgency"]), locale),
         ),
+        *([_("Region: {region}").format(region=data["region"])] if data.get("region") else []),
         _("Status: {status} · level: {level} · handler: {assignee}").format(
             status=label(Status(data["status"]), locale),
             level=label(Level(data["level"]), locale),
@@ -184,7 +190,7 @@ def issue_text(data: dict[str, Any], tz: ZoneInfo, locale: str) -> str:
     ]
     if data["co_handlers"]:
         lines.append(
-            _("Co-handlers: {departments}").format(departments=", ".join(data["co_handlers"]))
+            _("Co-handlers: {departments}").format(departments=_list(data["co_handlers"], locale))
         )
     if data["provisional"]:
         lines.append(_("Deadline provisional: next year's holidays are not known yet."))
@@ -195,11 +201,22 @@ def issue_text(data: dict[str, Any], tz: ZoneInfo, locale: str) -> str:
     return "\n".join(lines)
 
 
+def _list(items: list[str], locale: str) -> str:
+    return ("、" if locale.startswith("zh") else ", ").join(items)
+
+
 def moment(value: datetime | None, tz: ZoneInfo, locale: str) -> str:
-    """A moment in the city's zone, formatted per locale; a dash for none."""
+    """A moment to the minute in the city's zone, in the one style of each locale for every
+    deadline and time a person reads ("2026年12月1日 09:00", "Dec 1, 2026, 9:00 AM"): the
+    locale's medium date (the year always written out) and its short time, no seconds; a dash
+    for none."""
     if value is None:
         return "—"
-    return format_datetime(value, "medium", tzinfo=tz, locale=locale)
+    where = Locale.parse(locale if locale in LOCALES else DEFAULT_LOCALE)
+    day = format_date(value.astimezone(tz).date(), "medium", locale=where)
+    clock = format_time(value, "short", tzinfo=tz, locale=where)
+    pattern = str(where.datetime_formats["medium"]).replace("'", "")
+    return pattern.replace("{1}", day).replace("{0}", clock)
 
 
 def span_text(amount: int, unit: str, locale: str) -> str:

@@ -82,6 +82,7 @@ LABELS: dict[type[StrEnum], dict[StrEnum, str]] = {
         EventKind.COHANDLER_OVERDUE: N_("co-handler late"),
         EventKind.RATING_REMINDER: N_("asked to rate"),
         EventKind.CLOSED_UNRATED: N_("closed unrated"),
+        EventKind.DEADLINE_RECOMPUTED: N_("deadline recomputed"),
     },
 }
 
@@ -89,3 +90,25 @@ LABELS: dict[type[StrEnum], dict[StrEnum, str]] = {
 def label(code: StrEnum, locale: str) -> str:
     """The translated name of a code."""
     return gettext_for(locale)(LABELS[type(code)][code])
+
+
+# The scheduled jobs by name (jobs/__init__.py), as the admins read of them.
+JOB_NAMES = {
+    "clocks": N_("clock watcher"),
+    "monthly_bulletin": N_("monthly bulletin"),
+    "coordination_agenda": N_("coordination meeting agenda"),
+    "quarterly_review": N_("quarterly review"),
+    "half_year_visit": N_("half-year site visit list"),
+    "annual_assessment": N_("annual assessment"),
+    "progress_reminder": N_("monthly progress reminder"),
+    "progress_followup": N_("monthly progress follow-up"),
+    "weekly_digest": N_("weekly digest"),
+    "daily_chase": N_("daily chase"),
+}
+
+
+def job_label(job: str, locale: str) -> str:
+    """A scheduled job's name in a language (its code when it has none)."""
+    if job not in JOB_NAMES:
+        return job
+    return gettext_for(locale)(JOB_NAMES[job])

@@ -1,5 +1,6 @@
 """The domain: SQLModel tables and the rules over them. Never imports `telegram`."""
 
+from models.tables.calendar import HolidayDay
 from models.tables.incident import Incident
 from models.tables.infra import Invite, Outbox, Report, ScheduleRun
 from models.tables.issue import Attachment, Issue, IssueCoHandler, IssueEvent
@@ -11,6 +12,7 @@ __all__ = [
     "Contact",
     "Department",
     "Enterprise",
+    "HolidayDay",
     "Incident",
     "Invite",
     "Issue",

@@ -2,26 +2,36 @@
 
 `load_book` reads everything a period's bulletins need in a few queries; `bulletin_for` then cuts
 one scope out of it, so the city's and nine regions' bulletins cost one read. Flows (new,
-accepted, resolved, rated, escalated, new stages) count events inside the period; states (open,
-overdue, the four rates, unreachable people) are as at the cut, when the bulletin is drawn.
+accepted, resolved, rated, escalated, new stages) count events inside the period up to the cut;
+states (open, overdue, unaccepted past a deadline) are as at the cut, read from each issue's
+history (the status and the running deadline its last event before the cut left), so a bulletin
+drawn again later shows the same figures. The rates are defined once in models/figures.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from statistics import mean
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.codes import AWAITING_ACCEPT, OPEN_STATUSES, EventKind, Rating, RegionKind
-from models.issues.deadlines import running_due
+from models.codes import (
+    AWAITING_ACCEPT,
+    OPEN_STATUSES,
+    EventKind,
+    Level,
+    Rating,
+    RegionKind,
+    Status,
+)
+from models.figures import RATE_KEYS, rate_def, worse_than
+from models.issues.deadlines import RUNNING_DUE, running_due
 from models.periods import Period, year_elapsed
 from models.policy import RateKey, RegionTargets
 from models.progress import latest_invested
-from models.queries import is_overdue
 from models.report_data import (
     STAGE_KEYS,
     Bulletin,
@@ -61,6 +71,35 @@ _STAGE_DATES = {
 }
 
 
+@dataclass(frozen=True)
+class AtCut:
+    """An issue as it stood at the cut: its status, level and the deadline then running."""
+
+    status: Status
+    level: Level
+    due: datetime | None
+
+    @property
+    def open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+def state_at_cut(issue: Issue, last: IssueEvent | None) -> AtCut:
+    """The issue at the cut from its last event before it (`last`); the row itself when it
+    has none. Events recorded before the deadline was kept on them: the row's deadlines."""
+    if last is None or last.to_status is None:
+        return AtCut(issue.status, issue.level, running_due(issue))
+    status = last.to_status
+    if RUNNING_DUE in last.data:
+        raw = last.data[RUNNING_DUE]
+        due = datetime.fromisoformat(raw) if raw else None
+    elif status in AWAITING_ACCEPT:
+        due = issue.accept_due
+    else:
+        due = issue.resolve_due if status == Status.ACCEPTED else None
+    return AtCut(status, last.to_level or issue.level, due)
+
+
 @dataclass
 class Book:
     """What one period's bulletins are drawn from, read once."""
@@ -77,6 +116,7 @@ class Book:
     invested: dict[int, int]  # project id -> latest cumulative investment reported by the cut
     unreachable: list[tuple[int | None, Unreachable]]  # (region id or None, person)
     cohandling: list[tuple[IssueCoHandler, Department]] = field(default_factory=list)
+    states: dict[int, AtCut] = field(default_factory=dict)  # issue id -> as at the cut
     by_id: dict[int, Project] = field(init=False)
     region_by_id: dict[int, Region] = field(init=False)
     touched: set[int] = field(init=False)  # issues with a flow event in the period
@@ -90,9 +130,18 @@ class Book:
         """The open ones of `issues` (default: all), grouped by project id."""
         grouped: dict[int, list[Issue]] = {}
         for issue in self.issues if issues is None else issues:
-            if issue.status in OPEN_STATUSES:
+            if self.at_cut(issue).open:
                 grouped.setdefault(issue.project_id, []).append(issue)
         return grouped
+
+    def at_cut(self, issue: Issue) -> AtCut:
+        """The issue as it stood at the cut."""
+        return self.states.get(issue.id or 0) or state_at_cut(issue, None)
+
+    def overdue(self, issue: Issue) -> bool:
+        """Open and past the deadline running at the cut."""
+        state = self.at_cut(issue)
+        return state.open and state.due is not None and state.due <= self.cut
 
     def local(self, moment: datetime) -> date:
         """A moment's local date."""
@@ -104,11 +153,13 @@ async def load_book(*, session: AsyncSession, rules: Rules, period: Period, cut:
     start, end = period.bounds(rules.tz)
     regions = list((await session.exec(select(Region).order_by(col(Region.code)))).all())
     projects = list((await session.exec(select(Project).order_by(col(Project.code)))).all())
-    issues = list((await session.exec(select(Issue).order_by(col(Issue.id)))).all())
+    born = select(Issue).where(col(Issue.created_at) <= cut)  # what did not exist is not counted
+    issues = list((await session.exec(born.order_by(col(Issue.id)))).all())
     window = select(IssueEvent).where(
         col(IssueEvent.kind).in_(_FLOWS),
         col(IssueEvent.at) >= start,
-        col(IssueEvent.at) < min(end, cut),
+        col(IssueEvent.at) < end,
+        col(IssueEvent.at) <= cut,
     )
     events = list((await session.exec(window.order_by(col(IssueEvent.id)))).all())
     officials = list((await session.exec(select(Official))).all())
@@ -129,7 +180,17 @@ async def load_book(*, session: AsyncSession, rules: Rules, period: Period, cut:
         invested=await latest_invested(session=session, until=cut),
         unreachable=await _unreachable(session, officials, projects),
         cohandling=[(row, department) for row, department in await session.exec(cohandling)],
+        states=await _states(session, issues, cut),
     )
+
+
+async def _states(session: AsyncSession, issues: list[Issue], cut: datetime) -> dict[int, AtCut]:
+    """Each issue as its last event at or before the cut left it."""
+    last: dict[int, IssueEvent] = {}
+    history = select(IssueEvent).where(col(IssueEvent.at) <= cut).order_by(col(IssueEvent.id))
+    for event in (await session.exec(history)).all():
+        last[event.issue_id] = event
+    return {i.id: state_at_cut(i, last.get(i.id)) for i in issues if i.id is not None}
 
 
 async def _unreachable(
@@ -163,8 +224,8 @@ def bulletin_for(book: Book, scope: Region | None) -> Bulletin:
     city = next((r for r in book.regions if r.kind == RegionKind.CITY), None)
     named = scope or city
     overdue = sorted(
-        (i for i in issues if _overdue(i, book.cut)),
-        key=lambda i: (running_due(i) or book.cut, i.id or 0),
+        (i for i in issues if book.overdue(i)),
+        key=lambda i: (book.at_cut(i).due or book.cut, i.id or 0),
     )
     targets = _targets(book, scope)
     open_by = book.open_by_project(issues)
@@ -181,13 +242,14 @@ def bulletin_for(book: Book, scope: Region | None) -> Bulletin:
         stages=stage_counts(book, projects),
         rates=four_rates(book, projects, targets),
         year=book.period.year,
-        elapsed=year_elapsed(min(book.cut, _year_end(book)), book.rules.tz),
+        elapsed=year_elapsed(book.cut, book.rules.tz, year=book.period.year),
         targets=target_lines(book, projects, targets),
         regions=ranking(book, region_of),
         unreachable=_people(book, scope),
         issue_rows=[issue_row(book, i) for i in issues if _active(book, i)],
         projects=[project_row(book, p, open_by.get(p.id or 0, [])) for p in projects],
         departments=department_rows(book, issues),
+        limits=book.rules.policy.floors.model_dump(),
     )
 
 
@@ -203,7 +265,7 @@ def department_rows(book: Book, issues: Sequence[Issue]) -> list[DepartmentRow]:
         answers, late = rows.setdefault(department.code, (department, [], []))[1:]
         if row.answered_at is not None and start <= row.answered_at < min(end, book.cut):
             answers.append(row.answered_at <= row.due_at)
-        elif row.answered_at is None and row.due_at <= book.cut and issue.status in OPEN_STATUSES:
+        elif row.answered_at is None and row.due_at <= book.cut and book.at_cut(issue).open:
             late.append(issue.number or str(issue.id))
     return [
         DepartmentRow(code, d.name_zh, d.name_en, sum(answers), len(answers), sorted(late))
@@ -212,43 +274,45 @@ def department_rows(book: Book, issues: Sequence[Issue]) -> list[DepartmentRow]:
     ]
 
 
-def _overdue(issue: Issue, cut: datetime) -> bool:
-    return issue.status in OPEN_STATUSES and is_overdue(issue, cut)
-
-
-def _year_end(book: Book) -> datetime:
-    return Period.containing("year", book.period.start).bounds(book.rules.tz)[1]
+def _in_year(book: Book, day: date | None) -> bool:
+    """A date in the period's year, on or before the cut."""
+    return day is not None and day.year == book.period.year and _by(book, day)
 
 
 def counts(book: Book, issues: Sequence[Issue]) -> IssueCounts:
-    """The issue figures of a set of issues over the book's period."""
+    """The issue figures of a set of issues over the book's period, as at its cut."""
     ids = {i.id for i in issues}
     start, end = book.period.bounds(book.rules.tz)
     events = [e for e in book.events if e.issue_id in ids]
+    by_id = {i.id: i for i in issues}
 
     def of(*kinds: EventKind) -> list[IssueEvent]:
         return [e for e in events if e.kind in kinds]
 
-    accepted = of(EventKind.ACCEPTED)
+    def resolved_in_time(event: IssueEvent) -> bool:
+        if "on_time" in event.data:
+            return bool(event.data["on_time"])
+        due = by_id[event.issue_id].resolve_due  # recorded before events said so
+        return due is None or event.at <= due
+
+    accepted, resolved = of(EventKind.ACCEPTED), of(EventKind.RESOLVED)
     ratings = [e for e in of(EventKind.CONFIRMED, EventKind.REOPENED) if "rating" in e.data]
-    resolved = len(of(EventKind.RESOLVED))
-    overdue = sum(_overdue(i, book.cut) for i in issues)
-    late_unaccepted = sum(
-        i.status in AWAITING_ACCEPT and i.accept_due is not None and i.accept_due <= book.cut
-        for i in issues
-    )
+    states = [book.at_cut(i) for i in issues]
+    late = [s for s in states if s.open and s.due is not None and s.due <= book.cut]
     return IssueCounts(
         new=sum(start <= i.created_at < end for i in issues),
         accepted=len(accepted),
-        resolved=resolved,
-        overdue=overdue,
+        resolved=len(resolved),
+        overdue=len(late),
         escalated=len({e.issue_id for e in of(EventKind.ESCALATED, EventKind.DIRECT_LINE)}),
         accepted_on_time=sum(bool(e.data.get("on_time", True)) for e in accepted),
-        due_accept=len(accepted) + late_unaccepted,
-        due_resolve=resolved + overdue,
+        due_accept=len(accepted) + sum(s.status in AWAITING_ACCEPT for s in late),
+        resolved_on_time=sum(resolved_in_time(e) for e in resolved),
+        due_resolve=len(resolved) + sum(s.status == Status.ACCEPTED for s in late),
         rated=len(ratings),
         satisfied=sum(e.data.get("rating") != Rating.UNSATISFIED for e in ratings),
         unrated=len(of(EventKind.CLOSED_UNRATED)),
+        reopened=len(of(EventKind.REOPENED)),
     )
 
 
@@ -302,18 +366,32 @@ def _targets(book: Book, scope: Region | None) -> RegionTargets | None:
 def target_lines(
     book: Book, projects: Sequence[Project], targets: RegionTargets | None
 ) -> list[TargetLine]:
-    """The year's targets against what the scope's projects reached by the cut."""
+    """The year's targets against what the scope's projects reached by the cut; the optional
+    ones only when the policy sets them (none at all: no lines, and the reports say so)."""
     if targets is None:
         return []
     year = [p for p in projects if _signed_in_year(book, p)]
     started = [p for p in year if p.started_on and p.started_on.year == book.period.year]
+    starts = sum(_in_year(book, p.started_on) for p in projects)
     actual = {
         "agreed_investment_wan": sum(p.investment_wan for p in year),
         "new_projects_1yi": sum(p.investment_wan >= YI for p in year),
         "projects_50yi": sum(p.investment_wan >= 50 * YI for p in year),
         "signed_and_started": sum(_by(book, p.started_on) for p in started),
+        # The cumulative investment completed, as each project last reported it by the cut.
+        "industrial_investment_wan": sum(book.invested.get(p.id or 0, 0) for p in projects),
+        "new_starts": starts,
+        "listed_from_completed": sum(
+            _in_year(book, p.listed_on) and p.completed_on is not None for p in projects
+        ),
     }
-    return [TargetLine(k, getattr(targets, k), v) for k, v in actual.items()]
+    goals: dict[str, int | None] = {k: getattr(targets, k) for k in actual}
+    lines = [TargetLine(k, goal, actual[k]) for k, goal in goals.items() if goal is not None]
+    share, year_starts = targets.started_share_by_midyear, targets.new_starts
+    midyear = date(book.period.year, 7, 1)  # the period ends by 30 June (`end` is exclusive)
+    if share is not None and year_starts is not None and book.period.end <= midyear:
+        lines.append(TargetLine("started_share_by_midyear", year_starts, starts, against=share))
+    return lines
 
 
 def ranking(book: Book, region_of: dict[int | None, int]) -> list[RegionRow]:
@@ -323,8 +401,12 @@ def ranking(book: Book, region_of: dict[int | None, int]) -> list[RegionRow]:
         issues = [i for i in book.issues if region_of.get(i.project_id) == region.id]
         projects = [p for p in book.projects if p.region_id == region.id]
         figures = counts(book, issues)
-        rates = [figures.rate(k) for k in ("response", "resolution", "satisfaction")]
-        known = [r for r in rates if r is not None]
+        rates = [
+            r if rate_def(k).higher_is_better else 1 - r
+            for k in RATE_KEYS
+            if (r := figures.rate(k)) is not None
+        ]  # each the higher the better
+        known = rates
         score = mean(known) if known else None
         rows.append((region, figures, stage_counts(book, projects), score))
     rows.sort(key=lambda row: (row[3] is None, -(row[3] or 0), row[0].code))
@@ -346,7 +428,9 @@ def _flag(book: Book, figures: IssueCounts) -> tuple[Flag | None, tuple[RateKey,
     for flag, limits in flags:
         rates = {key: figures.rate(key) for key in limits}
         below = tuple(
-            k for k, floor in limits.items() if (r := rates[k]) is not None and r < floor
+            k
+            for k, limit in limits.items()
+            if (r := rates[k]) is not None and worse_than(k, r, limit)
         )
         if below:
             return flag, below
@@ -363,13 +447,14 @@ def _people(book: Book, scope: Region | None) -> list[Unreachable]:
 
 def _active(book: Book, issue: Issue) -> bool:
     start, _ = book.period.bounds(book.rules.tz)
-    return issue.id in book.touched or issue.status in OPEN_STATUSES or issue.created_at >= start
+    return issue.id in book.touched or book.at_cut(issue).open or issue.created_at >= start
 
 
 def issue_row(book: Book, issue: Issue) -> IssueRow:
     """An issue as the reports list it."""
     project = book.by_id[issue.project_id]
     region = book.region_by_id.get(project.region_id)
+    state = book.at_cut(issue)
     return IssueRow(
         number=issue.number or str(issue.id),
         project_code=project.code,
@@ -377,12 +462,12 @@ def issue_row(book: Book, issue: Issue) -> IssueRow:
         region=region.code if region else "",
         category=issue.category.value,
         urgency=issue.urgency.value,
-        status=issue.status.value,
-        level=issue.level.value,
+        status=state.status.value,
+        level=state.level.value,
         handler=book.names.get(issue.assignee_id or 0),
         created_at=issue.created_at,
-        due_at=running_due(issue),
-        overdue=_overdue(issue, book.cut),
+        due_at=state.due,
+        overdue=book.overdue(issue),
         rating=issue.rating.value if issue.rating else None,
         region_zh=region.name_zh if region else "",
         region_en=region.name_en if region else None,
@@ -403,7 +488,7 @@ def project_row(book: Book, project: Project, own: Sequence[Issue]) -> ProjectRo
         invested_wan=book.invested.get(project.id or 0),
         new_stages=tuple(k for k in STAGE_KEYS if _reached(book, project, k, start, end)),
         open_issues=len(own),
-        overdue_issues=sum(_overdue(i, book.cut) for i in own),
+        overdue_issues=sum(book.overdue(i) for i in own),
     )
 
 
@@ -414,4 +499,59 @@ async def city_and_regions(
     book = await load_book(session=session, rules=rules, period=period, cut=cut)
     scopes: list[Region | None] = [None]
     scopes += [r for r in book.regions if r.kind != RegionKind.CITY]
-    return [(scope, bulletin_for(book, scope)) for scope in scopes]
+    drawn = [(scope, bulletin_for(book, scope)) for scope in scopes]
+    return await with_context(session=session, book=book, drawn=drawn)
+
+
+async def with_context(
+    *, session: AsyncSession, book: Book, drawn: list[tuple[Region | None, Bulletin]]
+) -> list[tuple[Region | None, Bulletin]]:
+    """A month's bulletins with their context: the month before, drawn as at its own end (as
+    its own bulletin counted it), and the year from 1 January to the cut (环比, 年内). Other
+    periods are returned as they are."""
+    period = book.period
+    if period.grain != "month":
+        return drawn
+    before = period.previous()
+    before_end = min(before.bounds(book.rules.tz)[1], book.cut)
+    last = await _context_book(session, book, before, before_end)
+    year = Period("year", str(period.year), date(period.year, 1, 1), period.end)
+    to_date = await _context_book(session, book, year, book.cut)
+    return [
+        (scope, replace(b, previous=_scoped(last, scope), year_to_date=_scoped(to_date, scope)))
+        for scope, b in drawn
+    ]
+
+
+async def _context_book(session: AsyncSession, book: Book, period: Period, cut: datetime) -> Book:
+    """`book` over another span and cut: the issues that existed then, the flows of that span
+    and each issue's state at that cut; the rest (regions, projects) is shared."""
+    start, end = period.bounds(book.rules.tz)
+    window = select(IssueEvent).where(
+        col(IssueEvent.kind).in_(_FLOWS),
+        col(IssueEvent.at) >= start,
+        col(IssueEvent.at) < min(end, cut),
+    )
+    events = list((await session.exec(window.order_by(col(IssueEvent.id)))).all())
+    issues = [i for i in book.issues if i.created_at < cut]
+    states = book.states if cut == book.cut else await _states(session, issues, cut)
+    return Book(
+        period=period,
+        cut=cut,
+        rules=book.rules,
+        regions=book.regions,
+        projects=book.projects,
+        issues=issues,
+        events=events,
+        names=book.names,
+        enterprises=book.enterprises,
+        invested={},
+        unreachable=[],
+        states=states,
+    )
+
+
+def _scoped(book: Book, scope: Region | None) -> IssueCounts:
+    """The issue figures of the city (None) or one region in `book`."""
+    mine = {p.id for p in book.projects if scope is None or p.region_id == scope.id}
+    return counts(book, [i for i in book.issues if i.project_id in mine])

@@ -150,6 +150,7 @@ class EventKind(StrEnum):
     COHANDLER_OVERDUE = "cohandler_overdue"
     RATING_REMINDER = "rating_reminder"
     CLOSED_UNRATED = "closed_unrated"
+    DEADLINE_RECOMPUTED = "deadline_recomputed"  # a year's holidays were loaded
 
 
 class Audience(StrEnum):

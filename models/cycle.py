@@ -6,7 +6,8 @@ triggers and finds the moments; the rules here take the moments as given). A run
 keyed by the *scheduled* moment (the monthly bulletin of 1 December covers "2026-11"), so
 however often the scheduler fires, restarts or runs twice, `schedule_runs`' unique (job, period)
 lets one run through. What is not claimed in time: run late inside the policy's grace window,
-else skipped.
+else skipped: recorded, told to the admins (when the period was expected: see `lost`), listed
+by `ztc doctor`, and run once by hand when an admin asks (`recover`).
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlmodel import select
+from sqlalchemy import func, update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.incidents import tell_admins
 from models.periods import Grain, Period
 from models.rules import Rules
-from models.tables.infra import ScheduleRun
+from models.tables.infra import Outbox, ScheduleRun
 
 # Each cycle job's period: its grain, and whether it reports on the period before the moment
 # (a bulletin on the 1st covers last month) or the one it falls in (a reminder on the 25th).
@@ -39,6 +42,10 @@ PERIODS: dict[str, tuple[Grain, bool]] = {
 CYCLE_JOBS = tuple(PERIODS)
 # The jobs that draw a bulletin (with its workbook and chart) of the city and each region.
 BULLETIN_JOBS = ("monthly_bulletin", "quarterly_review", "annual_assessment")
+# The jobs whose skipped period is lost unless someone runs it: the admins hear of it. A missed
+# digest or chase is not worth a word: the next one, a day or a week on, lists the same issues.
+ANNOUNCED_JOBS = tuple(job for job, (grain, _) in PERIODS.items() if grain not in ("week", "day"))
+SKIPPED_NOTICE = "cycle_skipped"  # the outbox kind of the admins' notice
 Status = Literal["done", "late", "skipped"]
 
 
@@ -98,3 +105,63 @@ async def claim(
     session.add(run)
     await session.flush()
     return run
+
+
+async def lost(*, session: AsyncSession, job: str, scheduled: datetime | None) -> bool:
+    """Whether a skipped period of `job` scheduled at `scheduled` was expected: an announced
+    job, due after the deployment's first recorded run. Its first start finds every job's
+    latest period unrun; those were never expected, and nobody is told of them."""
+    return _expected(job, scheduled, await _first_start(session))
+
+
+async def _first_start(session: AsyncSession) -> datetime | None:
+    return (await session.exec(select(func.min(ScheduleRun.started_at)))).one()
+
+
+def _expected(job: str, scheduled: datetime | None, first: datetime | None) -> bool:
+    if job not in ANNOUNCED_JOBS or scheduled is None or first is None:
+        return False
+    return first < scheduled
+
+
+async def announce_skipped(
+    *, session: AsyncSession, run: ScheduleRun, now: datetime
+) -> list[Outbox]:
+    """Tell every admin that a period was skipped (once: the key is the job and the period),
+    in the transaction that records it. The notice reads the run at delivery: once the period
+    has been run by hand, there is nothing left to say."""
+    return await tell_admins(
+        session=session,
+        kind=SKIPPED_NOTICE,
+        key=f"skipped:{run.job}:{run.period}",
+        payload={"run": run.id, "job": run.job, "period": run.period},
+        now=now,
+    )
+
+
+async def skipped_runs(*, session: AsyncSession) -> list[ScheduleRun]:
+    """The periods skipped and not run since that the admins were told of, oldest first."""
+    query = select(ScheduleRun).where(
+        ScheduleRun.status == "skipped", col(ScheduleRun.job).in_(ANNOUNCED_JOBS)
+    )
+    runs = (await session.exec(query.order_by(col(ScheduleRun.scheduled_for)))).all()
+    first = await _first_start(session)
+    return [r for r in runs if _expected(r.job, r.scheduled_for, first)]
+
+
+async def recover(*, session: AsyncSession, run: ScheduleRun, by: str, now: datetime) -> bool:
+    """Turn a skipped run into a late one run now by hand, in the caller's transaction (which
+    then draws its reports). Only one caller wins: False when the run is no longer skipped.
+    Who ran it is kept in the note (`schedulerun` has no column for it)."""
+    note = f"by hand by {by} at {now.isoformat()}; skipped at {run.started_at.isoformat()}"
+    if run.note:
+        note += f" ({run.note})"
+    done = await session.exec(
+        update(ScheduleRun)
+        .where(col(ScheduleRun.id) == run.id, col(ScheduleRun.status) == "skipped")
+        .values(status="late", started_at=now, finished_at=now, note=note)
+    )
+    if done.rowcount != 1:
+        return False
+    await session.refresh(run)
+    return True

@@ -32,6 +32,7 @@ from models.report_data import (
     dump,
 )
 from models.rules import Rules
+from models.stats import period_cut
 from models.tables.infra import TELEGRAM, Outbox, Report, ScheduleRun
 from models.tables.issue import Issue
 from models.tables.org import Contact, Enterprise, Official, Region
@@ -91,8 +92,10 @@ def _audience(rules: Rules, job: str) -> Recipients:
 async def bulletins(
     *, session: AsyncSession, rules: Rules, job: str, period: Period, now: datetime
 ) -> list[Outbox]:
-    """月初一通报 / 一季一点评 / 全年一考核: the city's bulletin and each region's."""
-    drawn = await city_and_regions(session=session, rules=rules, period=period, cut=now)
+    """月初一通报 / 一季一点评 / 全年一考核: the city's bulletin and each region's, drawn as at the
+    period's end (or now, for a period still running) — the cut `ztc bulletin` uses too."""
+    cut = period_cut(period, rules, now)
+    drawn = await city_and_regions(session=session, rules=rules, period=period, cut=cut)
     return await _publish(session, rules, job, period, now, [(r, b.scope, b) for r, b in drawn])
 
 

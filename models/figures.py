@@ -1,73 +1,56 @@
-"""Figures of an official's scope: what /stats shows (the bulletins build on the same counts)."""
+"""Every rate the city is held to, defined once: formula (numerator and denominator among the
+counts of `models.report_data.IssueCounts`) and which way is better. `/stats`, the bulletin's
+text, workbook, chart and JSON, the quarterly review and the annual assessment all read the rates
+through `IssueCounts.rate`, so one scope and period shows the same numbers wherever it appears.
+Their names and definitions in both languages: jobs/reports/__init__.py.
+
+The four follow the 12345 hotline's practice (按时签收率, 按时办结率, 满意率, 发回重办率). Flows
+count events inside the period (up to the cut); states (still unaccepted, still open) are read
+as at the cut from the issues' history (models/bulletin.py).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
+from models.policy import RATE_KEYS, RateKey
 
-from models.codes import OPEN_STATUSES, Level, Rating, Role, Status
-from models.permissions import Actor
-from models.queries import is_overdue
-from models.tables.issue import Issue, IssueCoHandler
-from models.tables.project import Project
-
-CITY_LEVELS = (Level.CITY_DEPUTY, Level.CITY_PRINCIPAL)
+__all__ = ["RATES", "RATE_KEYS", "RateDef", "RateKey", "json_key", "rate_def", "worse_than"]
 
 
 @dataclass(frozen=True)
-class Figures:
-    """Counts of issues in a scope, and the rates built from them."""
+class RateDef:
+    """One rate: `numerator` over `denominator` (fields of IssueCounts); None when the
+    denominator is 0. Its name and what it counts and leaves out, in words, in both languages:
+    jobs/reports (RATE_LABELS, RATE_DEFINITIONS)."""
 
-    total: int
-    open: int
-    overdue: int
-    resolved: int  # resolved or closed
-    escalated: int
-    direct_line: int
-    rated: int
-    satisfied: int  # 满意 + 基本满意
-
-    @property
-    def resolution_rate(self) -> float | None:
-        """解决率: resolved or closed over all (None when there is nothing)."""
-        return self.resolved / self.total if self.total else None
-
-    @property
-    def satisfaction_rate(self) -> float | None:
-        """满意率: (满意 + 基本满意) over rated (None when nothing is rated)."""
-        return self.satisfied / self.rated if self.rated else None
+    key: RateKey
+    numerator: str
+    denominator: str
+    higher_is_better: bool = True
 
 
-def _scoped(actor: Actor) -> SelectOfScalar[Issue]:
-    query = select(Issue)
-    if actor.role in (Role.ADMIN, Role.CITY_PRINCIPAL):
-        return query
-    if actor.role == Role.CITY_DEPUTY:
-        return query.where(col(Issue.level).in_(CITY_LEVELS) | (Issue.assignee_id == actor.id))
-    if actor.role == Role.DEPT_HEAD:
-        mine = select(IssueCoHandler.issue_id).where(
-            IssueCoHandler.department_id == actor.department_id
-        )
-        return query.where(col(Issue.id).in_(mine) | (Issue.assignee_id == actor.id))
-    projects = select(Project.id).where(Project.region_id == actor.region_id)
-    return query.where(col(Issue.project_id).in_(projects) | (Issue.assignee_id == actor.id))
+RATES: tuple[RateDef, ...] = (
+    RateDef("on_time_accept", "accepted_on_time", "due_accept"),  # 按时签收率
+    RateDef("on_time_resolve", "resolved_on_time", "due_resolve"),  # 按时办结率
+    RateDef("satisfaction", "satisfied", "rated"),  # 满意率: 未评价 in neither
+    RateDef("reopen", "reopened", "resolved", higher_is_better=False),  # 发回重办率
+)
+_BY_KEY = {r.key: r for r in RATES}
+assert tuple(_BY_KEY) == RATE_KEYS
 
 
-async def scope_figures(*, session: AsyncSession, actor: Actor, now: datetime) -> Figures:
-    """The figures of every issue the official's role lets them see."""
-    issues = list((await session.exec(_scoped(actor))).all())
-    rated = [i for i in issues if i.rating is not None]
-    return Figures(
-        total=len(issues),
-        open=sum(i.status in OPEN_STATUSES for i in issues),
-        overdue=sum(i.status in OPEN_STATUSES and is_overdue(i, now) for i in issues),
-        resolved=sum(i.status in (Status.RESOLVED, Status.CLOSED) for i in issues),
-        escalated=sum(i.escalations > 0 for i in issues),
-        direct_line=sum(i.direct_line for i in issues),
-        rated=len(rated),
-        satisfied=sum(i.rating != Rating.UNSATISFIED for i in rated),
-    )
+def rate_def(key: RateKey) -> RateDef:
+    """The definition of a rate by its key."""
+    return _BY_KEY[key]
+
+
+def json_key(key: RateKey) -> str:
+    """The rate's key in every JSON output (`on_time_accept_rate` …)."""
+    return f"{key}_rate"
+
+
+def worse_than(key: RateKey, value: float, limit: float) -> bool:
+    """Whether `value` is on the wrong side of a policy limit (a floor for the rates where
+    higher is better, a ceiling for the reopen rate)."""
+    return value < limit if _BY_KEY[key].higher_is_better else value > limit

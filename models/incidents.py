@@ -10,6 +10,7 @@ only count, and the notice shows the count as it is when it is delivered.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,6 +21,30 @@ from models.tables.infra import TELEGRAM, Outbox
 from models.tables.org import Official
 
 WINDOW = timedelta(hours=1)
+
+
+async def tell_admins(
+    *, session: AsyncSession, kind: str, key: str, payload: dict[str, Any], now: datetime
+) -> list[Outbox]:
+    """One outbox notice of `kind` per admin, in the caller's transaction (dedupe key
+    `KEY:official:ID`: the same key twice tells nobody twice). Every "the admins must hear of
+    it" — an incident, a skipped period, a holiday year loaded — goes through here."""
+    query = select(Official.id).where(Official.role == Role.ADMIN).order_by(col(Official.id))
+    rows = [
+        Outbox(
+            dedupe_key=f"{key}:official:{admin}",
+            created_at=now,
+            kind=kind,
+            official_id=admin,
+            payload=payload,
+            next_attempt_at=now,
+            channel=TELEGRAM,
+        )
+        for admin in (await session.exec(query)).all()
+        if admin is not None
+    ]
+    session.add_all(rows)
+    return rows
 
 
 async def record_incident(
@@ -42,17 +67,11 @@ async def record_incident(
     incident = Incident(signature=signature[:200], first_at=now, last_at=now, detail=detail)
     session.add(incident)
     await session.flush()
-    admins = await session.exec(select(Official.id).where(Official.role == Role.ADMIN))
-    session.add_all(
-        Outbox(
-            dedupe_key=f"incident:{incident.id}:official:{admin}",
-            created_at=now,
-            kind="incident",
-            official_id=admin,
-            payload={"incident": incident.id},
-            next_attempt_at=now,
-            channel=TELEGRAM,
-        )
-        for admin in admins.all()
+    await tell_admins(
+        session=session,
+        kind="incident",
+        key=f"incident:{incident.id}",
+        payload={"incident": incident.id},
+        now=now,
     )
     return incident

@@ -43,6 +43,8 @@ AUDIENCES: dict[EventKind, tuple[Audience, ...]] = {
     EventKind.COHANDLER_OVERDUE: (A.ASSIGNEE, A.LATE_COHANDLERS),
     EventKind.RATING_REMINDER: (A.ENTERPRISE,),
     EventKind.CLOSED_UNRATED: (A.ASSIGNEE, A.TEAM, A.REPORTER),
+    # The enterprise and the co-handlers too when their own deadline moved (Change.also).
+    EventKind.DEADLINE_RECOMPUTED: (A.ASSIGNEE,),
 }
 
 

@@ -103,9 +103,15 @@ def _months_on(first: date, months: int) -> date:
     return date(first.year + index // 12, index % 12 + 1, 1)
 
 
-def year_elapsed(moment: datetime, tz: ZoneInfo) -> float:
-    """序时进度: the share of the calendar year that has passed at `moment` (0 … 1)."""
+def year_elapsed(moment: datetime, tz: ZoneInfo, *, year: int | None = None) -> float:
+    """序时进度: the share of calendar `year` (default: `moment`'s own) that has passed at
+    `moment`, from 0 before the year to 1 at or after its end.
+
+    A report belongs to its period's year, not to the moment it is drawn: the December bulletin
+    is cut on 1 January and must read 100 % of the old year, not 0 % of the new one.
+    """
     local = moment.astimezone(tz)
-    start = datetime(local.year, 1, 1, tzinfo=tz)
-    end = datetime(local.year + 1, 1, 1, tzinfo=tz)
-    return (local - start) / (end - start)
+    which = local.year if year is None else year
+    start = datetime(which, 1, 1, tzinfo=tz)
+    end = datetime(which + 1, 1, 1, tzinfo=tz)
+    return min(max((local - start) / (end - start), 0.0), 1.0)

@@ -35,7 +35,10 @@ LADDER: tuple[Level, ...] = tuple(Level)
 _SPAN = re.compile(r"^\s*(\d+)\s*(wd|h)\s*$")
 _DURATION = re.compile(r"^\s*(\d+)\s*(d|h|m)\s*$")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
-RateKey = Literal["response", "resolution", "satisfaction"]
+RateKey = Literal["on_time_accept", "on_time_resolve", "satisfaction", "reopen"]
+RATE_KEYS: tuple[RateKey, ...] = ("on_time_accept", "on_time_resolve", "satisfaction", "reopen")
+# The names of earlier policy files, still read: 响应率 and 解决率 became the on-time rates.
+_OLD_RATE_KEYS = {"response": "on_time_accept", "resolution": "on_time_resolve"}
 
 
 class PolicyError(Exception):
@@ -179,12 +182,31 @@ class Progress(_Strict):
 
 
 class RegionTargets(_Strict):
-    """A region's share of the year's targets."""
+    """A region's share of the year's targets: the four of "4633", and the seeds' project
+    building targets, each optional (absent: no line in the bulletin)."""
 
     agreed_investment_wan: int = Field(ge=0)
     new_projects_1yi: int = Field(ge=0)
     projects_50yi: int = Field(ge=0)
     signed_and_started: int = Field(ge=0)
+    industrial_investment_wan: int | None = Field(default=None, ge=0)  # 工业投资完成额
+    new_starts: int | None = Field(default=None, ge=0)  # 新开工项目数
+    listed_from_completed: int | None = Field(default=None, ge=0)  # 竣工转列统数
+    # 上半年完成全年开工任务的75%: the share of `new_starts` due by 30 June.
+    started_share_by_midyear: float | None = None
+
+    @field_validator("started_share_by_midyear")
+    @classmethod
+    def _a_share(cls, value: float | None) -> float | None:
+        if value is not None and not 0 <= value <= 1:
+            raise ValueError("a share between 0 and 1 (0.75 = 75 %)")
+        return value
+
+    @model_validator(mode="after")
+    def _share_of_starts(self) -> RegionTargets:
+        if self.started_share_by_midyear is not None and self.new_starts is None:
+            raise ValueError("started_share_by_midyear is a share of new_starts: set new_starts")
+        return self
 
 
 class Targets(RegionTargets):
@@ -269,10 +291,19 @@ class Recipients(_Strict):
 
 
 class Floors(_Strict):
-    """A region under any red floor is on the red list; else under a yellow one, the yellow."""
+    """A region on the wrong side of any red limit is on the red list; else of a yellow one, the
+    yellow. A limit is a floor for the rates where higher is better and a ceiling for the
+    reopen rate (models/figures.py)."""
 
     red: dict[RateKey, float] = Field(default_factory=dict)
     yellow: dict[RateKey, float] = Field(default_factory=dict)
+
+    @field_validator("red", "yellow", mode="before")
+    @classmethod
+    def _renamed(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {_OLD_RATE_KEYS.get(k, k): v for k, v in value.items()}
+        return value
 
     @field_validator("red", "yellow")
     @classmethod

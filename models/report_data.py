@@ -12,12 +12,22 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import TypeAdapter
 
+from models.figures import rate_def
 from models.policy import RateKey
 
 Flag = Literal["red", "yellow"]
 STAGE_KEYS = ("signed", "started", "completed", "in_production", "listed")
 RATE4_KEYS = ("signing", "starting", "production", "capacity")
-TARGET_KEYS = ("agreed_investment_wan", "new_projects_1yi", "projects_50yi", "signed_and_started")
+TARGET_KEYS = (
+    "agreed_investment_wan",
+    "new_projects_1yi",
+    "projects_50yi",
+    "signed_and_started",
+    "industrial_investment_wan",
+    "new_starts",
+    "listed_from_completed",
+    "started_share_by_midyear",
+)
 
 
 def ratio(part: int, whole: int) -> float | None:
@@ -27,13 +37,10 @@ def ratio(part: int, whole: int) -> float | None:
 
 @dataclass(frozen=True)
 class IssueCounts:
-    """Issue figures of a scope over a period, and what the three rates are built from.
-
-    响应率 = accepted_on_time / due_accept: acceptances in the period that beat their deadline,
-    over those acceptances plus the issues still unaccepted at the cut whose deadline passed.
-    解决率 = resolved / due_resolve: resolutions in the period over those plus the open issues
-    past a deadline at the cut. 满意率 = satisfied (满意 + 基本满意) / rated, ratings given in the
-    period. A rate is None when its denominator is 0.
+    """Issue figures of a scope over a period: the counts, and the four rates of
+    models/figures.py built from them (each defined there once: numerator, denominator, what is
+    left out). Flows count events inside the period up to the cut; `overdue`, `late_unaccepted`
+    and `overdue_resolve` are states as at the cut. A rate is None when its denominator is 0.
     """
 
     new: int = 0
@@ -42,34 +49,28 @@ class IssueCounts:
     overdue: int = 0  # open and past a deadline at the cut
     escalated: int = 0  # issues moved up (提级, 直通车 or a missed deadline) in the period
     accepted_on_time: int = 0
-    due_accept: int = 0
-    due_resolve: int = 0
+    due_accept: int = 0  # accepted in the period + unaccepted at the cut past the deadline
+    resolved_on_time: int = 0
+    due_resolve: int = 0  # resolved in the period + accepted, unresolved at the cut, past it
     rated: int = 0
     satisfied: int = 0
     unrated: int = 0  # closed as 未评价 in the period: in neither side of 满意率
+    reopened: int = 0  # sent back for rework (不满意 or reopened) in the period
 
-    @property
-    def response_rate(self) -> float | None:
-        """响应率."""
-        return ratio(self.accepted_on_time, self.due_accept)
+    def rate(self, key: RateKey) -> float | None:
+        """One of the rates of models/figures.py by key."""
+        definition = rate_def(key)
+        return ratio(getattr(self, definition.numerator), getattr(self, definition.denominator))
 
-    @property
-    def resolution_rate(self) -> float | None:
-        """解决率."""
-        return ratio(self.resolved, self.due_resolve)
+    def parts(self, key: RateKey) -> tuple[int, int]:
+        """A rate's numerator and denominator."""
+        definition = rate_def(key)
+        return getattr(self, definition.numerator), getattr(self, definition.denominator)
 
     @property
     def satisfaction_rate(self) -> float | None:
         """满意率."""
-        return ratio(self.satisfied, self.rated)
-
-    def rate(self, key: RateKey) -> float | None:
-        """One of the three rates by key."""
-        return {
-            "response": self.response_rate,
-            "resolution": self.resolution_rate,
-            "satisfaction": self.satisfaction_rate,
-        }[key]
+        return self.rate("satisfaction")
 
 
 @dataclass(frozen=True)
@@ -110,11 +111,14 @@ class FourRates:
 
 @dataclass(frozen=True)
 class TargetLine:
-    """One of the year's targets: reached so far against the target and the year elapsed."""
+    """One of the year's targets: reached so far against the target and the year elapsed (or,
+    when `against` is set, against that share: 上半年完成全年开工任务的75% is 0.75 of the year's
+    starts due by 30 June, whatever the calendar says)."""
 
     key: str  # one of TARGET_KEYS
     target: int
     actual: int
+    against: float | None = None  # the share due instead of 序时进度
 
     @property
     def share(self) -> float | None:
@@ -171,7 +175,7 @@ class RegionRow:
     score: float | None  # the mean of the rates that exist; None when none does
     rank: int
     flag: Flag | None = None
-    below: tuple[RateKey, ...] = ()  # the rates under the flag's floors
+    below: tuple[RateKey, ...] = ()  # the rates on the wrong side of the flag's limits
 
 
 @dataclass(frozen=True)
@@ -231,6 +235,12 @@ class Bulletin:
     issue_rows: list[IssueRow] = field(default_factory=list)  # issues active in the period
     projects: list[ProjectRow] = field(default_factory=list)
     departments: list[DepartmentRow] = field(default_factory=list)  # co-handling, by code
+    # The policy's limits the flags were judged by: "red"/"yellow" -> rate key -> limit (a floor,
+    # or a ceiling for the reopen rate), so the chart can draw them as the bulletin was judged.
+    limits: dict[str, dict[str, float]] = field(default_factory=dict)
+    # A month's bulletin only: the month before, as at its own end, and 1 January to the cut.
+    previous: IssueCounts | None = None
+    year_to_date: IssueCounts | None = None
 
     @property
     def red(self) -> list[RegionRow]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from bot.cli.calendar import calendar
 from bot.cli.common import ZtcGroup
 from bot.cli.cycle import bulletin, jobs, sample
 from bot.cli.data import db, import_, invite
@@ -12,6 +13,7 @@ from bot.cli.doctor import doctor
 from bot.cli.issues import issues
 from bot.cli.progress import progress, projects
 from bot.cli.run import run
+from bot.cli.stats import stats
 
 
 @click.group(cls=ZtcGroup)
@@ -24,6 +26,8 @@ for command in (bulletin, db, demo, doctor, import_, invite, issues, jobs, run, 
     cli.add_command(command)
 cli.add_command(progress)  # ztc progress report|confirm
 cli.add_command(projects)  # ztc projects show
+cli.add_command(calendar)  # ztc calendar load|show
+cli.add_command(stats)  # ztc stats
 
 
 def main() -> None:

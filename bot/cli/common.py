@@ -7,9 +7,11 @@ commits it; any error is one line on stderr in the admin's language, with a non-
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -30,9 +32,12 @@ from locales import gettext_for
 from locales.formats import error_text, row_error_text
 from models.db import DatabaseFolderMissing, make_engine, session_scope
 from models.errors import DomainError
+from models.holidays import refresh_calendar
 from models.importer import CsvRejected
+from models.periods import Period
 from models.policy import PolicyError
 from models.rules import Rules
+from models.stats import period_cut
 
 T = TypeVar("T")
 EXIT_ERROR, EXIT_CONFIG, EXIT_INTERNAL = 1, 3, 4
@@ -59,6 +64,8 @@ class Env:
 
         async def in_session(engine: AsyncEngine) -> T:
             async with session_scope(engine) as session:
+                # the years loaded with `ztc calendar load` (models/holidays.py)
+                await refresh_calendar(session=session, calendar=self.rules.calendar)
                 return await work(session)
 
         return self.run_engine(in_session)
@@ -89,6 +96,19 @@ class Env:
                 param_hint="--at",
             ) from None
         return moment if moment.tzinfo else moment.replace(tzinfo=self.settings.tz)
+
+    def parse_period(self, value: str) -> Period:
+        """`--period` as a Period, or a usage error naming the forms it takes."""
+        try:
+            return Period.parse(value)
+        except ValueError:
+            message = self._("{value} is not a period such as 2026-11, 2026-Q3, 2026-H1 or 2026")
+            raise click.BadParameter(message.format(value=value), param_hint="--period") from None
+
+    def cut_of(self, period: Period, at: str | None) -> datetime:
+        """`--at`, or the period's cut: its end, or now while it runs (every output of a
+        period is drawn as at the same moment)."""
+        return self.parse_at(at) if at else period_cut(period, self.rules, self.parse_at(None))
 
 
 def load_env() -> Env:
@@ -173,6 +193,11 @@ def configure_logging(level: int, settings: Settings) -> None:
 def _fail(message: str, code: int) -> None:
     click.echo(message, err=True)
     sys.exit(code)
+
+
+def plain_text(text: str) -> str:
+    """Telegram's HTML as terminal text."""
+    return html.unescape(re.sub(r"</?[a-z]+[^>]*>", "", text))
 
 
 def echo_json(data: Any) -> None:

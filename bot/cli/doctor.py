@@ -8,10 +8,15 @@ from datetime import UTC, datetime
 
 import click
 from sqlalchemy.engine import make_url
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.cli.common import EXIT_ERROR, load_env
+from bot.cli.common import EXIT_ERROR, Env, load_env
 from bot.settings import SettingsError, load_settings
+from jobs.reports import period_title
 from locales import gettext_for
+from locales.formats import moment
+from locales.labels import job_label
+from models.cycle import skipped_runs
 from models.db import DatabaseFolderMissing, make_engine
 from models.migrate import current_revision, head_revision
 from models.policy import PolicyError
@@ -49,6 +54,8 @@ def doctor() -> None:
         ),
     ]
     lines += asyncio.run(_database(settings.database_url, _))
+    if not any(mark == BAD for mark, _text in lines):
+        env.run(_nothing)  # a session reads the years loaded with `ztc calendar load`
     year = datetime.now(UTC).astimezone(settings.tz).year
     for y in (year, year + 1):
         if env.rules.calendar.knows(y):
@@ -58,18 +65,26 @@ def doctor() -> None:
                 (
                     WARN,
                     _(
-                        "Holidays of {year} are not known: deadlines in {year} count "
-                        "weekdays only and are marked provisional until the policy's "
-                        "[calendar.{year}] lists them."
+                        "Holidays of {year} are not known: deadlines in {year} count weekdays "
+                        "and the days off fixed by law only, and are marked provisional. When "
+                        "the State Council announces them, load them with `ztc calendar load "
+                        "{year} FILE`."
                     ).format(year=y),
                 )
             )
+    lines.append(_targets(env, _))
+    if not any(mark == BAD for mark, _text in lines):  # the database is there and current
+        lines += _skipped(env)
     if settings.bot_token is None:
         lines.append((WARN, _("ZTC_BOT_TOKEN is not set: the bot cannot run yet.")))
     for mark, text in lines:
         click.echo(f"{mark} {text}")
     if any(mark == BAD for mark, _text in lines):
         raise SystemExit(EXIT_ERROR)
+
+
+async def _nothing(session: AsyncSession) -> None:
+    """No work: opening the session is what is wanted."""
 
 
 async def _database(url: str, gettext: Callable[[str], str]) -> list[tuple[str, str]]:
@@ -90,3 +105,40 @@ async def _database(url: str, gettext: Callable[[str], str]) -> list[tuple[str, 
         return [(OK, text.format(revision=head))]
     text = gettext("Database schema is at {current}, the code needs {head}: run `ztc db upgrade`.")
     return [(BAD, text.format(current=current or "—", head=head))]
+
+
+def _targets(env: Env, gettext: Callable[[str], str]) -> tuple[str, str]:
+    """The current year's targets ([targets.YEAR]): without them its bulletins have none."""
+    year = datetime.now(UTC).astimezone(env.settings.tz).year
+    if year in env.rules.policy.targets:
+        return OK, gettext("Targets of {year} are set.").format(year=year)
+    text = gettext(
+        "No targets for {year}: its bulletins will say there are none. Add [targets.{year}] "
+        "to the policy, with agreed_investment_wan, new_projects_1yi, projects_50yi and "
+        "signed_and_started."
+    )
+    return WARN, text.format(year=year)
+
+
+def _skipped(env: Env) -> list[tuple[str, str]]:
+    """Each cycle period missed beyond its grace window and not run since, with the command
+    that runs it once."""
+    runs = env.run(lambda session: skipped_runs(session=session))
+    locale, tz = env.locale, env.settings.tz
+    text = env._(
+        "The {job} of {period} was skipped (due {due}) and has not been run: run it once with "
+        "`ztc jobs run {code} --period {key} --by ADMIN_CODE`."
+    )
+    return [
+        (
+            WARN,
+            text.format(
+                job=job_label(run.job, locale),
+                period=period_title(run.period, locale),
+                due=moment(run.scheduled_for, tz, locale),
+                code=run.job,
+                key=run.period,
+            ),
+        )
+        for run in runs
+    ]

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cli.common import Env, echo_json, load_env
-from locales.formats import issue_text
+from locales.formats import department_name, issue_text
 from models.attachments import MAX_FILES, check_file
 from models.codes import Action, Category, Rating, Status, Urgency
 from models.errors import InvalidInput
@@ -21,7 +21,7 @@ from models.issues.intake import report_issue
 from models.issues.runner import run
 from models.permissions import SYSTEM, Actor, actor_of
 from models.queries import get_by_code, get_issue, issue_json, list_issues
-from models.tables.org import Contact, Department, Official
+from models.tables.org import Contact, Department, Official, Region
 from models.tables.project import Project
 from models.text import clean_line
 
@@ -37,6 +37,56 @@ async def _actor(session: AsyncSession, code: str | None) -> Actor:
         return actor_of(official)
     contact = await get_by_code(session=session, model=Contact, code=code, entity="person")
     return actor_of(contact)
+
+
+async def _readable(session: AsyncSession, env: Env, data: dict[str, Any]) -> dict[str, Any]:
+    """An issue's JSON as its text shows it: the project, the people and the departments by name
+    (code in brackets), and the project's region by name (the JSON itself keeps the codes)."""
+    events = data.get("events")
+    people = await _people(session, env, {data["assignee"], *(e["actor"] for e in events or [])})
+    departments = await session.exec(
+        select(Department).where(col(Department.code).in_(data["co_handlers"]))
+    )
+    named = {
+        d.code: _named(env, name=department_name(d, env.locale), code=d.code)
+        for d in departments.all()
+    }
+    project = await get_by_code(
+        session=session, model=Project, code=data["project"], entity="project"
+    )
+    region = await session.get(Region, project.region_id)
+    readable = {
+        **data,
+        "project": _named(env, name=project.name, code=project.code),
+        "region": _region_name(region, env.locale) if region else None,
+        "assignee": people.get(data["assignee"], data["assignee"]),
+        "co_handlers": [named.get(code, code) for code in data["co_handlers"]],
+    }
+    if events is not None:
+        readable["events"] = [{**e, "actor": people.get(e["actor"], e["actor"])} for e in events]
+    return readable
+
+
+def _named(env: Env, name: str, code: str) -> str:
+    """A person, project or department by name, its code in brackets."""
+    return env._("{name} ({code})").format(name=name, code=code)
+
+
+def _region_name(region: Region, locale: str) -> str:
+    return region.name_zh if locale.startswith("zh") else region.name_en or region.name_zh
+
+
+async def _people(session: AsyncSession, env: Env, codes: set[str | None]) -> dict[str, str]:
+    """Officials' and contacts' codes -> "name (code)"; "system" in words."""
+    known = {code for code in codes if code}
+    names: dict[str, str] = {}
+    contacts = await session.exec(select(Contact).where(col(Contact.code).in_(known)))
+    officials = await session.exec(select(Official).where(col(Official.code).in_(known)))
+    # An official's name wins over a contact's of the same code.
+    names.update((person.code, person.name) for person in contacts.all())
+    names.update((person.code, person.name) for person in officials.all())
+    people = {code: _named(env, name=name, code=code) for code, name in names.items()}
+    return {**people, "system": env._("system")}
 
 
 def _print(env: Env, data: dict[str, Any] | list[dict[str, Any]], as_json: bool) -> None:
@@ -84,7 +134,8 @@ def issues_new(
             text=text,
             urgency=Urgency.URGENT if urgent else Urgency.NORMAL,
         )
-        return await issue_json(session=session, issue=issue, tz=env.settings.tz, rules=env.rules)
+        data = await issue_json(session=session, issue=issue, tz=env.settings.tz, rules=env.rules)
+        return data if as_json else await _readable(session, env, data)
 
     _print(env, env.run(work), as_json)
 
@@ -110,10 +161,11 @@ def issues_list(
             overdue=overdue,
             status=Status(status) if status else None,
         )
-        return [
+        rows = [
             await issue_json(session=session, issue=i, tz=env.settings.tz, rules=env.rules)
             for i in found
         ]
+        return rows if as_json else [await _readable(session, env, row) for row in rows]
 
     rows = env.run(work)
     if not rows and not as_json:
@@ -130,9 +182,10 @@ def issues_show(key: str, as_json: bool) -> None:
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         issue = await get_issue(session=session, key=key)
-        return await issue_json(
+        data = await issue_json(
             session=session, issue=issue, tz=env.settings.tz, events=True, rules=env.rules
         )
+        return data if as_json else await _readable(session, env, data)
 
     _print(env, env.run(work), as_json)
 
@@ -191,9 +244,10 @@ def _verb(kind: type[Command]) -> None:
             ctx = Ctx(session=session, rules=env.rules, actor=await _actor(session, by), now=now)
             inputs = await _inputs(session, given)
             await run(ctx, command_for(kind.action, issue.id, **inputs), issue=issue)
-            return await issue_json(
+            data = await issue_json(
                 session=session, issue=issue, tz=env.settings.tz, rules=env.rules
             )
+            return data if as_json else await _readable(session, env, data)
 
         _print(env, env.run(work), as_json)
 

@@ -15,10 +15,31 @@ from models.periods import Period
 from models.policy import RateKey
 from models.report_data import AgendaRegion, Bulletin, IssueRow, RegionRow
 
+# The rates of models/figures.py in words: each one's name and what it counts and leaves out.
 RATE_LABELS: dict[RateKey, str] = {
-    "response": N_("Response rate"),
-    "resolution": N_("Resolution rate"),
+    "on_time_accept": N_("On-time acceptance rate"),
+    "on_time_resolve": N_("On-time resolution rate"),
     "satisfaction": N_("Satisfaction rate"),
+    "reopen": N_("Reopen rate"),
+}
+RATE_DEFINITIONS: dict[RateKey, str] = {
+    "on_time_accept": N_(
+        "Issues accepted in the period by their acceptance deadline, over those accepted in the"
+        " period plus those still unaccepted at the cut past their deadline."
+    ),
+    "on_time_resolve": N_(
+        "Issues resolved in the period by their resolution deadline, over those resolved in the"
+        " period plus those accepted and unresolved at the cut past their deadline (time"
+        " waiting for the enterprise's material does not count)."
+    ),
+    "satisfaction": N_(
+        "Ratings in the period that are satisfied or basically satisfied, over all ratings in"
+        " the period; issues closed unrated are counted apart."
+    ),
+    "reopen": N_(
+        "Issues sent back for rework in the period (rated unsatisfied or reopened), over those"
+        " resolved in the period; lower is better."
+    ),
 }
 # 列统 (entered into the statistics) is a milestone of the bulletin, not a stage of `Stage`.
 EXTRA_STAGES = {"listed": N_("listed in statistics")}
@@ -91,5 +112,5 @@ def stage_label(key: str, locale: str) -> str:
 
 
 def rate_label(key: RateKey, locale: str) -> str:
-    """响应率 / 解决率 / 满意率 by key."""
+    """按时签收率 / 按时办结率 / 满意率 / 发回重办率 by key."""
     return gettext_for(locale)(RATE_LABELS[key])

@@ -1,8 +1,9 @@
 """The workbook's first sheet: a bulletin's figures on one page, section under section.
 
 Each section is a small table whose first header is the section's title: the issue counts, the
-three rates and the four with their parts, the stages, the targets against 序时进度, the red and
-yellow lists and the people the bot cannot reach.
+four issue rates (with their definitions) and the four project rates with their parts, the
+stages, the targets against 序时进度, the red and yellow lists and the people the bot cannot
+reach.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from babel.lists import format_list
+from babel.numbers import format_percent
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
 from jobs.reports import (
+    RATE_DEFINITIONS,
     babel_locale,
     bulletin_title,
     period_title,
@@ -36,7 +39,7 @@ from jobs.reports.xlsx import (
     local,
 )
 from locales import N_, gettext_for
-from models.policy import RateKey
+from models.figures import RATE_KEYS
 from models.report_data import RATE4_KEYS, STAGE_KEYS, Bulletin, Fraction, RegionRow
 
 HEAD = {
@@ -53,8 +56,8 @@ SECTIONS = {
     "stages": N_("New projects by stage this period"),
     "four": N_("Project rates"),
     "targets": N_("The year's targets"),
-    "red": N_("Red list: under a red floor"),
-    "yellow": N_("Yellow list: under a yellow floor"),
+    "red": N_("Red list: past a red limit"),
+    "yellow": N_("Yellow list: past a yellow limit"),
     "unreachable": N_("People the bot cannot reach"),
     "departments": N_("Co-handling departments: opinions on time"),
 }
@@ -74,6 +77,10 @@ COLUMNS = {
     "late": N_("Still owed, past the deadline"),
     "name": N_("Name"),
     "why": N_("Reason"),
+    "definition": N_("Definition"),
+    "previous": N_("Last month"),
+    "change": N_("Change on last month (percentage points)"),
+    "year_to_date": N_("Year to date"),
 }
 COUNT_LABELS = {
     "new": N_("New issues"),
@@ -82,13 +89,6 @@ COUNT_LABELS = {
     "overdue": N_("Overdue at the cut"),
     "escalated": N_("Escalated"),
     "unrated": N_("Closed unrated"),
-}
-RATE_KEYS: tuple[RateKey, ...] = ("response", "resolution", "satisfaction")
-# Each rate's numerator and denominator among IssueCounts' fields.
-RATE_PARTS = {
-    "response": ("accepted_on_time", "due_accept"),
-    "resolution": ("resolved", "due_resolve"),
-    "satisfaction": ("satisfied", "rated"),
 }
 FOUR_RATES = {
     "signing": N_("Signing rate"),
@@ -101,10 +101,15 @@ TARGETS = {
     "new_projects_1yi": N_("New industrial projects of 100M yuan or more"),
     "projects_50yi": N_("Industrial projects of 5bn yuan or more"),
     "signed_and_started": N_("Projects signed this year and started"),
+    "industrial_investment_wan": N_("Industrial investment completed (10k yuan)"),
+    "new_starts": N_("Projects started this year"),
+    "listed_from_completed": N_("Completed projects listed in the statistics this year"),
+    "started_share_by_midyear": N_("By 30 June, {share} of the year's starts"),
 }
 KINDS = {"official": N_("official"), "contact": N_("contact")}
 REASONS = {True: N_("blocked the bot"), False: N_("never opened the bot")}
 TITLE_FONT = Font(bold=True, size=14)
+POINTS = "+0.0;-0.0;0.0"  # a change in percentage points: +5.0, -2.5
 
 
 def write_summary(sheet: Worksheet, bulletin: Bulletin, locale: str, tz: ZoneInfo) -> None:
@@ -148,16 +153,27 @@ def section(sheet: Worksheet, key: str, columns: tuple[str, ...], locale: str) -
 
 
 def write_issues(sheet: Worksheet, bulletin: Bulletin, locale: str) -> None:
-    """The five counts, then the three rates with their numerators and denominators."""
+    """The counts, then the rates with their numerators and denominators; a month's also
+    beside the month before (and the change, in percentage points) and the year to date."""
     _ = gettext_for(locale)
     section(sheet, "issues", ("count",), locale)
     for key in COUNT_LABELS:
         sheet.append([_(COUNT_LABELS[key]), getattr(bulletin.issues, key)])
-    section(sheet, "rates", ("value", "part", "whole"), locale)
+    before, to_date = bulletin.previous, bulletin.year_to_date
+    context = before is not None and to_date is not None
+    extra = ("previous", "change", "year_to_date") if context else ()
+    section(sheet, "rates", ("value", "part", "whole", *extra, "definition"), locale)
     for rate in RATE_KEYS:
-        part, whole = (getattr(bulletin.issues, name) for name in RATE_PARTS[rate])
-        append_row(sheet, [rate_label(rate, locale), bulletin.issues.rate(rate), part, whole],
-                   [None, PERCENT])  # fmt: skip
+        value = bulletin.issues.rate(rate)
+        part, whole = bulletin.issues.parts(rate)
+        cells: list[Cell] = [rate_label(rate, locale), value, part, whole]
+        formats = [None, PERCENT, None, None]
+        if before is not None and to_date is not None:
+            earlier = before.rate(rate)
+            change = None if value is None or earlier is None else (value - earlier) * 100
+            cells += [earlier, None if change is None else round(change, 1), to_date.rate(rate)]
+            formats += [PERCENT, POINTS, PERCENT]
+        append_row(sheet, [*cells, _(RATE_DEFINITIONS[rate])], formats)
 
 
 def write_stages(sheet: Worksheet, bulletin: Bulletin, locale: str) -> None:
@@ -189,15 +205,20 @@ def write_departments(sheet: Worksheet, bulletin: Bulletin, locale: str) -> None
 
 
 def write_targets(sheet: Worksheet, bulletin: Bulletin, locale: str) -> None:
-    """Each target: reached against the year's figure, and the share next to 序时进度."""
+    """Each target: reached against the year's figure, and the share next to 序时进度 (or next
+    to the share the target itself sets, for the mid-year one); a year without targets says so."""
     _ = gettext_for(locale)
     section(sheet, "targets", ("goal", "actual", "share", "elapsed", "gap"), locale)
     formats = [None, MONEY, MONEY, PERCENT, PERCENT, SIGNED_PERCENT]
     for line in bulletin.targets:
+        due = bulletin.elapsed if line.against is None else line.against
         name = _(TARGETS[line.key]) if line.key in TARGETS else line.key
-        gap = None if line.share is None else line.share - bulletin.elapsed
-        values: list[Cell] = [name, line.target, line.actual, line.share, bulletin.elapsed, gap]
+        name = name.format(share=format_percent(due, "#,##0.#%", locale=babel_locale(locale)))
+        gap = None if line.share is None else line.share - due
+        values: list[Cell] = [name, line.target, line.actual, line.share, due, gap]
         append_row(sheet, values, formats)
+    if not bulletin.targets:
+        sheet.append([_("No targets set for {year}").format(year=bulletin.year)])
 
 
 def write_flags(sheet: Worksheet, regions: list[RegionRow], flag: str, locale: str) -> None:

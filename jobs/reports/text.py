@@ -2,18 +2,20 @@
 
 A message must stay readable on a phone: the bulletin's long lists (every overdue issue, every
 unreachable person) are cut at `SHOWN` lines here and given whole in the workbook that travels
-with it.
+with it; "in the workbook" is said only where one is attached.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_percent
+from babel.dates import format_date
+from babel.numbers import format_decimal, format_percent
 
 from jobs.reports import (
     babel_locale,
@@ -24,13 +26,15 @@ from jobs.reports import (
     scope_name,
     stage_label,
 )
-from jobs.reports.summary import COUNT_LABELS, FOUR_RATES, RATE_KEYS
+from jobs.reports.summary import COUNT_LABELS, FOUR_RATES
 from locales import N_, gettext_for, ngettext_for
-from locales.formats import money
+from locales.formats import moment, money
 from locales.labels import label
 from models.codes import Level, Stage
 from models.cycle import BULLETIN_JOBS
+from models.figures import RATE_KEYS
 from models.periods import Period
+from models.policy import RateKey
 from models.report_data import (
     RATE4_KEYS,
     STAGE_KEYS,
@@ -44,6 +48,7 @@ from models.report_data import (
 )
 
 SHOWN = 10  # lines of a list in a message; the workbook has them all
+T = TypeVar("T")
 BULLETIN_TITLES = {
     "month": N_("{scope} — {period} project service bulletin"),
     "quarter": N_("{scope} — {period} quarterly review"),
@@ -57,14 +62,18 @@ TARGET_NAMES = {
     "new_projects_1yi": N_("New industrial projects of 100M yuan or more"),
     "projects_50yi": N_("Industrial projects of 5bn yuan or more"),
     "signed_and_started": N_("Projects signed this year and started"),
+    "industrial_investment_wan": N_("Industrial investment completed"),
+    "new_starts": N_("Projects started this year"),
+    "listed_from_completed": N_("Completed projects listed in the statistics this year"),
+    # Against its own share, not 序时进度: {share} is the policy's (上半年完成全年开工任务的75%).
+    "started_share_by_midyear": N_("By 30 June, {share} of the year's starts"),
 }
+MONEY_TARGETS = ("agreed_investment_wan", "industrial_investment_wan")
 
 
 def when(value: datetime | None, tz: ZoneInfo, locale: str) -> str:
-    """A moment to the minute in the city's zone ("2026/11/18 22:14", "11/18/26, 10:14 PM")."""
-    if value is None:
-        return "—"
-    return format_datetime(value, "short", tzinfo=tz, locale=babel_locale(locale))
+    """A moment to the minute in the city's zone, as everywhere (locales.formats.moment)."""
+    return moment(value, tz, babel_locale(locale))
 
 
 def percent(value: float | None, locale: str) -> str:
@@ -74,14 +83,52 @@ def percent(value: float | None, locale: str) -> str:
     return format_percent(value, "#,##0.0%", locale=babel_locale(locale))
 
 
+def _share(value: float | None, locale: str) -> str:
+    """A share the policy sets, as written there: 75%, 72.5%."""
+    if value is None:
+        return ""
+    return format_percent(value, "#,##0.#%", locale=babel_locale(locale))
+
+
 def _b(text: str) -> str:
     return f"<b>{escape(text, quote=False)}</b>"
+
+
+def change_text(now: float | None, before: float | None, locale: str) -> str:
+    """The change of a rate from `before` to `now` in percentage points ("+5.0 个百分点",
+    "-2.5 points"); a dash when either is missing."""
+    if now is None or before is None:
+        return "—"
+    delta = round((now - before) * 100, 1)
+    pattern = "+#,##0.0;-#,##0.0" if delta else "0.0"
+    number = format_decimal(delta, pattern, locale=babel_locale(locale))
+    return gettext_for(locale)("{points} points").format(points=number)
+
+
+def rate_in_context(bulletin: Bulletin, key: RateKey, locale: str) -> str:
+    """A rate of the bulletin's scope with its name; for a month, beside the month before and
+    the year to date ("按时签收率 80.0%（环比 +5.0 个百分点，年内 78.2%）")."""
+    value = bulletin.issues.rate(key)
+    if bulletin.previous is None or bulletin.year_to_date is None:
+        return f"{rate_label(key, locale)} {percent(value, locale)}"
+    return gettext_for(locale)(
+        "{rate} {value} (month on month {change}, year to date {ytd})"
+    ).format(
+        rate=rate_label(key, locale),
+        value=percent(value, locale),
+        change=change_text(value, bulletin.previous.rate(key), locale),
+        ytd=percent(bulletin.year_to_date.rate(key), locale),
+    )
 
 
 def _more(hidden: int, locale: str, *, workbook: bool) -> str:
     """The line under a cut list: "… and N more" (in the workbook, where one travels along)."""
     if hidden <= 0:
         return ""
+    return "\n" + _more_text(hidden, locale, workbook=workbook)
+
+
+def _more_text(hidden: int, locale: str, *, workbook: bool) -> str:
     # Called on ngettext_for(...) itself: the extractor (scripts/i18n.sh) sees only that form.
     text = (
         ngettext_for(locale)(
@@ -90,7 +137,7 @@ def _more(hidden: int, locale: str, *, workbook: bool) -> str:
         if workbook
         else ngettext_for(locale)("… and {n} more", "… and {n} more", hidden)
     )
-    return "\n" + text.format(n=hidden)
+    return text.format(n=hidden)
 
 
 def issue_line(row: IssueRow, locale: str, tz: ZoneInfo) -> str:
@@ -109,47 +156,73 @@ def issue_line(row: IssueRow, locale: str, tz: ZoneInfo) -> str:
     return mark + escape(text, quote=False)
 
 
-def bulletin_text(bulletin: Bulletin, locale: str, tz: ZoneInfo) -> str:
-    """The whole bulletin as one HTML message (its long lists cut, see SHOWN)."""
+def bulletin_text(
+    bulletin: Bulletin,
+    locale: str,
+    tz: ZoneInfo,
+    *,
+    attached: bool = False,
+    shown: int | None = SHOWN,
+) -> str:
+    """The whole bulletin as one HTML message, its long lists cut at `shown` lines (None: whole,
+    for a screen rather than a phone); "… and N more in the workbook" only when the workbook is
+    `attached` to the same message, else "… and N more"."""
     _ = gettext_for(locale)
+    lists = Lists(shown, attached)
     grain = Period.parse(bulletin.period).grain
     title = _(BULLETIN_TITLES.get(grain, BULLETIN_TITLES["month"])).format(
         scope=scope_name(bulletin, locale), period=period_title(bulletin.period, locale)
     )
-    cut = _("Figures as at {moment}.").format(moment=when(bulletin.cut, tz, locale))
-    parts = [_b(title) + "\n" + escape(cut, quote=False)]
+    as_at = _("Figures as at {moment}.").format(moment=when(bulletin.cut, tz, locale))
+    parts = [_b(title) + "\n" + escape(as_at, quote=False)]
     parts += [
         _issues(bulletin, locale),
-        _overdue(bulletin, locale, tz),
-        _departments(bulletin, locale),
+        _overdue(bulletin, locale, tz, lists),
+        _departments(bulletin, locale, lists),
         _projects(bulletin, locale),
     ]
     parts += [_targets(bulletin, locale), _ranking(bulletin, locale)]
-    parts += [_flags(bulletin, locale), _unreachable(bulletin, locale)]
+    parts += [_flags(bulletin, locale), _unreachable(bulletin, locale, lists)]
     return "\n\n".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class Lists:
+    """How a bulletin's long lists are cut: at `shown` lines (None: not at all), and whether the
+    workbook that has them whole travels with the text."""
+
+    shown: int | None
+    attached: bool
+
+    def head(self, items: Sequence[T]) -> Sequence[T]:
+        """The items shown."""
+        return items if self.shown is None else items[: self.shown]
+
+    def more(self, items: Sequence[object], locale: str) -> str:
+        """The line under the shown items, if any were left out."""
+        return _more(len(items) - len(self.head(items)), locale, workbook=self.attached)
 
 
 def _issues(bulletin: Bulletin, locale: str) -> str:
     _ = gettext_for(locale)
     counts = bulletin.issues
     line = " · ".join(f"{_(COUNT_LABELS[k])} {getattr(counts, k)}" for k in COUNT_LABELS)
-    rates = " · ".join(
-        f"{rate_label(k, locale)} {percent(counts.rate(k), locale)}" for k in RATE_KEYS
-    )
-    return _b(_("Issues")) + "\n" + escape(f"{line}\n{rates}", quote=False)
+    rates = [rate_in_context(bulletin, k, locale) for k in RATE_KEYS]
+    # A month's rates each on a line of their own: with 环比 and 年内 one line would not fit.
+    glue = " · " if bulletin.previous is None else "\n"
+    return _b(_("Issues")) + "\n" + escape(f"{line}\n{glue.join(rates)}", quote=False)
 
 
-def _overdue(bulletin: Bulletin, locale: str, tz: ZoneInfo) -> str:
+def _overdue(bulletin: Bulletin, locale: str, tz: ZoneInfo, lists: Lists) -> str:
     if not bulletin.overdue:
         return ""
     _ = gettext_for(locale)
-    lines = [issue_line(r, locale, tz) for r in bulletin.overdue[:SHOWN]]
+    lines = [issue_line(r, locale, tz) for r in lists.head(bulletin.overdue)]
     head = _b(_("Overdue, oldest first"))
-    more = _more(len(bulletin.overdue) - SHOWN, locale, workbook=True)
-    return head + "\n" + "\n".join(lines) + more
+    return head + "\n" + "\n".join(lines) + lists.more(bulletin.overdue, locale)
 
 
-def _departments(bulletin: Bulletin, locale: str) -> str:
+def _departments(bulletin: Bulletin, locale: str, lists: Lists) -> str:
     """Each co-handling department's 按时协办率; a late one is named with what it owes."""
     if not bulletin.departments:
         return ""
@@ -159,8 +232,10 @@ def _departments(bulletin: Bulletin, locale: str) -> str:
         name = row.name_zh if locale == "zh_CN" else (row.name_en or row.name_zh)
         line = f"{escape(name, quote=False)} {percent(row.rate, locale)}"
         if row.late:
-            owed = "、".join(row.late[:SHOWN])
-            line += " " + _("(late: {issues})").format(issues=owed)
+            owed = "、".join(lists.head(row.late))
+            if hidden := len(row.late) - len(lists.head(row.late)):
+                owed += " " + _more_text(hidden, locale, workbook=lists.attached)
+            line += " " + escape(_("(late: {issues})").format(issues=owed), quote=False)
         lines.append(line)
     return "\n".join(lines)
 
@@ -180,14 +255,15 @@ def _projects(bulletin: Bulletin, locale: str) -> str:
 
 def _targets(bulletin: Bulletin, locale: str) -> str:
     _ = gettext_for(locale)
-    if not bulletin.targets:
-        return ""
+    if not bulletin.targets:  # said, not left out: a reader must not wonder where they went
+        none = _("No targets set for {year}").format(year=bulletin.year)
+        return _b(_("The year's targets")) + "\n" + escape(none, quote=False)
     lines = []
     for line in bulletin.targets:
-        show = money if line.key == "agreed_investment_wan" else (lambda n, _l: str(n))
+        show = money if line.key in MONEY_TARGETS else (lambda n, _l: str(n))
         lines.append(
             _("{target}: {actual} of {goal} ({share})").format(
-                target=_(TARGET_NAMES[line.key]),
+                target=_(TARGET_NAMES[line.key]).format(share=_share(line.against, locale)),
                 actual=show(line.actual, locale),
                 goal=show(line.target, locale),
                 share=percent(line.share, locale),
@@ -204,15 +280,15 @@ def _ranking(bulletin: Bulletin, locale: str) -> str:
         return ""
     _ = gettext_for(locale)
     lines = []
-    for row in bulletin.regions:
-        rates = " ".join(percent(row.issues.rate(k), locale) for k in RATE_KEYS)
-        mark = {"red": "🔴 ", "yellow": "🟡 "}.get(row.flag or "", "")
-        text = (
-            f"{row.rank}. {mark}{region_name(row, locale)} {percent(row.score, locale)} ({rates})"
+    for row in bulletin.regions:  # every number labelled: a line read alone still says what
+        rates = " · ".join(
+            f"{rate_label(k, locale)} {percent(row.issues.rate(k), locale)}" for k in RATE_KEYS
         )
+        mark = {"red": "🔴 ", "yellow": "🟡 "}.get(row.flag or "", "")
+        score = _("score {value}").format(value=percent(row.score, locale))
+        text = f"{row.rank}. {mark}{region_name(row, locale)} {score} ({rates})"
         lines.append(f"<b>{escape(text)}</b>" if row.code == bulletin.scope else escape(text))
-    legend = " / ".join(rate_label(k, locale) for k in RATE_KEYS)
-    return _b(_("Regions ranked")) + "\n" + escape(legend) + "\n" + "\n".join(lines)
+    return _b(_("Regions ranked")) + "\n" + "\n".join(lines)
 
 
 def _flags(bulletin: Bulletin, locale: str) -> str:
@@ -231,16 +307,15 @@ def _flags(bulletin: Bulletin, locale: str) -> str:
     return "\n".join(parts)
 
 
-def _unreachable(bulletin: Bulletin, locale: str) -> str:
+def _unreachable(bulletin: Bulletin, locale: str, lists: Lists) -> str:
     people = bulletin.unreachable
     if not people:
         return ""
     _ = gettext_for(locale)
-    names = ("、" if in_chinese(locale) else ", ").join(p.name for p in people[:SHOWN])
+    names = ("、" if in_chinese(locale) else ", ").join(p.name for p in lists.head(people))
     count = ngettext_for(locale)("{n} person", "{n} people", len(people)).format(n=len(people))
     head = _b(_("Could not be reached"))
-    more = _more(len(people) - SHOWN, locale, workbook=True)
-    return f"{head} {escape(count)}: {escape(names)}" + more
+    return f"{head} {escape(count)}: {escape(names)}" + lists.more(people, locale)
 
 
 def agenda_text(agenda: Agenda, locale: str, tz: ZoneInfo) -> str:

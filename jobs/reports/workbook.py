@@ -16,12 +16,19 @@ from openpyxl import Workbook
 from openpyxl.styles import PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
-from jobs.reports import babel_locale, bulletin_title, rate_label, region_names, stage_label
+from jobs.reports import (
+    babel_locale,
+    bulletin_title,
+    rate_label,
+    region_names,
+    stage_label,
+)
 from jobs.reports.summary import write_summary
 from jobs.reports.xlsx import DATETIME, MONEY, PERCENT, Cell, as_text, local, write_table
 from locales import N_, gettext_for
 from locales.labels import label
 from models.codes import Category, Level, Rating, Stage, Status, Urgency
+from models.figures import RATE_KEYS
 from models.report_data import STAGE_KEYS, Bulletin, IssueRow, ProjectRow, RegionRow
 
 SHEETS = {
@@ -59,12 +66,9 @@ PROJECT_HEADERS = {
     "overdue_issues": N_("Overdue issues"),
 }
 # The five stage counts follow these columns, under the stages' own names.
-REGION_HEADERS = {
+REGION_HEADERS: dict[str, str] = {
     "rank": N_("Rank"),
     "region": N_("Region"),
-    "response": N_("Response rate"),
-    "resolution": N_("Resolution rate"),
-    "satisfaction": N_("Satisfaction rate"),
     "score": N_("Score"),
     "flag": N_("Flag"),
     "below": N_("Rates under the floor"),
@@ -79,14 +83,12 @@ FLAG_FILLS = {
     "yellow": PatternFill("solid", fgColor="FFEB9C"),
 }
 YES_NO = {True: N_("yes"), False: N_("no")}
-FORMATS = {
+FORMATS: dict[str, str] = {
     "created_at": DATETIME,
     "due_at": DATETIME,
     "investment_wan": MONEY,
     "invested_wan": MONEY,
-    "response": PERCENT,
-    "resolution": PERCENT,
-    "satisfaction": PERCENT,
+    **dict.fromkeys(RATE_KEYS, PERCENT),
     "score": PERCENT,
 }
 
@@ -152,7 +154,9 @@ def region_headers(locale: str) -> dict[str, str]:
     """The ranking's headers: the region's figures, then a column per stage."""
     _ = gettext_for(locale)
     figures = {key: _(REGION_HEADERS[key]) for key in REGION_HEADERS}
-    return figures | {key: stage_label(key, locale) for key in STAGE_KEYS}
+    rates = {key: rate_label(key, locale) for key in RATE_KEYS}
+    first, rest = dict(list(figures.items())[:2]), dict(list(figures.items())[2:])
+    return first | rates | rest | {key: stage_label(key, locale) for key in STAGE_KEYS}
 
 
 def issue_cells(row: IssueRow, reader: Reader) -> dict[str, Cell]:
@@ -199,9 +203,7 @@ def region_cells(row: RegionRow, reader: Reader) -> dict[str, Cell]:
     return {
         "rank": row.rank,
         "region": reader.region(row.code),
-        "response": row.issues.response_rate,
-        "resolution": row.issues.resolution_rate,
-        "satisfaction": row.issues.satisfaction_rate,
+        **{key: row.issues.rate(key) for key in RATE_KEYS},
         "score": row.score,
         "flag": _(FLAGS[row.flag]) if row.flag else None,
         "below": format_list(below, locale=babel_locale(reader.locale)) or None,

@@ -159,9 +159,10 @@ async def direct_line(ctx: Ctx, issue: Issue, command: c.DirectLine) -> Change:
 async def resolve(ctx: Ctx, issue: Issue, command: c.Resolve) -> Change:
     """Resolved, with the note the enterprise reads."""
     note = checked_text(command.note, "note", required=True)
+    on_time = issue.resolve_due is None or ctx.now <= issue.resolve_due
     issue.status, issue.resolved_at = Status.RESOLVED, ctx.now
     issue.reminders_sent = 0  # now counts the rating reminder (close-out)
-    return Change(EventKind.RESOLVED, note=note)
+    return Change(EventKind.RESOLVED, note=note, data={"on_time": on_time})  # 按时办结率
 
 
 async def confirm(ctx: Ctx, issue: Issue, command: c.Confirm) -> Change:

@@ -8,6 +8,10 @@ from datetime import datetime
 from models.codes import AWAITING_ACCEPT, Status, Urgency
 from models.rules import Rules
 from models.tables.issue import Issue, IssueCoHandler
+from models.workcal import Due
+
+# The key of every event's data that holds the deadline running after it (ISO, or None).
+RUNNING_DUE = "running_due"
 
 
 def running_due(issue: Issue) -> datetime | None:
@@ -102,3 +106,24 @@ def start_resolve_clock(issue: Issue, rules: Rules, now: datetime) -> None:
     due = rules.resolve_due(now, issue.level, issue.urgency)
     issue.clock_start, issue.resolve_due = now, due.at
     issue.provisional, issue.reminders_sent, issue.overdue_flagged = due.provisional, 0, False
+
+
+def recounted_due(issue: Issue, rules: Rules, accepted_at: datetime | None = None) -> Due | None:
+    """The deadline of the issue's clock counted again with today's calendar (None: no clock).
+
+    The accept clock runs from `clock_start`. The resolve clock ran from acceptance
+    (`accepted_at`, the latest 受理 event) and every pause for material since moved both
+    `clock_start` and the deadline on by its length, so the pauses are kept: the deadline is
+    recounted from acceptance and moved on by `clock_start - accepted_at`.
+    """
+    if issue.clock_start is None:
+        return None
+    if issue.status in AWAITING_ACCEPT:
+        return rules.accept_due(issue.clock_start, issue.level, issue.urgency)
+    if issue.status not in (Status.ACCEPTED, Status.AWAITING_INFO) or issue.resolve_due is None:
+        return None
+    start = issue.clock_start
+    if accepted_at is not None and accepted_at <= start:
+        start = accepted_at
+    due = rules.resolve_due(start, issue.level, issue.urgency)
+    return Due(due.at + (issue.clock_start - start), due.provisional)

@@ -9,6 +9,8 @@ in the caller's transaction (the runner flushes, the caller commits).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,7 +19,7 @@ from models.errors import NotFound
 from models.issues.actions import REGISTRY
 from models.issues.commands import Command
 from models.issues.context import Change, Ctx, Outcome
-from models.issues.deadlines import next_check, running_due
+from models.issues.deadlines import RUNNING_DUE, next_check, running_due
 from models.notify import notify
 from models.permissions import IssueFacts, require
 from models.tables.issue import Issue, IssueCoHandler, IssueEvent
@@ -73,6 +75,10 @@ async def _locked(session: AsyncSession, issue_id: int) -> Issue:
     return issue
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
 async def record(
     ctx: Ctx, issue: Issue, change: Change, before: tuple[Level, Status] | None = None
 ) -> IssueEvent:
@@ -94,7 +100,9 @@ async def record(
         from_status=from_status,
         to_status=issue.status,
         note=change.note,
-        data=change.data,
+        # The clock running after the change, so a figure drawn as at any moment reads the
+        # deadline of that moment from the history (models/bulletin.py), not today's row.
+        data={**change.data, RUNNING_DUE: _iso(running_due(issue))},
     )
     ctx.session.add(event)
     await ctx.session.flush()

@@ -44,6 +44,7 @@ class ClockReport:
     asked_to_rate: list[str] = field(default_factory=list)
     closed_unrated: list[str] = field(default_factory=list)
     cohandlers: list[str] = field(default_factory=list)  # process_cohandlers' (the job adds it)
+    recomputed: list[str] = field(default_factory=list)  # deadlines counted again (the job's)
 
     @property
     def changed(self) -> int:

@@ -81,5 +81,11 @@ async def test_my_progress_stats_and_lang(
     assert "Your enterprise's issues (1):" in (await chat.say("C1", "/my"))["text"]
     await chat.bind(world.officials["r1-head"], HEAD)
     stats = await chat.say("r1-head", "/stats")
-    assert "范围内问题：1 件" in stats["text"] and "满意率：—" in stats["text"]
+    # this month so far in the head's region, counted as the bulletin counts it
+    assert stats["text"].startswith("<b>清江浦区 · 2026年11月（截至")
+    assert "新增问题 1" in stats["text"] and "按时签收率：—（0 件中 0 件）" in stats["text"]
+    assert (
+        "满意率：—（0 件中 0 件）" in stats["text"]
+        and "发回重办率：—（0 件中 0 件）" in stats["text"]
+    )
     assert "not available to you" in (await chat.say("C1", "/stats"))["text"]

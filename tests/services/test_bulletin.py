@@ -22,6 +22,7 @@ from jobs.reports.text import bulletin_text
 from jobs.reports.workbook import bulletin_workbook
 from models.bulletin import city_and_regions
 from models.codes import Rating
+from models.figures import RATE_KEYS
 from models.issues.commands import Accept, Confirm, Escalate, Resolve
 from models.periods import Period
 from models.report_data import Bulletin, IssueCounts, StageCounts, dump, load
@@ -98,14 +99,17 @@ def test_the_city_figures(bulletins: dict[str, Bulletin]) -> None:
         overdue=3,
         escalated=1,
         accepted_on_time=1,
-        due_accept=5,  # 2 acceptances + 3 still unaccepted past their deadline
-        due_resolve=5,  # 2 resolved + 3 overdue
+        due_accept=5,  # 2 acceptances + 3 still unaccepted past their deadline (I2, I3, I4)
+        resolved_on_time=2,  # I1 and I2, each inside its resolution clock
+        due_resolve=2,  # 2 resolved + none accepted and past its deadline at the cut
         rated=2,
         satisfied=1,
+        reopened=1,  # I2, rated 不满意
     )
-    assert city.issues.response_rate == pytest.approx(0.2)
-    assert city.issues.resolution_rate == pytest.approx(0.4)
-    assert city.issues.satisfaction_rate == pytest.approx(0.5)
+    assert city.issues.rate("on_time_accept") == pytest.approx(0.2)
+    assert city.issues.rate("on_time_resolve") == pytest.approx(1.0)
+    assert city.issues.rate("satisfaction") == pytest.approx(0.5)
+    assert city.issues.rate("reopen") == pytest.approx(0.5)
     assert city.stages == StageCounts(signed=1, started=1, completed=0, in_production=1, listed=1)
     rates = city.rates
     assert (rates.signing.part, rates.signing.whole) == (2, 600)
@@ -138,18 +142,19 @@ def test_the_regions_ranked_and_flagged(bulletins: dict[str, Bulletin]) -> None:
     r1, r2 = bulletins["city"].regions
     assert (r1.code, r1.rank, r2.code, r2.rank) == ("r1", 1, "r2", 2)
     assert (r1.issues.accepted_on_time, r1.issues.due_accept) == (1, 4)
-    assert r1.score == pytest.approx((0.25 + 0.5 + 0.5) / 3)
-    assert r1.flag == "red" and set(r1.below) == {"resolution", "response", "satisfaction"}
-    # r2: nothing rated — satisfaction is not judged, the other two are 0.
-    assert r2.issues.satisfaction_rate is None and r2.score == 0
-    assert r2.flag == "red" and set(r2.below) == {"resolution", "response"}
+    # each rate the higher the better: the reopen rate counts as 1 − 0.5
+    assert r1.score == pytest.approx((0.25 + 1.0 + 0.5 + 0.5) / 4)
+    assert r1.flag == "red" and set(r1.below) == {"on_time_accept", "satisfaction", "reopen"}
+    # r2: nothing resolved or rated — only on-time acceptance is judged, and it is 0.
+    assert r2.issues.satisfaction_rate is None and r2.issues.rate("reopen") is None
+    assert r2.score == 0 and r2.flag == "red" and set(r2.below) == {"on_time_accept"}
     assert bulletins["r2"].issues == r2.issues  # the region's own bulletin agrees
     assert [r.code for r in bulletins["r2"].regions] == ["r1", "r2"]  # it sees the ranking
 
 
 def test_nothing_due_and_nothing_rated_give_no_rate(bulletins: dict[str, Bulletin]) -> None:
     quiet = IssueCounts()
-    assert (quiet.response_rate, quiet.resolution_rate, quiet.satisfaction_rate) == (None,) * 3
+    assert [quiet.rate(k) for k in RATE_KEYS] == [None] * 4
 
 
 async def test_a_month_without_events_counts_no_flow(session: AsyncSession, rules: Rules) -> None:
@@ -173,12 +178,12 @@ def test_the_text_and_the_workbook_hold_the_same_numbers(
 ) -> None:
     city = bulletins["city"]
     text = bulletin_text(city, locale, rules.tz)
-    for figure in ("20.0%", "40.0%", "50.0%", "91.6%"):
+    for figure in ("20.0%", "100.0%", "50.0%", "91.6%"):
         assert figure in text
     book = openpyxl.load_workbook(io.BytesIO(bulletin_workbook(city, locale, rules.tz)))
     summary = [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
     numbers = {cell for row in summary for cell in row if isinstance(cell, int | float)}
-    for value in (3, 2, 1, 5, 0.2, 0.4, 0.5, 620000, 40000000):
+    for value in (3, 2, 1, 5, 0.2, 1.0, 0.5, 620000, 40000000):
         assert value in numbers
     overdue_sheet = book.worksheets[2]
     numbers_listed = [row[0] for row in overdue_sheet.iter_rows(min_row=2, values_only=True)]

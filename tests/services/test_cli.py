@@ -18,10 +18,12 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import openpyxl
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import text
@@ -30,11 +32,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.error import InvalidToken
 
 from bot.cli import cli
-from bot.cli.common import ZtcGroup
+from bot.cli.common import ZtcGroup, load_env
 from bot.sandbox import FakeBotAPI
+from jobs.reports import RATE_LABELS
+from jobs.reports.text import percent
+from locales import gettext_for
 from models.db import make_engine
+from models.figures import RATE_KEYS
 from models.invites import hash_token
-from models.tables.infra import Invite
+from models.periods import Period
+from models.report_data import Bulletin, load
+from models.stats import Scope, scope_figures
+from models.tables.infra import Invite, Report
 from models.tables.org import Enterprise, Official, Region
 from models.tables.project import Project
 from tests.support.database import PG_URL, reset_database
@@ -866,3 +875,79 @@ def test_an_unexpected_error_never_prints_a_token(
         "Unexpected error (RuntimeError): POST /bot123456:***/getMe and "
         "/bot987654321:***/getMe failed"
     ]
+
+
+# --- one definition of every figure: the same numbers in every output ---
+
+
+def _rates_of(scope: dict[str, Any]) -> dict[str, tuple[Any, int, int]]:
+    """A JSON scope's rates: key -> (value, numerator, denominator)."""
+    return {
+        key: (scope[key], scope[f"{key}_numerator"], scope[f"{key}_denominator"])
+        for key in (
+            "on_time_accept_rate",
+            "on_time_resolve_rate",
+            "satisfaction_rate",
+            "reopen_rate",
+        )
+    }
+
+
+def test_every_output_of_a_period_shows_the_same_figures(samples: str, tmp_path: Path) -> None:
+    """November 2026 through `ztc stats`, the bulletin's JSON, text and workbook, the bulletin
+    the schedule delivers, /stats' path, and each region's own: one set of numbers, as at one
+    cut (the month's end), whichever command draws it and whenever."""
+    ztc("sample", "--from", "2026-10-12T00:00", "--to", "2026-11-30T18:00")
+    stats = ztc_json("stats", "--period", "2026-11")
+    as_json = json.loads(ztc("bulletin", "--period", "2026-11", "--format", "json").stdout)
+    assert stats == as_json  # the city's figures and the ranking
+    assert stats["as_at"] == "2026-12-01T00:00:00+08:00"  # the month's end, not "now"
+    figures = _rates_of(stats)
+    assert {v for v, *_ in figures.values()} - {None}, "the sample leaves rates to compare"
+    for value, part, whole in figures.values():
+        assert value == (part / whole if whole else None)
+
+    # the text: every rate, labelled, with the same percentage
+    text = ztc("bulletin", "--period", "2026-11").stdout
+    _ = gettext_for("en")
+    for key in RATE_KEYS:
+        value = figures[f"{key}_rate"][0]
+        assert f"{_(RATE_LABELS[key])} {percent(value, 'en')}" in text
+
+    # the workbook: each rate's row holds the same value, numerator and denominator
+    out = tmp_path / "nov.xlsx"
+    ztc("bulletin", "--period", "2026-11", "--format", "xlsx", "--out", str(out))
+    rows = {r[0]: r for r in openpyxl.load_workbook(out).worksheets[0].iter_rows(values_only=True)}
+    for key in RATE_KEYS:
+        expected, part, whole = figures[f"{key}_rate"]
+        assert rows[_(RATE_LABELS[key])][1:4] == (pytest.approx(expected), part, whole)
+
+    # each region: its own `ztc stats --region` is its line of the ranking
+    for line in stats["regions"]:
+        own = ztc_json("stats", "--period", "2026-11", "--region", line["code"])
+        assert _rates_of(own) == _rates_of(line) and own["counts"] == line["counts"]
+
+    # the bulletin the schedule delivers on 1 December (run at 09:00, drawn as at midnight)
+    ztc("jobs", "run", "monthly_bulletin", "--at", "2026-12-01T09:00")
+    rules = load_env().rules
+
+    async def stored(session: AsyncSession) -> tuple[Bulletin, Any]:
+        query = select(Report).where(Report.job == "monthly_bulletin", Report.scope == "city")
+        report = (await session.exec(query)).one()
+        mine = await scope_figures(
+            session=session,
+            rules=rules,
+            scope=Scope("city"),
+            period=Period.parse("2026-11"),
+            cut=datetime.fromisoformat(stats["as_at"]),
+        )
+        return load(Bulletin, report.data), mine
+
+    delivered, chat = run_db(samples, stored)
+    for key in RATE_KEYS:
+        assert delivered.issues.parts(key) == figures[f"{key}_rate"][1:]
+        assert chat.issues.parts(key) == figures[f"{key}_rate"][1:]  # what /stats draws
+    # …and asked again later, the same month reads the same (as at its cut, from the history)
+    later = ztc_json("stats", "--period", "2026-11")
+    ztc("jobs", "run", "clocks", "--at", "2026-12-20T10:00")  # today's rows move on; history not
+    assert ztc_json("stats", "--period", "2026-11") == later == stats

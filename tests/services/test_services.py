@@ -416,7 +416,7 @@ async def test_deadlines_into_an_unknown_year_are_provisional_and_admins_told(
     issue = await make_issue(session, rules, world, project, at("2026-12-31 10:00"))
     assert issue.provisional
     data = await issue_json(session=session, issue=issue, tz=TZ)
-    assert data["provisional"] is True and data["accept_due"] == "2027-01-01T10:00:00+08:00"
+    assert data["provisional"] is True and data["accept_due"] == "2027-01-04T10:00:00+08:00"
     assert ids(world, "admin") <= await recipients(session, issue, EventKind.CREATED)
 
 

@@ -24,7 +24,7 @@ from PIL import Image
 
 from jobs import notices
 from jobs.notices import FILE_NAMES, FILES_MISSING, report_notice
-from jobs.reports import period_title, stage_label
+from jobs.reports import RATE_LABELS, period_title, stage_label
 from jobs.reports.chart import (
     HEIGHT_PX,
     WIDTH_PX,
@@ -32,7 +32,7 @@ from jobs.reports.chart import (
     chart_font_path,
     draw_bulletin,
 )
-from jobs.reports.summary import COUNT_LABELS
+from jobs.reports.summary import COLUMNS, COUNT_LABELS, SECTIONS
 from jobs.reports.text import bulletin_text
 from jobs.reports.workbook import (
     ISSUE_HEADERS,
@@ -43,6 +43,7 @@ from jobs.reports.workbook import (
 )
 from jobs.reports.xlsx import PERCENT
 from locales import gettext_for
+from models.figures import RATE_KEYS
 from models.report_data import (
     STAGE_KEYS,
     Bulletin,
@@ -119,7 +120,7 @@ def make_bulletin() -> Bulletin:
             stages=StageCounts(signed=2, started=1),
             score=0.82,
             flag="yellow",
-            below=("resolution",),
+            below=("on_time_resolve",),
         ),
         region(
             "hetdz",
@@ -129,6 +130,7 @@ def make_bulletin() -> Bulletin:
             issues=IssueCounts(
                 new=9,
                 resolved=3,
+                resolved_on_time=3,
                 overdue=1,
                 accepted_on_time=4,
                 due_accept=8,
@@ -139,7 +141,7 @@ def make_bulletin() -> Bulletin:
             stages=StageCounts(signed=7, started=2, in_production=2, listed=1),
             score=0.54,
             flag="red",
-            below=("response", "resolution"),
+            below=("on_time_accept", "on_time_resolve"),
         ),
     ]
     return Bulletin(
@@ -158,9 +160,11 @@ def make_bulletin() -> Bulletin:
             escalated=3,
             accepted_on_time=19,
             due_accept=25,
+            resolved_on_time=14,
             due_resolve=21,
             rated=12,
             satisfied=11,
+            reopened=1,
         ),
         overdue=late,
         stages=StageCounts(signed=14, started=6, completed=1, in_production=3, listed=2),
@@ -211,7 +215,7 @@ def make_bulletin() -> Bulletin:
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_chart_is_a_png_of_the_expected_size(locale: str) -> None:
-    data = bulletin_chart(make_bulletin(), locale)
+    data = bulletin_chart(make_bulletin(), locale, TZ)
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
     with Image.open(io.BytesIO(data)) as image:
         assert image.format == "PNG"
@@ -235,7 +239,7 @@ def test_missing_glyph_warnings_are_caught() -> None:
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_chart_sets_every_text_in_the_cjk_font(locale: str) -> None:
-    figure = draw_bulletin(make_bulletin(), locale)
+    figure = draw_bulletin(make_bulletin(), locale, TZ)
     missing = [m for m in render(figure) if "Glyph" in m and "missing" in m]
     assert not missing
     texts = [text for text in figure.findobj(Text) if isinstance(text, Text)]
@@ -248,22 +252,24 @@ def test_chart_sets_every_text_in_the_cjk_font(locale: str) -> None:
 
 
 def test_chart_colours_flagged_regions() -> None:
-    figure = draw_bulletin(make_bulletin(), "zh_CN")
-    rates = figure.axes[0]
+    figure = draw_bulletin(make_bulletin(), "zh_CN", TZ)
+    rates = figure.axes[0]  # the first rate's regions, named down the side
     colours = {tick.get_text(): tick.get_color() for tick in rates.get_yticklabels()}
     assert colours["1. 清江浦区"] != colours["2. 淮安区"] != colours["3. 淮安经济技术开发区"]
 
 
-def test_chart_writes_a_dash_for_a_missing_rate_and_the_stage_counts() -> None:
-    rates, stages = draw_bulletin(make_bulletin(), "en").axes
-    assert [text.get_text() for text in rates.texts].count("—") == 1  # 淮安区: nothing rated
+def test_chart_says_no_data_for_a_missing_rate_and_draws_the_stage_counts() -> None:
+    figure = draw_bulletin(make_bulletin(), "en", TZ)
+    satisfaction = figure.axes[RATE_KEYS.index("satisfaction")]
+    assert [text.get_text() for text in satisfaction.texts] == ["100%", "no data", "75%"]
+    stages = figure.axes[-1]  # 淮安区 above: nothing rated
     assert [text.get_text() for text in stages.texts] == ["14", "6", "1", "3", "2"]
 
 
 def test_chart_without_regions_still_draws() -> None:
     bulletin = make_bulletin()
     empty = Bulletin(**{**bulletin.__dict__, "regions": []})
-    with Image.open(io.BytesIO(bulletin_chart(empty, "en"))) as image:
+    with Image.open(io.BytesIO(bulletin_chart(empty, "en", TZ))) as image:
         assert image.size == (WIDTH_PX, HEIGHT_PX)
 
 
@@ -356,6 +362,28 @@ def test_workbook_rates_are_fractions_formatted_as_percent(locale: str) -> None:
 
 
 @pytest.mark.parametrize("locale", LOCALES)
+def test_workbook_rates_of_a_month_stand_beside_the_month_before_and_the_year(
+    locale: str,
+) -> None:
+    before = IssueCounts(accepted_on_time=15, due_accept=20)  # 75 %, and nothing else
+    year = IssueCounts(accepted_on_time=56, due_accept=80, rated=40, satisfied=36)
+    month = replace(make_bulletin(), previous=before, year_to_date=year)
+    book = load_workbook(io.BytesIO(bulletin_workbook(month, locale, TZ)))
+    summary, _ = book.worksheets[0], gettext_for(locale)
+    head = summary_row(summary, _(SECTIONS["rates"]))
+    assert head[1:8] == tuple(
+        _(COLUMNS[k])
+        for k in ("value", "part", "whole", "previous", "change", "year_to_date", "definition")
+    )
+    accept = summary_row(summary, _(RATE_LABELS["on_time_accept"]))
+    assert accept[1:7] == (pytest.approx(19 / 25), 19, 25, 0.75, 1.0, 0.7)  # +1.0 points
+    satisfaction = summary_row(summary, _(RATE_LABELS["satisfaction"]))
+    assert satisfaction[4:7] == (None, None, 0.9)  # nothing rated the month before
+    plain = open_workbook(locale)["summary"]  # not a month's: no such columns
+    assert _(COLUMNS["previous"]) not in summary_row(plain, _(SECTIONS["rates"]))
+
+
+@pytest.mark.parametrize("locale", LOCALES)
 def test_workbook_lists_issues_and_overdue(locale: str) -> None:
     sheets = open_workbook(locale)
     issues = table(sheets["issues"], ISSUE_HEADERS, locale)
@@ -384,13 +412,13 @@ def test_workbook_lists_projects_with_money_in_wan(locale: str) -> None:
 @pytest.mark.parametrize("locale", LOCALES)
 def test_workbook_ranks_the_regions(locale: str) -> None:
     sheet = open_workbook(locale)["regions"]
-    regions = table(sheet, REGION_HEADERS, locale)
+    regions = table(sheet, {**REGION_HEADERS, **RATE_LABELS}, locale)
     assert [row["rank"] for row in regions] == [1, 2, 3]
     if locale == "zh_CN":
         assert [row["region"] for row in regions] == ["清江浦区", "淮安区", "淮安经济技术开发区"]
-    assert regions[0]["response"] == pytest.approx(10 / 11)
+    assert regions[0]["on_time_accept"] == pytest.approx(10 / 11)
     assert regions[1]["satisfaction"] is None
-    assert regions[2]["resolution"] == pytest.approx(3 / 6)
+    assert regions[2]["on_time_resolve"] == pytest.approx(3 / 6)
     assert [row["new"] for row in regions] == [12, 6, 9]
     assert [row["overdue"] for row in regions] == [1, 0, 1]
     assert [row["score"] for row in regions] == [pytest.approx(s) for s in (0.95, 0.82, 0.54)]
@@ -513,7 +541,9 @@ async def test_a_bulletin_notice_keeps_its_text_when_a_file_cannot_be_drawn(
     caplog.set_level(logging.ERROR, logger="jobs.notices")
     for _time in range(2):  # the second recipient in this language: drawn from the cache
         rendered = await report_notice(bulletin_report(4242), locale, TZ)
-        assert rendered.text.startswith(bulletin_text(make_bulletin(), locale, TZ))
+        attached = "xlsx" not in broken
+        text = bulletin_text(make_bulletin(), locale, TZ, attached=attached)
+        assert rendered.text.startswith(text)
         kept = [kind for kind in FILE_NAMES if kind not in broken]
         names = [_(FILE_NAMES[kind]).format(scope="city", period="2026-10") for kind in kept]
         assert [f.name for f in rendered.files] == names

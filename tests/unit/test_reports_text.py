@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from zoneinfo import ZoneInfo
 
-from jobs.reports.text import agenda_text, digest_text
-from models.report_data import Agenda, AgendaRegion, Digest, IssueRow
+from jobs.reports.text import agenda_text, bulletin_text, digest_text
+from locales.formats import moment
+from models.report_data import Agenda, AgendaRegion, Bulletin, Digest, IssueCounts, IssueRow
 from models.rules import Rules
 from tests.support.factories import at
+from tests.unit.test_reports_files import make_bulletin
 
 ROW = IssueRow(
     number="2026-00001",
@@ -51,3 +54,50 @@ def test_the_agenda_cuts_its_lists_without_a_workbook(rules: Rules) -> None:
     )
     assert "Qingjiangpu District" in text and "12 open issues, 12 overdue" in text
     assert "… and 2 more" in text and "workbook" not in text
+
+
+# --- the bulletin: "in the workbook" only where one travels along; a month in its context ------
+
+
+def long_bulletin() -> Bulletin:
+    """The city's fixture with twelve overdue issues and twelve people the bot cannot reach."""
+    bulletin = make_bulletin()
+    people = [replace(bulletin.unreachable[0], code=f"o{i}", name=f"人{i}") for i in range(12)]
+    return replace(bulletin, overdue=ROWS[:12], unreachable=people)
+
+
+def test_the_workbook_is_promised_only_when_attached() -> None:
+    tz = ZoneInfo("Asia/Shanghai")
+    attached = bulletin_text(long_bulletin(), "en", tz, attached=True)
+    assert attached.count("… and 2 more in the workbook") == 2  # the overdue and the people
+    alone = bulletin_text(long_bulletin(), "en", tz)
+    assert "workbook" not in alone and alone.count("… and 2 more") == 2
+    assert "附表" not in bulletin_text(long_bulletin(), "zh_CN", tz)
+
+
+def test_a_screen_gets_every_line() -> None:
+    text = bulletin_text(long_bulletin(), "en", ZoneInfo("Asia/Shanghai"), shown=None)
+    assert all(row.number in text for row in ROWS[:12]) and "人11" in text
+    assert "… and" not in text
+
+
+def test_a_month_shows_each_rate_beside_the_month_before_and_the_year() -> None:
+    tz = ZoneInfo("Asia/Shanghai")
+    before = IssueCounts(accepted_on_time=15, due_accept=20, rated=12, satisfied=12)
+    year = IssueCounts(accepted_on_time=56, due_accept=80)  # nothing rated all year
+    month = replace(make_bulletin(), previous=before, year_to_date=year)
+    text = bulletin_text(month, "en", tz)
+    assert "On-time acceptance rate 76.0% (month on month +1.0 points, year to date 70.0%)" in text
+    assert "Satisfaction rate 91.7% (month on month -8.3 points, year to date —)" in text
+    assert "On-time resolution rate 66.7% (month on month —, year to date —)" in text
+    zh = bulletin_text(month, "zh_CN", tz)
+    assert "76.0%" in zh and "+1.0" in zh and "70.0%" in zh
+    plain = bulletin_text(make_bulletin(), "en", tz)  # not a month's: no context
+    assert "month on month" not in plain and "On-time acceptance rate 76.0% · " in plain
+
+
+def test_the_bulletin_is_as_at_a_moment_written_as_everywhere_else() -> None:
+    tz = ZoneInfo("Asia/Shanghai")
+    text = bulletin_text(make_bulletin(), "zh_CN", tz)
+    assert "2026年11月1日 00:00" in text and "2026/11/1" not in text
+    assert moment(make_bulletin().cut, tz, "en") in bulletin_text(make_bulletin(), "en", tz)

@@ -99,10 +99,10 @@ def test_the_day_counts_in_the_city_zone_not_utc() -> None:
     assert cal.add_workdays(saturday_early, 1, TZ).at == at("2026-11-23 00:30")
 
 
-def test_into_an_unknown_year_is_provisional_and_weekday_only() -> None:
+def test_into_an_unknown_year_is_provisional_and_weekdays_but_the_fixed_days_off() -> None:
     assert not cal.knows(2027)
     due = cal.add_workdays(at("2026-12-31 10:00"), 1, TZ)
-    assert due.at == at("2027-01-01 10:00")  # New Year's Day guessed as a weekday
+    assert due.at == at("2027-01-04 10:00")  # New Year's Day is off by law, then a weekend
     assert due.provisional
 
 
