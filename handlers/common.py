@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
@@ -21,6 +21,7 @@ from models.identity import Person, mark_reachable, person_for
 from models.issues.context import Ctx
 from models.permissions import Actor, actor_of
 from models.tables.org import Contact
+from models.text import clean_line
 
 log = logging.getLogger(__name__)
 Kind = Literal["contact", "official", "any"]
@@ -212,3 +213,21 @@ async def redraw_buttons(update: Update, markup: InlineKeyboardMarkup | None = N
         reason = str(exc).lower()
         if "not modified" not in reason and not any(gone in reason for gone in _GONE):
             raise
+
+
+def file_entry(message: Message) -> dict[str, Any] | None:
+    """A message's photo or document as a draft keeps it (Draft.files, the material draft);
+    None when it carries neither. /report, /progress and material replies all take files so."""
+    if message.photo:
+        photo = message.photo[-1]
+        return {"kind": "photo", "file_id": photo.file_id, "size": photo.file_size}
+    document = message.document
+    if document is None:
+        return None
+    return {
+        "kind": "document",
+        "file_id": document.file_id,
+        "name": clean_line(document.file_name or "")[:255] or None,
+        "mime": (document.mime_type or "")[:100] or None,
+        "size": document.file_size,
+    }

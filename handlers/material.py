@@ -16,7 +16,7 @@ from telegram.constants import ParseMode
 
 from handlers.callbacks import CB, pack, parse_id, unpack
 from handlers.cards import render_card
-from handlers.common import Turn, point_to_buttons, reply, speaker
+from handlers.common import Turn, file_entry, point_to_buttons, reply, speaker
 from handlers.context import ZtcContext
 from locales.formats import error_text
 from models.attachments import MAX_FILES, check_file
@@ -27,7 +27,6 @@ from models.issues.runner import run
 from models.tables.issue import Issue
 from models.tables.org import Contact
 from models.tables.project import Project
-from models.text import clean_line
 
 KEY = "supply"  # user_data: {"issue": id or None, "files": [...], "text": str or None}
 
@@ -131,19 +130,7 @@ async def _on_message(update: Update, context: ZtcContext, turn: Turn) -> None:
 def _take(message: Message | None, draft: dict[str, Any]) -> None:
     """Keep a message's file and its text (a caption counts as the text)."""
     assert message is not None
-    entry: dict[str, Any] | None = None
-    if message.photo:
-        photo = message.photo[-1]
-        entry = {"kind": "photo", "file_id": photo.file_id, "size": photo.file_size}
-    elif message.document:
-        document = message.document
-        entry = {
-            "kind": "document",
-            "file_id": document.file_id,
-            "name": clean_line(document.file_name or "")[:255] or None,
-            "mime": (document.mime_type or "")[:100] or None,
-            "size": document.file_size,
-        }
+    entry = file_entry(message)
     if entry is not None:
         check_file(draft["files"], entry["size"])
         draft["files"] = [*draft["files"], entry]

@@ -19,7 +19,15 @@ from telegram.ext import ConversationHandler
 
 from handlers import lists, progress_claims
 from handlers.callbacks import CB, State, pack, parse_id, unpack
-from handlers.common import Turn, point_to_buttons, redraw, redraw_buttons, reply, speaker
+from handlers.common import (
+    Turn,
+    file_entry,
+    point_to_buttons,
+    redraw,
+    redraw_buttons,
+    reply,
+    speaker,
+)
 from handlers.context import ZtcContext
 from jobs.progress import day_text
 from jobs.reports import stage_label
@@ -40,7 +48,7 @@ from models.progress import (
 from models.queries import enterprise_projects
 from models.tables.org import Contact, Official
 from models.tables.project import Project
-from models.text import clean_line, clean_text
+from models.text import clean_text
 from models.typed import parse_day, parse_wan
 
 END = ConversationHandler.END
@@ -309,16 +317,8 @@ async def note_file(update: Update, context: ZtcContext, turn: Turn) -> int | No
     assert message is not None
     if (draft := Draft.of(context)) is None:
         return await _lost(update, context, turn)
-    entry: dict[str, Any]  # as Draft.files keeps it
-    if message.photo:
-        photo = message.photo[-1]
-        entry = {"kind": "photo", "file_id": photo.file_id, "size": photo.file_size}
-    else:
-        assert message.document is not None
-        document = message.document
-        name = clean_line(document.file_name or "")[:255] or None
-        entry = {"kind": "document", "file_id": document.file_id, "name": name}
-        entry["size"] = document.file_size
+    entry = file_entry(message)
+    assert entry is not None  # the handler's filter lets only photos and documents in
     try:
         check_file(draft.files, entry.get("size"))
     except InvalidInput as exc:

@@ -16,7 +16,7 @@ from telegram.ext import ConversationHandler
 
 from handlers.callbacks import CB, State, pack, parse_id, unpack
 from handlers.cards import deadline_text
-from handlers.common import Turn, redraw, redraw_buttons, reply, speaker
+from handlers.common import Turn, file_entry, redraw, redraw_buttons, reply, speaker
 from handlers.context import ZtcContext
 from locales.formats import error_text, span_text
 from locales.labels import label
@@ -225,20 +225,8 @@ async def file_received(update: Update, context: ZtcContext, turn: Turn) -> int 
     assert message is not None
     if (draft := Draft.of(context)) is None:
         return await _lost(update, context, turn)
-    entry: dict[str, Any]  # as Draft.files keeps it
-    if message.photo:
-        photo = message.photo[-1]
-        entry = {"kind": "photo", "file_id": photo.file_id, "size": photo.file_size}
-    else:
-        document = message.document
-        assert document is not None
-        entry = {
-            "kind": "document",
-            "file_id": document.file_id,
-            "name": clean_line(document.file_name or "")[:255] or None,
-            "mime": (document.mime_type or "")[:100] or None,
-            "size": document.file_size,
-        }
+    entry = file_entry(message)
+    assert entry is not None  # the handler's filter lets only photos and documents in
     try:
         check_file(draft.files, entry.get("size"))
     except InvalidInput as exc:
