@@ -19,6 +19,8 @@ from telegram.ext import ApplicationBuilder, BaseUpdateProcessor, ContextTypes, 
 from telegram.request import HTTPXRequest
 
 import handlers
+from bot.api import api_app, start_api, stop_api
+from bot.channels import group_channels, unset_variables
 from bot.instance import InstanceLock
 from bot.persistence import DbPersistence
 from bot.runtime import Runtime, ZtcApplication, utc_now, ztc_application
@@ -32,6 +34,7 @@ from jobs.dispatch import Dispatcher
 from jobs.notices import notice_renderer
 from jobs.schedule import load_rules
 from models.db import make_engine
+from models.rules import Rules
 from models.tables.infra import TELEGRAM
 
 log = logging.getLogger(__name__)
@@ -115,16 +118,18 @@ def build_application(
     clock: Callable[[], datetime] = utc_now,
     scheduler: bool = True,
     exclusive: bool = True,
+    rules: Rules | None = None,
 ) -> ZtcApplication:
     """The bot, ready for run_polling/run_webhook or a test's own start/stop.
 
     `scheduler=False` leaves the policy's jobs (and the start-up catch-up) out: tests that drive
     time themselves run the jobs by hand. `exclusive` (the default) makes the start fail with
     AlreadyRunning while another bot process runs on the same database (bot/instance.py).
+    `rules`: these instead of the settings' policy file (the demo adds its WeCom group).
     """
     if settings.bot_token is None:
         raise SettingsError("ZTC_BOT_TOKEN: missing (get one from @BotFather)")
-    rules = load_rules(settings.policy, settings.timezone)
+    rules = rules or load_rules(settings.policy, settings.timezone)
     runtime = Runtime(
         settings=settings,
         rules=rules,
@@ -181,6 +186,8 @@ async def _start_background(app: ZtcApp) -> None:
     rt = ztc_application(app).runtime
     if rt.lock is not None:
         await rt.lock.acquire()  # before anything is sent or polled: one bot per database
+    if rt.settings.api_port is not None:
+        await _start_api(rt)  # first: a port in use stops the start before anything runs
     budget = app.bot.rate_limiter
     assert isinstance(budget, TelegramRateLimiter)  # build_application set it
     bot = _dispatcher_bot(app)
@@ -188,7 +195,10 @@ async def _start_background(app: ZtcApp) -> None:
     render = notice_renderer(
         rules=rt.rules, default_locale=rt.default_locale, clock=rt.now, card=draw_card
     )
-    channels = {TELEGRAM: TelegramChannel(bot, limiter=budget)}
+    channels: dict[str, Any] = {TELEGRAM: TelegramChannel(bot, limiter=budget)}
+    channels |= group_channels(rt.settings, rt.rules)  # the policy's robots and webhooks
+    for name in unset_variables(rt.settings, rt.rules):
+        logging.getLogger(__name__).warning("%s is not set: its group gets nothing", name)
     rt.dispatcher = Dispatcher(engine=rt.engine, channels=channels, render=render, clock=rt.clock)
     stop = asyncio.Event()
     task = asyncio.create_task(rt.dispatcher.run(stop), name="outbox-dispatcher")
@@ -197,8 +207,21 @@ async def _start_background(app: ZtcApp) -> None:
         await start_up(rt)
 
 
+async def _start_api(rt: Runtime) -> None:
+    """The intake API (bot/api/) on the bot's engine and clock; what it queues wakes the
+    dispatcher."""
+    port = rt.settings.api_port
+    assert port is not None
+    app = api_app(engine=rt.engine, rules=rt.rules, clock=rt.now, on_change=rt.wake_dispatcher)
+    rt.api = await start_api(app, host=rt.settings.api_host, port=port)
+    log.info("intake API listening on %s/api/v1", rt.api.url)
+
+
 async def _stop_background(app: ZtcApp) -> None:
     rt = ztc_application(app).runtime
+    if rt.api is not None:
+        await stop_api(rt.api)  # no new request while the dispatcher finishes
+        rt.api = None
     if rt.tasks:
         stop, task, bot = rt.tasks
         stop.set()
@@ -211,6 +234,9 @@ async def _stop_background(app: ZtcApp) -> None:
 
 async def _dispose(app: ZtcApp) -> None:
     rt = ztc_application(app).runtime
+    if rt.api is not None:  # a start that failed after the API began to serve
+        await stop_api(rt.api)
+        rt.api = None
     if rt.lock is not None:
         await rt.lock.release()
     if rt.owns_engine:

@@ -9,19 +9,26 @@ A token is `<bot id>:<secret>` (BotFather's secret: 35 characters of A-Z a-z 0-9
 secret is hidden: the bot id is public (it is the bot's user id) and tells the admin which bot a
 line is about. The configured token is masked exactly, whatever its shape; anything else shaped
 like a token (a second bot's, a token pasted into a message) is masked too.
+
+The group robots' secrets go the same way (`mask_secrets`): the values of the variables the
+policy's groups name, exactly, and whatever sits where a robot's URL keeps its key (WeCom's
+`key=`, DingTalk's `access_token=` and `sign=`, Feishu's `/hook/<token>`).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from urllib.parse import quote
 
 # Bot id digits, a colon (or %3A inside a URL), a secret of 30+ token characters. Real secrets
 # are 35 characters; Telegram's own documentation shows 34-character examples, so allow fewer.
 TOKEN_SHAPE = re.compile(r"(?<![0-9])([0-9]{5,16})(?::|%3[Aa])[A-Za-z0-9_-]{30,}")
 HIDDEN = "***"
+URL_SECRET = re.compile(
+    r"((?:[?&](?:key|access_token|sign|secret|token)=)|/hook/)[^&\s\"'#<>]+", re.IGNORECASE
+)
 LogArgs = tuple[object, ...] | Mapping[str, object] | None  # LogRecord.args
 
 
@@ -32,6 +39,14 @@ def mask_token(text: str, token: str | None = None) -> str:
         for form in (token, quote(token, safe="")):  # as is, and as written inside a URL
             text = text.replace(form, masked)
     return TOKEN_SHAPE.sub(rf"\1:{HIDDEN}", text)
+
+
+def mask_secrets(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with each of `secrets` (as is and URL-encoded) and any robot URL's key hidden."""
+    for secret in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
+        for form in (secret, quote(secret, safe="")):
+            text = text.replace(form, HIDDEN)
+    return URL_SECRET.sub(rf"\1{HIDDEN}", text)
 
 
 def _masked(token: str) -> str:
@@ -46,10 +61,10 @@ class TokenMask(logging.Filter):
     (`telegram.ext`, `httpx` …), a handler's filters see every record it prints.
     """
 
-    def __init__(self, token: str | None = None) -> None:
-        """Mask `token` exactly (when set) and anything shaped like a bot token."""
+    def __init__(self, token: str | None = None, secrets: Iterable[str] = ()) -> None:
+        """Mask `token` exactly (when set), anything shaped like a bot token, and `secrets`."""
         super().__init__()
-        self.token = token
+        self.token, self.secrets = token, tuple(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record in place; never drop it."""
@@ -70,7 +85,7 @@ class TokenMask(logging.Filter):
         return True
 
     def _mask(self, text: str) -> str:
-        return mask_token(text, self.token)
+        return mask_secrets(mask_token(text, self.token), self.secrets)
 
     def _mask_args(self, args: LogArgs) -> LogArgs:
         if isinstance(args, tuple):
@@ -80,9 +95,9 @@ class TokenMask(logging.Filter):
         return args
 
 
-def mask_log_handlers(token: str | None = None) -> None:
+def mask_log_handlers(token: str | None = None, secrets: Iterable[str] = ()) -> None:
     """Put a TokenMask on every handler of the root logger (once; a new call replaces it)."""
     for handler in logging.getLogger().handlers:
         for old in [f for f in handler.filters if isinstance(f, TokenMask)]:
             handler.removeFilter(old)
-        handler.addFilter(TokenMask(token))
+        handler.addFilter(TokenMask(token, secrets))

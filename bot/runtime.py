@@ -20,6 +20,7 @@ from handlers.context import ZtcApp
 from models.rules import Rules
 
 if TYPE_CHECKING:
+    from bot.api import RunningApi
     from bot.instance import InstanceLock
     from jobs.dispatch import Dispatcher
 
@@ -42,6 +43,7 @@ class Runtime:
     scheduled: bool = True  # the policy's jobs run (False: a test drives them by hand)
     tasks: list[Any] = field(default_factory=list)
     lock: InstanceLock | None = None  # held while the bot runs: one bot process per database
+    api: RunningApi | None = None  # the intake API while it serves (ZTC_API_PORT)
 
     def now(self) -> datetime:
         """Now, from the runtime's clock (the demo can move it)."""

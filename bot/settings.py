@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotenv import dotenv_values  # python-dotenv: pydantic-settings reads .env with it too
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -33,6 +35,13 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
+    # The group robots' platforms (another address: a proxy, or a test's fake).
+    wecom_api_url: str = "https://qyapi.weixin.qq.com"
+    dingtalk_api_url: str = "https://oapi.dingtalk.com"
+    feishu_api_url: str = "https://open.feishu.cn"
+    # The intake API served inside `ztc run` (bot/api/): off unless a port is given.
+    api_port: int | None = Field(default=None, ge=1, le=65535)
+    api_host: str = "127.0.0.1"
 
     @field_validator("database_url")
     @classmethod
@@ -60,6 +69,15 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         """The city's time zone."""
         return ZoneInfo(self.timezone)
+
+    def secret(self, name: str) -> str | None:
+        """A variable the policy's groups name (a robot's key, a signing secret): from the
+        environment, else the `.env` file. Read when needed and never kept as a field, so it
+        is never printed with the settings."""
+        value = os.environ.get(name)
+        if value is None and Path(".env").is_file():
+            value = dotenv_values(".env").get(name)
+        return (value or "").strip() or None
 
 
 def load_settings() -> Settings:

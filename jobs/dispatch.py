@@ -7,6 +7,11 @@ The channel cuts a notice into messages and sends each within its own limits (jo
 `Outbox.parts_sent` counts the ones delivered, so a retry resumes with the first one not yet
 sent. What the channel answers decides the rest here, the same for every channel: wait and send
 again, back off, hold a person's rows, re-address, or give up.
+
+A recipient slow to answer (a webhook that times out, a robot's rate limit) holds back only its
+own rows: `run` waits at most `idle` for a pass's recipients, and one still sending goes on in
+its own task while the next passes serve the others (its rows are claimed or behind it, so no
+pass takes them twice).
 """
 
 from __future__ import annotations
@@ -15,8 +20,8 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Hashable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection, Hashable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Literal
@@ -64,7 +69,8 @@ class DispatchReport:
     held: int = 0  # recipient not bound or unreachable: untouched
     blocked: int = 0  # unreachable just now: the person is marked so
     waiting: int = 0  # behind an earlier row of the same recipient, or another dispatcher's
-    picked: int = 0  # rows this pass took up (at most `batch`; held and waiting ones are not)
+    picked: int = 0  # rows this pass took up (at most `batch`; held and waiting ones are not,
+    # nor those of a recipient an earlier pass's task is still serving)
 
 
 def _whose(row: Outbox) -> Whose:
@@ -120,10 +126,19 @@ class Dispatcher:
         max_attempts: int = 8,
         batch: int = 200,
         lease: timedelta = timedelta(minutes=2),
+        only: Collection[str] | None = None,
     ) -> None:
-        """Keep the settings; the channels keep their rate limits across passes."""
+        """Keep the settings; the channels keep their rate limits across passes.
+
+        `only`: deliver the rows of these channels and leave every other row alone (for
+        another dispatcher: `ztc outbox send` without a bot token leaves Telegram's to the bot);
+        by default a row of a channel not in `channels` fails for good.
+        """
         self.engine, self.channels, self.render, self.clock = engine, dict(channels), render, clock
         self.max_attempts, self.batch, self.lease = max_attempts, batch, lease
+        self.only = None if only is None else sorted(only)
+        self._busy: dict[Hashable, asyncio.Task[None]] = {}  # recipients being served now
+        self._patience: float | None = None  # how long a pass waits for them (None: all)
         self._columns = {n: c.person_address for n, c in channels.items() if c.person_address}
         self._moved: dict[tuple[str, str], str] = {}  # (channel, old address) -> new address
         self._wake = asyncio.Event()
@@ -134,36 +149,63 @@ class Dispatcher:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
-        """Pass after pass until `stop` is set; a message in hand is finished first."""
-        self._stop = stop
-        while not stop.is_set():
-            try:
-                if (await self.run_once()).picked >= self.batch:
-                    continue  # a full batch: more are due, no pause
-            except Exception:
-                logger.exception("outbox pass failed")
-            waits = [asyncio.ensure_future(e.wait()) for e in (stop, self._wake)]
-            await asyncio.wait(waits, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
-            for waiting in waits:
-                waiting.cancel()
-            self._wake.clear()
+        """Pass after pass until `stop` is set; the messages in hand are finished first.
+
+        A pass waits at most `idle` for its recipients: a slow one goes on in its own task.
+        """
+        self._stop, self._patience = stop, idle
+        try:
+            while not stop.is_set():
+                try:
+                    if (await self.run_once()).picked >= self.batch:
+                        continue  # a full batch: more are due, no pause
+                except Exception:
+                    logger.exception("outbox pass failed")
+                waits = [asyncio.ensure_future(e.wait()) for e in (stop, self._wake)]
+                await asyncio.wait(waits, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+                for waiting in waits:
+                    waiting.cancel()
+                self._wake.clear()
+        finally:
+            self._patience = None
+            if self._busy:
+                await asyncio.wait(list(self._busy.values()))
 
     async def run_once(self) -> DispatchReport:
-        """One pass over the due rows: each recipient in its own task, its rows in id order."""
+        """One pass over the due rows: each recipient in its own task, its rows in id order
+        (a recipient still served by an earlier pass's task is left to it)."""
         rows, people, (held, waiting) = await self._load(self.clock())
         report = DispatchReport(held=held, waiting=waiting, picked=len(rows))
         queues: dict[Hashable, list[Outbox]] = {}
         for row in rows:
             queues.setdefault(_recipient(row), []).append(row)
-        async with asyncio.TaskGroup() as group:
-            for queue in queues.values():
-                group.create_task(self._recipient(queue, people, report))
+        started = []
+        for key, queue in queues.items():
+            if key in self._busy:  # not picked: a pass that only finds these is no full batch
+                report.waiting += len(queue)
+                report.picked -= len(queue)
+                continue
+            task = asyncio.create_task(self._recipient(queue, people, report))
+            self._busy[key] = task
+            task.add_done_callback(partial(self._served, key))
+            started.append(task)
+        if started:
+            await asyncio.wait(started, timeout=self._patience)
         return report
+
+    def _served(self, key: Hashable, task: asyncio.Task[None]) -> None:
+        """A recipient's task ended: free its place, and log what broke it, if anything."""
+        if self._busy.get(key) is task:
+            del self._busy[key]
+        if not task.cancelled() and (error := task.exception()) is not None:
+            logger.error("outbox: a recipient's deliveries broke off", exc_info=error)
 
     async def _load(self, now: datetime) -> tuple[list[Outbox], People, tuple[int, int]]:
         """Due rows that can go now, their recipients, and how many are held or must wait."""
         # Held and waiting rows are left out in SQL, so a backlog of them never fills the batch.
         due = and_(*_PENDING, col(Outbox.next_attempt_at) <= now)
+        if self.only is not None:
+            due = and_(due, col(Outbox.channel).in_(self.only))
         go, behind = _filters(now, self._columns)
         query = select(Outbox).where(due, go, ~behind).order_by(col(Outbox.id)).limit(self.batch)
         counts = select(func.count().filter(~go), func.count().filter(go & behind)).where(due)
@@ -237,6 +279,8 @@ class Dispatcher:
             await self._write(self._row(row, sent_at=self.clock(), last_error="skipped"))
             logger.info("outbox %s (%s): nothing to say, skipped", row.id, row.dedupe_key)
             return "skipped"
+        if not rendered.key:  # the receiver's idempotency key: the same on every retry
+            rendered = replace(rendered, key=row.dedupe_key)
         try:
             address = await self._send_parts(row, channel, address, rendered, deadline)
         except (
@@ -272,7 +316,8 @@ class Dispatcher:
                 if self._stop.is_set() or time.monotonic() + exc.seconds + 1 > until:
                     raise  # would outlive the claim: hand the row back, due after the wait
                 logger.warning("outbox %s (%s): %s", row.id, row.dedupe_key, exc)
-                await asyncio.sleep(exc.seconds)
+                if await _stopped(self._stop, exc.seconds):
+                    raise  # stopping: hand the row back, due after the wait
             except Moved as exc:
                 if row.address is None:  # a person's own address does not move
                     raise Rejected(f"the person's address {exc}") from exc
@@ -321,6 +366,15 @@ class Dispatcher:
         async with self.engine.begin() as connection:
             results = [await connection.execute(statement) for statement in statements]
         return results[0].rowcount == 1
+
+
+async def _stopped(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait `seconds`, or less if `stop` is set meanwhile; whether it was."""
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
 
 
 def _unusable(row: Outbox, channel: Channel[Any] | None) -> str:

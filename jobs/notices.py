@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import threading
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -28,7 +30,7 @@ from models.codes import EventKind, Level, Rating
 from models.cycle import BULLETIN_JOBS, SKIPPED_NOTICE
 from models.holidays import NOTICE as CALENDAR_NOTICE
 from models.identity import Person
-from models.permissions import actor_of
+from models.permissions import SYSTEM, actor_of
 from models.report_data import Bulletin, ProgressAsk, load
 from models.rules import Rules
 from models.tables.incident import Incident
@@ -111,19 +113,31 @@ FILES_MISSING = {
 Files = dict[str, bytes | None]
 _FILES: dict[tuple[int, str], Files] = {}
 _FILES_KEPT = 32
+# A bulletin goes to several groups at once: the first to ask draws its files, the others wait
+# for them (each report and language its own lock: different reports still draw side by side).
+_LOCKS: dict[tuple[int, str], threading.Lock] = {}
+_LOCKS_LOCK = threading.Lock()
 
 
 def _bulletin_files(report_id: int, bulletin: Bulletin, locale: str, tz: ZoneInfo) -> Files:
     """A stored bulletin's workbook and chart by kind, drawn once per language (None: failed)."""
     key = (report_id, locale)
-    if key not in _FILES:
-        if len(_FILES) >= _FILES_KEPT:
-            del _FILES[next(iter(_FILES))]  # the oldest
-        _FILES[key] = {
-            "xlsx": _drawn(report_id, "xlsx", lambda: bulletin_workbook(bulletin, locale, tz)),
-            "png": _drawn(report_id, "png", lambda: bulletin_chart(bulletin, locale, tz)),
-        }
-    return _FILES[key]
+    with _LOCKS_LOCK:
+        lock = _LOCKS.setdefault(key, threading.Lock())
+    with lock:
+        files = _FILES.get(key)
+        if files is None:
+            files = {
+                "xlsx": _drawn(report_id, "xlsx", lambda: bulletin_workbook(bulletin, locale, tz)),
+                "png": _drawn(report_id, "png", lambda: bulletin_chart(bulletin, locale, tz)),
+            }
+            with _LOCKS_LOCK:
+                if len(_FILES) >= _FILES_KEPT:
+                    oldest = next(iter(_FILES))
+                    del _FILES[oldest]
+                    _LOCKS.pop(oldest, None)
+                _FILES[key] = files
+    return files
 
 
 def _drawn(report_id: int, kind: str, draw: Callable[[], bytes]) -> bytes | None:
@@ -150,7 +164,20 @@ async def report_notice(report: Report, locale: str, tz: ZoneInfo) -> Rendered:
     missing = tuple(kind for kind, data in files.items() if data is None)
     if missing:
         text += "\n\n<i>" + html.escape(gettext_for(locale)(FILES_MISSING[missing])) + "</i>"
-    return Rendered(text, files=_attachments(report, files, locale))
+    return Rendered(
+        text, files=_attachments(report, files, locale), elsewhere=_elsewhere(report, locale)
+    )
+
+
+def _elsewhere(report: Report, locale: str) -> str:
+    """What a channel that cannot carry the files (a DingTalk or Feishu group) says instead:
+    where to find the workbook, in Telegram or by the command."""
+    region = "" if report.scope == "city" else f" --region {report.scope}"
+    command = f"ztc bulletin --period {report.period}{region} --format xlsx"
+    said = html.escape(
+        gettext_for(locale)("The full workbook: in Telegram, or with {command}."), quote=False
+    )
+    return said.format(command=f"<code>{html.escape(command, quote=False)}</code>")
 
 
 def _attachments(report: Report, files: Files, locale: str) -> tuple[Attachment, ...]:
@@ -244,6 +271,12 @@ def notice_renderer(
 
     async def render(session: AsyncSession, row: Outbox, person: Person | None) -> Rendered | None:
         locale = (person.locale if person else None) or default_locale
+        drawn = await draw(session, row, person, locale)
+        return None if drawn is None else replace(drawn, locale=locale)
+
+    async def draw(
+        session: AsyncSession, row: Outbox, person: Person | None, locale: str
+    ) -> Rendered | None:
         if row.kind == "report":
             report = await session.get(Report, row.payload.get("report"))
             return await report_notice(report, locale, rules.tz) if report else None
@@ -262,16 +295,17 @@ def notice_renderer(
             return Rendered(skipped_text(run, locale, rules.tz, code))
         issue = await session.get(Issue, row.issue_id) if row.issue_id else None
         top = headline(row, locale, for_contact=isinstance(person, Contact))
-        if issue is None or person is None:  # a group audience reads the headline only
+        if issue is None:
             return Rendered(top)
         text, buttons = await card(
             session=session,
             rules=rules,
             issue=issue,
-            actor=actor_of(person),
+            actor=SYSTEM if person is None else actor_of(person),
             locale=locale,
             now=clock(),
         )
-        return Rendered(f"{top}\n\n{text}", buttons)
+        # a group reads the card's facts: nobody there acts on it by a button
+        return Rendered(f"{top}\n\n{text}", () if person is None else buttons)
 
     return render

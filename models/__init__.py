@@ -1,5 +1,6 @@
 """The domain: SQLModel tables and the rules over them. Never imports `telegram`."""
 
+from models.tables.api import ApiKey
 from models.tables.calendar import HolidayDay
 from models.tables.incident import Incident
 from models.tables.infra import Invite, Outbox, Report, ScheduleRun
@@ -8,6 +9,7 @@ from models.tables.org import Contact, Department, Enterprise, Official, Region
 from models.tables.project import ProgressReport, Project
 
 __all__ = [
+    "ApiKey",
     "Attachment",
     "Contact",
     "Department",

@@ -1,9 +1,11 @@
 """What each cycle job draws and who receives it: `Report` rows and the outbox rows that deliver
 them, written in the caller's transaction (the one that claimed the run).
 
-Audiences come from the policy's `[audiences.JOB]`: `city` roles and group `chats` get the city's
-report, `region` roles their own region's. Digests, chases and progress reminders go to the
-people concerned.
+Audiences come from the policy's `[audiences.JOB]`: `city` roles, Telegram group `chats` and the
+`groups` (robots and webhooks: one row per destination, its channel and name) get the city's
+report, `region` roles and the `regions.CODE` groups their own region's. Digests and chases go
+to each handler, and to the digest's groups as the city's or a region's open items; progress
+reminders go to the people concerned.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from models.codes import OPEN_STATUSES, RegionKind, Role, Stage, Urgency
 from models.cycle import BULLETIN_JOBS, claim, find_run
 from models.cycle import Status as RunStatus
 from models.periods import Period
-from models.policy import Recipients
+from models.policy import Group, Recipients
 from models.progress import reported_since
 from models.report_data import (
     Agenda,
@@ -50,18 +52,23 @@ async def _report(
     return report
 
 
-def _row(report: Report, now: datetime, who: str, ident: int) -> Outbox:
+def _row(
+    report: Report, now: datetime, who: str, ident: int | str, channel: str = TELEGRAM
+) -> Outbox:
+    """`who`: official, contact, chat (a Telegram group), or a group's channel (`ident` its
+    name: the address its channel resolves at delivery)."""
     assert report.id is not None
+    person = who in ("official", "contact")
     return Outbox(
         dedupe_key=f"report:{report.id}:{who}:{ident}",
         created_at=now,
         kind="report",
         payload={"report": report.id, "job": report.job},
         next_attempt_at=now,
-        official_id=ident if who == "official" else None,
-        contact_id=ident if who == "contact" else None,
-        channel=TELEGRAM,  # people's chats and the policy's group chats are Telegram's
-        address=str(ident) if who == "chat" else None,
+        official_id=int(ident) if who == "official" else None,
+        contact_id=int(ident) if who == "contact" else None,
+        channel=channel,
+        address=None if person else str(ident),
     )
 
 
@@ -77,12 +84,17 @@ async def _officials(
 async def _deliver(
     session: AsyncSession, report: Report, region: Region | None, who: Recipients, now: datetime
 ) -> list[Outbox]:
-    """Rows for the audience: the city's roles and chats, or the region's roles."""
+    """Rows for the audience: the city's roles, chats and groups, or the region's roles and
+    groups."""
     roles = who.region if region is not None else who.city
     rows = [_row(report, now, "official", i) for i in await _officials(session, roles, region)]
     if region is None:
         rows += [_row(report, now, "chat", chat) for chat in who.chats]
-    return rows
+    return rows + _to_groups(report, now, who.of(None if region is None else region.code))
+
+
+def _to_groups(report: Report, now: datetime, groups: Iterable[Group]) -> list[Outbox]:
+    return [_row(report, now, g.channel, g.address, g.channel) for g in groups]
 
 
 def _audience(rules: Rules, job: str) -> Recipients:
@@ -191,6 +203,20 @@ async def digests(
         scope = f"official:{official.code}"
         report = await _report(session, job, period, scope, Digest(period.key, now, items), now)
         rows.append(_row(report, now, "official", official.id or 0))
+    # the groups: the city's open items, or the region's (a scope with none: no digest)
+    who = _audience(rules, job)
+    every = _overdue_first(book, (issue_row(book, i) for ones in mine.values() for i in ones))
+    scopes = [("city", who.groups, every)] if who.groups else []
+    scopes += [
+        (code, groups, [r for r in every if r.region == code])
+        for code, groups in who.regions.items()
+    ]
+    for scope, groups, items in scopes:
+        if items:
+            report = await _report(
+                session, job, period, scope, Digest(period.key, now, items, shared=True), now
+            )
+            rows += _to_groups(report, now, groups)
     return rows
 
 

@@ -14,9 +14,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.codes import Audience, EventKind, Role
+from models.policy import Group, GroupAudience
 from models.tables.infra import TELEGRAM, Outbox
 from models.tables.issue import Issue, IssueCoHandler, IssueEvent
-from models.tables.org import Contact, Department, Official
+from models.tables.org import Contact, Department, Official, Region
 from models.tables.project import Project
 
 A = Audience
@@ -101,6 +102,21 @@ async def _contacts(session: AsyncSession, issue: Issue) -> set[int]:
     return {i for i in (await session.exec(query)).all() if i is not None}
 
 
+# Events the policy's `[escalations]` groups hear of: the city's, and the issue's region's.
+GROUP_EVENTS = (EventKind.ESCALATED, EventKind.DIRECT_LINE)
+
+
+async def _groups(
+    session: AsyncSession, issue: Issue, event: IssueEvent, groups: GroupAudience
+) -> list[Group]:
+    if event.kind not in GROUP_EVENTS or not (groups.groups or groups.regions):
+        return []
+    project = await session.get(Project, issue.project_id)
+    region = await session.get(Region, project.region_id) if project else None
+    own = groups.of(region.code) if region else ()
+    return list({g.address: g for g in (*groups.groups, *own)}.values())
+
+
 async def notify(
     *,
     session: AsyncSession,
@@ -109,8 +125,10 @@ async def notify(
     now: datetime,
     previous_assignee: int | None = None,
     extra: Iterable[Audience] = (),
+    groups: GroupAudience | None = None,
 ) -> list[Outbox]:
-    """Queue the event's notices for everyone concerned except whoever caused it."""
+    """Queue the event's notices for everyone concerned except whoever caused it, and for the
+    `groups` that hear of it (escalations: models/policy.py `Policy.escalations`)."""
     audiences = (*AUDIENCES.get(event.kind, ()), *extra)
     officials: set[int] = set()
     for audience in audiences:
@@ -141,6 +159,20 @@ async def notify(
         )
         for who, people in (("official", officials), ("contact", contacts))
         for person in sorted(people)
+    ]
+    rows += [
+        Outbox(
+            dedupe_key=f"event:{event.id}:{group.channel}:{group.address}",
+            created_at=now,
+            kind=event.kind.value,
+            issue_id=issue.id,
+            event_id=event.id,
+            payload=payload,
+            next_attempt_at=now,
+            channel=group.channel,
+            address=group.address,  # the group's name: its channel finds the URL
+        )
+        for group in await _groups(session, issue, event, groups or GroupAudience())
     ]
     session.add_all(rows)
     return rows

@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import re
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from enum import StrEnum
@@ -281,9 +281,80 @@ class Cycle(_Strict):
     visit_min_wan: int = Field(default=100000, ge=0)
 
 
-class Recipients(_Strict):
-    """Who receives a job's reports: the city's report by role and in group chats, each
-    region's report by role within the region."""
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+_GROUP_NAME = re.compile(r"^[^\s]{1,64}$")
+
+
+class Group(_Strict):
+    """A group destination outside Telegram: a WeCom, DingTalk or Feishu group robot, or a
+    signed JSON webhook. It names the environment variables holding its key (or its whole URL)
+    and its signing secret, never their values: secrets stay out of the policy file.
+
+    Its `address` (the outbox's, and what `ztc channels test NAME` takes) is `name`, by default
+    the key's or URL's variable.
+    """
+
+    channel: Literal["wecom", "dingtalk", "feishu", "webhook"]
+    name: str | None = None
+    key_env: str | None = None  # the robot's key (WeCom) or access token (DingTalk, Feishu)
+    url_env: str | None = None  # or its whole webhook URL (a webhook: always)
+    secret_env: str | None = None  # the signing secret (DingTalk 加签, Feishu, webhook)
+
+    @field_validator("key_env", "url_env", "secret_env")
+    @classmethod
+    def _variable(cls, value: str | None) -> str | None:
+        if value is not None and not _VARIABLE.match(value):
+            raise ValueError(
+                "must name an environment variable, such as ZTC_WECOM_LEADERS "
+                "(the key itself belongs in the environment, never in the policy)"
+            )
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and not _GROUP_NAME.match(value):
+            raise ValueError("a group's name is 1 to 64 characters without spaces")
+        return value
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Group:
+        if (self.key_env is None) == (self.url_env is None):
+            raise ValueError("give key_env or url_env, one of them")
+        if self.channel == "webhook" and (self.url_env is None or self.secret_env is None):
+            raise ValueError("a webhook needs url_env and secret_env: it is always signed")
+        if self.channel == "wecom" and self.secret_env is not None:
+            raise ValueError("a WeCom robot is not signed: leave out secret_env")
+        return self
+
+    @property
+    def address(self) -> str:
+        """How the outbox and the CLI name this destination."""
+        return self.name or self.key_env or self.url_env or ""
+
+
+class GroupAudience(_Strict):
+    """Group destinations for the city (`groups`) and for each region by its code (`regions`)."""
+
+    groups: tuple[Group, ...] = ()
+    regions: dict[str, tuple[Group, ...]] = Field(default_factory=dict)
+
+    def named(self) -> Iterator[tuple[str, Group]]:
+        """Each group with where it is named (`groups`, `regions.CODE`)."""
+        yield from (("groups", g) for g in self.groups)
+        for code, groups in self.regions.items():
+            yield from ((f"regions.{code}", g) for g in groups)
+
+    def of(self, region: str | None) -> tuple[Group, ...]:
+        """The city's groups (`region` None) or the region's (its code)."""
+        return self.groups if region is None else self.regions.get(region, ())
+
+
+class Recipients(GroupAudience):
+    """Who receives a job's reports: the city's report by role, in Telegram group chats and
+    in the `groups` (robots and webhooks); each region's report by role within the region and
+    in the region's groups (`regions.CODE`). A digest job (weekly_digest, daily_chase) goes to
+    each handler, and besides to its groups: the city's open items, or the region's."""
 
     city: tuple[Role, ...] = ()
     region: tuple[Role, ...] = ()
@@ -330,6 +401,7 @@ class Policy(_Strict):
     meeting: Meeting = Meeting()
     cycle: Cycle = Cycle()
     audiences: dict[str, Recipients] = Field(default_factory=dict)
+    escalations: GroupAudience = GroupAudience()  # groups told of escalations and direct lines
     floors: Floors = Floors()
     targets: dict[int, Targets] = Field(default_factory=dict)
     calendar: dict[int, YearCalendar] = Field(default_factory=dict)
@@ -372,6 +444,25 @@ class Policy(_Strict):
             if unknown:
                 raise ValueError(f"{key}: unknown job {unknown[0]!r}")
         return self
+
+    @model_validator(mode="after")
+    def _one_name_one_group(self) -> Policy:
+        seen: dict[str, Group] = {}
+        for where, group in self._named_groups():
+            if seen.setdefault(group.address, group) != group:
+                raise ValueError(
+                    f"{where}: the name {group.address!r} is given to two different destinations"
+                )
+        return self
+
+    def _named_groups(self) -> Iterator[tuple[str, Group]]:
+        for job, recipients in self.audiences.items():
+            yield from ((f"audiences.{job}.{w}", g) for w, g in recipients.named())
+        yield from ((f"escalations.{w}", g) for w, g in self.escalations.named())
+
+    def groups(self) -> dict[str, Group]:
+        """Every group destination the policy names (audiences, escalations), by its address."""
+        return {g.address: g for _, g in self._named_groups()}
 
     def cron_lines(self) -> dict[str, str]:
         """Every periodic job's cron line, the agenda's derived from the meeting day."""

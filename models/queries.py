@@ -293,3 +293,8 @@ async def available_departments(*, session: AsyncSession, issue: Issue) -> list[
     taken = select(IssueCoHandler.department_id).where(IssueCoHandler.issue_id == issue.id)
     query = select(Department).where(col(Department.id).not_in(taken)).order_by(Department.code)
     return list((await session.exec(query)).all())
+
+
+async def region_codes(*, session: AsyncSession) -> list[str]:
+    """Every region's code (the city's too), sorted."""
+    return sorted((await session.exec(select(Region.code))).all())

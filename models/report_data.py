@@ -285,11 +285,13 @@ class Visit:
 
 @dataclass(frozen=True)
 class Digest:
-    """周动态 / 日跟踪 for one handler: their open issues (the chase: the urgent ones)."""
+    """周动态 / 日跟踪 for one handler: their open issues (the chase: the urgent ones); or, for a
+    group (`shared`), the city's or a region's."""
 
     period: str
     cut: datetime
     items: list[IssueRow]
+    shared: bool = False
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from bot.cli.api import api
 from bot.cli.calendar import calendar
+from bot.cli.channels import channels, outbox
 from bot.cli.common import ZtcGroup
 from bot.cli.cycle import bulletin, jobs, sample
 from bot.cli.data import db, import_, invite
@@ -28,6 +30,9 @@ cli.add_command(progress)  # ztc progress report|confirm
 cli.add_command(projects)  # ztc projects show
 cli.add_command(calendar)  # ztc calendar load|show
 cli.add_command(stats)  # ztc stats
+cli.add_command(channels)  # ztc channels test
+cli.add_command(outbox)  # ztc outbox send
+cli.add_command(api)  # ztc api serve|key new|list|revoke
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ import click
 from sqlalchemy.engine import make_url
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.channels import unset_variables
 from bot.cli.common import EXIT_ERROR, Env, load_env
 from bot.settings import SettingsError, load_settings
 from jobs.reports import period_title
@@ -20,6 +21,7 @@ from models.cycle import skipped_runs
 from models.db import DatabaseFolderMissing, make_engine
 from models.migrate import current_revision, head_revision
 from models.policy import PolicyError
+from models.queries import region_codes
 
 OK, BAD, WARN = "✓", "✗", "!"
 
@@ -75,6 +77,7 @@ def doctor() -> None:
     lines.append(_targets(env, _))
     if not any(mark == BAD for mark, _text in lines):  # the database is there and current
         lines += _skipped(env)
+        lines += _groups(env)
     if settings.bot_token is None:
         lines.append((WARN, _("ZTC_BOT_TOKEN is not set: the bot cannot run yet.")))
     for mark, text in lines:
@@ -118,6 +121,31 @@ def _targets(env: Env, gettext: Callable[[str], str]) -> tuple[str, str]:
         "signed_and_started."
     )
     return WARN, text.format(year=year)
+
+
+def _groups(env: Env) -> list[tuple[str, str]]:
+    """The policy's group destinations: the variables they name that the environment lacks,
+    and region codes (`regions.CODE`) that no region has."""
+    policy = env.rules.policy
+    if not policy.groups():
+        return []
+    lines: list[tuple[str, str]] = []
+    missing = unset_variables(env.settings, env.rules)
+    if missing:
+        text = env._(
+            "The policy's groups name variables the environment lacks: {names}. Their notices "
+            "fail until they are set."
+        )
+        lines.append((WARN, text.format(names=", ".join(missing))))
+    else:
+        text = env._("Group destinations: {count}, each with its variables set.")
+        lines.append((OK, text.format(count=len(policy.groups()))))
+    named = {code for a in (*policy.audiences.values(), policy.escalations) for code in a.regions}
+    known = set(env.run(lambda session: region_codes(session=session)))
+    if unknown := sorted(named - known):
+        text = env._("The policy names groups for region codes no region has: {codes}.")
+        lines.append((WARN, text.format(codes=", ".join(unknown))))
+    return lines
 
 
 def _skipped(env: Env) -> list[tuple[str, str]]:

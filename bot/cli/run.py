@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.error import InvalidToken
 
+from bot.channels import group_secrets
 from bot.cli.common import EXIT_CONFIG, EXIT_ERROR, _fail, configure_logging, load_env
+from bot.logmask import mask_log_handlers
 
 if TYPE_CHECKING:  # for the annotation only: `run` imports the bot when it runs
     from handlers.context import ZtcApp
@@ -39,6 +41,8 @@ def run(verbose: bool) -> None:
     if env.run_engine(revision) != head_revision():
         _fail(env._("The database is not up to date: run `ztc db upgrade` first."), EXIT_ERROR)
     configure_logging(logging.DEBUG if verbose else logging.INFO, settings)
+    token = settings.bot_token.get_secret_value() if settings.bot_token else None
+    mask_log_handlers(token, group_secrets(settings, env.rules))  # the robots' keys too
     if not verbose:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job added or run
     app = build_application(settings)

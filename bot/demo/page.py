@@ -69,6 +69,7 @@ STRINGS = {
 }
 ERRORS = {
     "no_person": N_("There is no such person in the demo."),
+    "read_only": N_("The group only receives the bot's reports: pick a person to chat as them."),
     "empty": N_("Write something first."),
     "too_long": N_("The message is too long (at most {limit} characters)"),
     "too_big": N_("The file is too big (at most 20 MB)."),

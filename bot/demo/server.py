@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app import build_application, start_in_loop, stop_in_loop
 from bot.demo.clock import STEPS, DemoClock, JumpRefused, step_target
 from bot.demo.data import DemoPerson, demo_people, set_language
+from bot.demo.group import GROUP_ID, DemoGroup, DemoSettings, with_group
 from bot.demo.guard import (
     FILE_POLICY,
     INLINE_IMAGES,
@@ -38,9 +39,9 @@ from bot.demo.page import (
 from bot.demo.world import prepare_world
 from bot.runtime import Runtime, ZtcApplication
 from bot.sandbox import FakeBotAPI
+from bot.sandbox.robots import FakeRobots
 from bot.sandbox.wire import json_response
 from bot.scheduler import start_up
-from bot.settings import Settings
 from jobs.clocks import run_clocks
 from jobs.reports import babel_locale
 from jobs.reports.chart import chart_font_path
@@ -67,6 +68,8 @@ class Demo:
     clock: DemoClock
     people: list[DemoPerson]
     locale: str
+    group: DemoGroup
+    robots: FakeRobots
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
@@ -86,30 +89,38 @@ async def open_demo(
     clock = DemoClock(start)
     api = FakeBotAPI(username="ztc_demo_bot", clock=lambda: clock().timestamp())
     await api.start()
-    settings = Settings(
-        bot_token=api.token, bot_api_url=api.url, database_url=f"sqlite:///{database}"
+    robots = FakeRobots()  # the city leaders' WeCom group (bot/demo/group.py)
+    await robots.start()
+    group = DemoGroup(robots, api.state, lambda: clock().timestamp())
+    settings = DemoSettings(
+        bot_token=api.token,
+        bot_api_url=api.url,
+        database_url=f"sqlite:///{database}",
+        wecom_api_url=robots.url,
     )
     engine = make_engine(settings.database_url)
     try:
-        rules = load_rules(settings.policy, settings.timezone)
+        rules = with_group(load_rules(settings.policy, settings.timezone))
         people = await prepare_world(
             engine=engine, rules=rules, examples=examples, now=clock(), seed=seed, locale=locale
         )
         for person in people:
             api.add_user(person.user_id, person.name, CLIENT_LANGUAGE[locale])
-        app = build_application(settings, engine=engine, clock=clock)
+        app = build_application(settings, engine=engine, clock=clock, rules=rules)
         await start_in_loop(app)
     except BaseException:
         await engine.dispose()
         await api.stop()
+        await robots.stop()
         raise
-    return Demo(api, app, engine, rules, clock, people, locale)
+    return Demo(api, app, engine, rules, clock, people, locale, group, robots)
 
 
 async def close_demo(demo: Demo) -> None:
     """Stop the bot (finishing what it has in hand), the sandbox and the database."""
     await stop_in_loop(demo.app)
     await demo.api.stop()
+    await demo.robots.stop()
     await demo.engine.dispose()
 
 
@@ -197,11 +208,14 @@ class Routes:
             "version": sandbox.version,
             "clock": self.clock_json(),
             "people": [
-                person_json(p, sandbox.chats.get(p.user_id), demo.locale) for p in demo.people
+                *(person_json(p, sandbox.chats.get(p.user_id), demo.locale) for p in demo.people),
+                demo.group.person_json(demo.locale),
             ],
             "chat": None,
         }
-        if person is not None:
+        if chat == str(GROUP_ID):
+            body["chat"] = {"id": GROUP_ID, **demo.group.chat_json(self.when)}
+        elif person is not None:
             log_ = sandbox.chats.get(person.user_id)
             body["chat"] = {"id": person.user_id, **chat_json(log_, sandbox.bot["id"], self.when)}
         return body
@@ -232,7 +246,7 @@ class Routes:
         person = self.demo.person(body.get("chat"))
         text = str(body.get("text") or "").strip()
         if person is None:
-            return self.refuse("no_person")
+            return self.nobody(body.get("chat"))
         if not text:
             return self.refuse("empty")
         if len(text) > TEXT_LIMIT:
@@ -250,7 +264,7 @@ class Routes:
         upload = form.get("file")
         caption = str(form.get("caption") or "").strip() or None
         if person is None:
-            return self.refuse("no_person")
+            return self.nobody(form.get("chat"))
         if not isinstance(upload, web.FileField):
             return self.refuse("no_file")
         data = upload.file.read()
@@ -271,7 +285,7 @@ class Routes:
         body = await _json(request)
         person = self.demo.person(body.get("chat"))
         if person is None:
-            return self.refuse("no_person")
+            return self.nobody(body.get("chat"))
         try:
             query = self.demo.api.press(
                 person.user_id, int(body.get("message_id") or 0), str(body.get("data") or "")
@@ -326,6 +340,10 @@ class Routes:
         demo.locale = locale
         demo.api.state.changed()
         return json_response({"ok": True})
+
+    def nobody(self, chat: Any) -> web.Response:
+        """The answer when a request names no person: the group takes nothing from the page."""
+        return self.refuse("read_only" if str(chat) == str(GROUP_ID) else "no_person")
 
     def refuse(self, key: str, **values: Any) -> web.Response:
         """A request the demo will not do, said in the page's language."""

@@ -7,7 +7,8 @@ the lease, the order per recipient, retries and back-off, and `Outbox.parts_sent
 
 `send` returns when the part is delivered, or raises one of the outcomes below; anything else it
 raises is a fault of ours (a bug, the database), not the endpoint's, and the row is left to its
-lease. Telegram is jobs/channels/telegram.py.
+lease. Telegram is jobs/channels/telegram.py; the group robots (WeCom, DingTalk, Feishu) and the
+signed JSON webhook are jobs/channels/groups.py and the modules beside it.
 """
 
 from __future__ import annotations
@@ -62,12 +63,18 @@ class Rendered:
     """A notice as the reader gets it, on any channel.
 
     `text` is Telegram's HTML subset (<b>, <i>, <a>, <code>, entities), which every channel
-    converts; `buttons` go under the text (on its last part); the files follow it.
+    converts; `buttons` go under the text (on its last part); the files follow it. A channel
+    that cannot carry the files says `elsewhere` (markup too: where to get them) instead, and
+    a channel that has to shorten the text says so in `locale`, the reader's language. `key` is
+    the outbox row's dedupe key (the dispatcher sets it): a receiver's idempotency key.
     """
 
     text: str
     buttons: Buttons = ()
     files: tuple[Attachment, ...] = ()
+    elsewhere: str = ""
+    locale: str = "zh_CN"
+    key: str = ""
 
 
 class DeliveryError(Exception):

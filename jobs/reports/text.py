@@ -360,21 +360,26 @@ def visit_text(visit: Visit, locale: str, tz: ZoneInfo) -> str:
 
 
 def digest_text(digest: Digest, locale: str, tz: ZoneInfo, *, chase: bool) -> str:
-    """周动态 / 日跟踪: the handler's open (urgent) issues, overdue first."""
+    """周动态 / 日跟踪: the handler's open (urgent) issues, overdue first; for a group, the
+    scope's (no /inbox to point to there)."""
     n = len(digest.items)
-    head = (
-        ngettext_for(locale)(
+    if chase:
+        head = ngettext_for(locale)(
             "Daily chase: {n} urgent issue is open", "Daily chase: {n} urgent issues are open", n
         )
-        if chase
-        else ngettext_for(locale)(
+    elif digest.shared:
+        head = ngettext_for(locale)(
+            "This week: {n} issue is open", "This week: {n} issues are open", n
+        )
+    else:
+        head = ngettext_for(locale)(
             "This week: {n} issue is open with you", "This week: {n} issues are open with you", n
         )
-    ).format(n=n)
     lines = [issue_line(r, locale, tz) for r in digest.items[: SHOWN * 2]]
     more = _more(n - SHOWN * 2, locale, workbook=False)
-    tail = gettext_for(locale)("Open the list with /inbox.")
-    return _b(head) + "\n" + "\n".join(lines) + more + "\n" + escape(tail)
+    inbox = gettext_for(locale)("Open the list with /inbox.")
+    tail = "" if digest.shared else "\n" + escape(inbox)
+    return _b(head.format(n=n)) + "\n" + "\n".join(lines) + more + tail
 
 
 def progress_text(ask: ProgressAsk, locale: str, tz: ZoneInfo) -> str:

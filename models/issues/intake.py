@@ -7,6 +7,8 @@ the first submit made.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,10 +38,12 @@ async def report_issue(
     text: str,
     urgency: Urgency = Urgency.NORMAL,
     submission_key: str | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Issue:
     """Create an issue for a project and route it to the level of the project's tier; the
     category's department co-handles it. With a `submission_key` seen before, the issue of
-    that first submit, unchanged."""
+    that first submit, unchanged. `data` is kept on the CREATED event (where the report came
+    from: the intake API's system)."""
     if submission_key is not None:
         existing = await issue_by_submission(session=ctx.session, key=submission_key)
         if existing is not None:
@@ -78,7 +82,8 @@ async def report_issue(
     if department is not None:
         assert department.id is not None
         join_cohandler(ctx, issue, department.id)
-    await record(ctx, issue, Change(EventKind.CREATED, note=body), (level, Status.SUBMITTED))
+    created = Change(EventKind.CREATED, note=body, data=dict(data or {}))
+    await record(ctx, issue, created, (level, Status.SUBMITTED))
     if issue.assignee_id is None:
         await record(ctx, issue, Change(EventKind.UNASSIGNED))
     return issue

@@ -119,5 +119,6 @@ async def record(
         now=ctx.now,
         previous_assignee=change.previous_assignee,
         extra=also,
+        groups=ctx.rules.policy.escalations,
     )
     return event

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from bot.demo.group import GROUP_ID
 from tests.support.paths import ROOT
 
 ARTIFACTS = Path(os.environ.get("ZTC_ARTIFACTS", ROOT / "test-artifacts")) / "demo"
@@ -155,7 +156,23 @@ class Page:
         except Exception as exc:
             self.shot("failure")
             texts = "\n".join(m.text[:120] for m in self.messages())
-            raise AssertionError(f"waited {WAIT}s for {what}; the chat shows:\n{texts}") from exc
+            raise AssertionError(
+                f"waited {WAIT}s for {what}; the page: {self.describe()}; the chat shows:\n{texts}"
+            ) from exc
+
+    def describe(self) -> str:
+        """Where the page stands, for a failure's message: address, title, the list, errors."""
+        try:
+            people = self.css(".person[data-person]")
+            shown = sum(1 for p in people if p.is_displayed())
+            console = [e["message"][:200] for e in self.driver.get_log("browser")][-5:]
+            offline = self.css("#offline")[0].is_displayed()
+        except Exception as exc:  # describing must never hide the failure itself
+            return f"(could not describe the page: {exc!r})"
+        return (
+            f"{self.driver.current_url} {self.driver.title!r}, {len(people)} people entries "
+            f"({shown} shown), offline banner: {offline}, console: {console}"
+        )
 
     def css(self, selector: str) -> list[Any]:
         from selenium.webdriver.common.by import By
@@ -246,7 +263,8 @@ def test_a_problem_from_report_to_bulletin_in_the_browser(
     browser.get(demo_url)
     page.until(lambda: page.css(".person[data-person]"), "the people list")
     featured = [p for p in page.people() if p["featured"]]
-    contact, head, deputy, principal, _admin = (p["id"] for p in featured)
+    assert featured[-1]["id"] == GROUP_ID  # the WeCom group, after the five people
+    contact, head, deputy, principal, _admin = (p["id"] for p in featured[:-1])
     assert [p["role"] for p in featured][:4] == [
         "contact",
         "region_head",
@@ -318,6 +336,14 @@ def test_a_problem_from_report_to_bulletin_in_the_browser(
     )
     page.shot("05-principal-bulletin")
 
+    # the city leaders' WeCom group got the same bulletin through its robot, beside the chats
+    page.open_person(GROUP_ID)
+    page.bot_says("2026年11月 项目服务通报")
+    page.until(lambda: page.css("#chat img.photo"), "the chart in the WeCom group")
+    page.until(lambda: page.css("#chat a.doc"), "the workbook in the WeCom group")
+    assert not page.css("#composer-form")[0].is_displayed()  # the group takes no messages
+    page.shot("06-wecom-group")
+
     # English: the page and the bot
     from selenium.webdriver.support.ui import Select
 
@@ -326,7 +352,7 @@ def test_a_problem_from_report_to_bulletin_in_the_browser(
     page.open_person(contact)
     page.send("/help")
     page.bot_says("Report a problem")
-    page.shot("06-english")
+    page.shot("07-english")
 
     # all along, the page's Content-Security-Policy blocked nothing the page does
     console = [entry["message"] for entry in browser.get_log("browser")]

@@ -525,7 +525,8 @@
   function renderBottom(chat) {
     const started = !!chat.started;
     $("#starter").hidden = started;
-    $("#composer-form").hidden = !started;
+    // a read-only chat (the demo's WeCom group) takes nothing from the visitor
+    $("#composer-form").hidden = !started || !!chat.readonly;
     renderKeyboard(started ? chat.keyboard : null);
     $("#start").disabled = state.busy;
   }
