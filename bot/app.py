@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -22,10 +23,13 @@ import handlers
 from bot.api import api_app, start_api, stop_api
 from bot.channels import group_channels, unset_variables
 from bot.instance import InstanceLock
+from bot.logctx import UPDATE
+from bot.ops import Metrics, Ops, start_ops, stop_ops
 from bot.persistence import DbPersistence
 from bot.runtime import Runtime, ZtcApplication, utc_now, ztc_application
 from bot.scheduler import schedule_jobs, start_up
 from bot.settings import Settings, SettingsError
+from handlers import describe
 from handlers.cards import draw_card
 from handlers.context import ZtcApp, ZtcContext
 from jobs.channels.telegram import TelegramChannel
@@ -52,27 +56,34 @@ class PerChatOrder(BaseUpdateProcessor):
     the arrival order.
     """
 
-    def __init__(self, max_concurrent_updates: int = 64) -> None:
-        """Allow up to `max_concurrent_updates` chats at once."""
+    def __init__(self, max_concurrent_updates: int = 64, metrics: Metrics | None = None) -> None:
+        """Allow up to `max_concurrent_updates` chats at once; time each turn in `metrics`."""
         super().__init__(_UNBOUNDED)
-        self.slots, self.running = max_concurrent_updates, 0
+        self.slots, self.running, self.metrics = max_concurrent_updates, 0, metrics
         self._free = asyncio.Semaphore(max_concurrent_updates)
         # chat -> (the done-signal of its last update in line, how many of its updates are in)
         self._lines: dict[int, tuple[asyncio.Future[None], int]] = {}
 
-    async def _run(self, coroutine: Awaitable[Any]) -> None:
+    async def _run(self, update: object, coroutine: Awaitable[Any]) -> None:
         async with self._free:
             self.running += 1  # PTB's current_concurrent_updates also counts those in line
+            tag = UPDATE.set(update.update_id if isinstance(update, Update) else None)
+            started = time.perf_counter()
             try:
                 await coroutine
             finally:
                 self.running -= 1
+                seconds = time.perf_counter() - started
+                if self.metrics is not None:
+                    self.metrics.handled(update, seconds)
+                log.info("%s handled in %.0f ms", describe(update), seconds * 1000)
+                UPDATE.reset(tag)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Wait for the chat's previous update, then for a slot, then run."""
         key = _chat_key(update)
         if key is None:  # nothing to keep in order with (a poll, an inline query …)
-            await self._run(coroutine)
+            await self._run(update, coroutine)
             return
         previous, count = self._lines.get(key, (None, 0))
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -80,7 +91,7 @@ class PerChatOrder(BaseUpdateProcessor):
         try:
             if previous is not None:
                 await asyncio.wait([previous])  # never cancels the predecessor's signal
-            await self._run(coroutine)
+            await self._run(update, coroutine)
         finally:
             if asyncio.iscoroutine(coroutine):
                 coroutine.close()  # cancelled while in line: no "never awaited" warning
@@ -153,7 +164,7 @@ def build_application(
         .context_types(ContextTypes(context=ZtcContext))
         .job_queue(jobs)
         .persistence(DbPersistence(runtime.engine))
-        .concurrent_updates(PerChatOrder())
+        .concurrent_updates(PerChatOrder(metrics=runtime.metrics))
         # The token's one sending budget: replies take their turns here (and wait out a 429,
         # then retry), the dispatcher's deliveries from the same object (_start_background).
         .rate_limiter(TelegramRateLimiter(max_retries=3))
@@ -188,6 +199,8 @@ async def _start_background(app: ZtcApp) -> None:
         await rt.lock.acquire()  # before anything is sent or polled: one bot per database
     if rt.settings.api_port is not None:
         await _start_api(rt)  # first: a port in use stops the start before anything runs
+    if rt.settings.ops_port is not None:
+        await _start_ops(rt)
     budget = app.bot.rate_limiter
     assert isinstance(budget, TelegramRateLimiter)  # build_application set it
     bot = _dispatcher_bot(app)
@@ -199,7 +212,13 @@ async def _start_background(app: ZtcApp) -> None:
     channels |= group_channels(rt.settings, rt.rules)  # the policy's robots and webhooks
     for name in unset_variables(rt.settings, rt.rules):
         logging.getLogger(__name__).warning("%s is not set: its group gets nothing", name)
-    rt.dispatcher = Dispatcher(engine=rt.engine, channels=channels, render=render, clock=rt.clock)
+    rt.dispatcher = Dispatcher(
+        engine=rt.engine,
+        channels=channels,
+        render=render,
+        clock=rt.clock,
+        observe=rt.metrics.delivery,
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(rt.dispatcher.run(stop), name="outbox-dispatcher")
     rt.tasks = [stop, task, bot]
@@ -217,11 +236,28 @@ async def _start_api(rt: Runtime) -> None:
     log.info("intake API listening on %s/api/v1", rt.api.url)
 
 
+async def _start_ops(rt: Runtime) -> None:
+    """/healthz and /metrics (bot/ops.py) on the bot's engine and clock."""
+    port = rt.settings.ops_port
+    assert port is not None
+    ops = Ops(engine=rt.engine, clock=rt.now, metrics=rt.metrics, leading=lambda: rt.scheduled)
+    rt.ops = await start_ops(ops, host=rt.settings.ops_host, port=port)
+    log.info("health and metrics on %s/healthz and /metrics", rt.ops.url)
+
+
+async def _stop_servers(rt: Runtime) -> None:
+    """The intake API and the ops server, if they serve (no new request from now on)."""
+    if rt.api is not None:
+        await stop_api(rt.api)
+        rt.api = None
+    if rt.ops is not None:
+        await stop_ops(rt.ops)
+        rt.ops = None
+
+
 async def _stop_background(app: ZtcApp) -> None:
     rt = ztc_application(app).runtime
-    if rt.api is not None:
-        await stop_api(rt.api)  # no new request while the dispatcher finishes
-        rt.api = None
+    await _stop_servers(rt)  # no new request while the dispatcher finishes
     if rt.tasks:
         stop, task, bot = rt.tasks
         stop.set()
@@ -234,9 +270,7 @@ async def _stop_background(app: ZtcApp) -> None:
 
 async def _dispose(app: ZtcApp) -> None:
     rt = ztc_application(app).runtime
-    if rt.api is not None:  # a start that failed after the API began to serve
-        await stop_api(rt.api)
-        rt.api = None
+    await _stop_servers(rt)  # a start that failed after a server began to serve
     if rt.lock is not None:
         await rt.lock.release()
     if rt.owns_engine:

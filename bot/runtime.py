@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application
 
+from bot.ops import Metrics
 from bot.settings import Settings
 from handlers.context import ZtcApp
 from models.rules import Rules
@@ -22,6 +23,7 @@ from models.rules import Rules
 if TYPE_CHECKING:
     from bot.api import RunningApi
     from bot.instance import InstanceLock
+    from bot.ops import RunningOps
     from jobs.dispatch import Dispatcher
 
 
@@ -44,6 +46,8 @@ class Runtime:
     tasks: list[Any] = field(default_factory=list)
     lock: InstanceLock | None = None  # held while the bot runs: one bot process per database
     api: RunningApi | None = None  # the intake API while it serves (ZTC_API_PORT)
+    metrics: Metrics = field(default_factory=Metrics)  # what /metrics shows (bot/ops.py)
+    ops: RunningOps | None = None  # /healthz and /metrics while they serve (ZTC_OPS_PORT)
 
     def now(self) -> datetime:
         """Now, from the runtime's clock (the demo can move it)."""

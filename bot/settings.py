@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values  # python-dotenv: pydantic-settings reads .env with it too
@@ -42,6 +43,10 @@ class Settings(BaseSettings):
     # The intake API served inside `ztc run` (bot/api/): off unless a port is given.
     api_port: int | None = Field(default=None, ge=1, le=65535)
     api_host: str = "127.0.0.1"
+    # /healthz and /metrics (bot/ops.py), served inside `ztc run`: off unless a port is given.
+    ops_port: int | None = Field(default=None, ge=1, le=65535)
+    ops_host: str = "127.0.0.1"
+    log_format: Literal["text", "json"] = "text"  # json: one object per line, for machines
 
     @field_validator("database_url")
     @classmethod

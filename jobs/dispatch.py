@@ -127,15 +127,18 @@ class Dispatcher:
         batch: int = 200,
         lease: timedelta = timedelta(minutes=2),
         only: Collection[str] | None = None,
+        observe: Callable[[str, str], None] | None = None,
     ) -> None:
         """Keep the settings; the channels keep their rate limits across passes.
 
         `only`: deliver the rows of these channels and leave every other row alone (for
         another dispatcher: `ztc outbox send` without a bot token leaves Telegram's to the bot);
-        by default a row of a channel not in `channels` fails for good.
+        by default a row of a channel not in `channels` fails for good. `observe(channel,
+        result)` hears each row's outcome, and "rate_limited" for each busy answer (metrics).
         """
         self.engine, self.channels, self.render, self.clock = engine, dict(channels), render, clock
         self.max_attempts, self.batch, self.lease = max_attempts, batch, lease
+        self.observe = observe or (lambda channel, result: None)
         self.only = None if only is None else sorted(only)
         self._busy: dict[Hashable, asyncio.Task[None]] = {}  # recipients being served now
         self._patience: float | None = None  # how long a pass waits for them (None: all)
@@ -239,6 +242,7 @@ class Dispatcher:
                     logger.exception("outbox %s (%s): delivery broke off", row.id, row.dedupe_key)
                     outcome = "waiting"
             setattr(report, outcome, getattr(report, outcome) + 1)
+            self.observe(row.channel, outcome)
             if outcome in ("retried", "blocked", "waiting"):
                 report.waiting += len(queue) - index - 1
                 return
@@ -313,6 +317,7 @@ class Dispatcher:
                 await channel.send(address, part)
                 return address
             except RetryLater as exc:
+                self.observe(row.channel, "rate_limited")
                 if self._stop.is_set() or time.monotonic() + exc.seconds + 1 > until:
                     raise  # would outlive the claim: hand the row back, due after the wait
                 logger.warning("outbox %s (%s): %s", row.id, row.dedupe_key, exc)

@@ -19,12 +19,14 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
+from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.error import InvalidToken
 
 from bot.instance import AlreadyRunning
+from bot.logctx import UpdateTag
 from bot.logmask import mask_log_handlers, mask_token
 from bot.settings import Settings, SettingsError, load_settings
 from jobs.schedule import load_rules
@@ -183,9 +185,26 @@ def _token(settings: Settings | None) -> str | None:
     return settings.bot_token.get_secret_value()
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s%(update)s: %(message)s"  # bot/logctx.py
+
+
+def json_formatter() -> logging.Formatter:
+    """One JSON object per line: time, level, logger, message (and exc_info, a traceback)."""
+    return JsonFormatter(
+        "%(asctime)s %(levelname)s %(name)s %(update_id)s %(message)s",
+        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        json_ensure_ascii=False,
+    )
+
+
 def configure_logging(level: int, settings: Settings) -> None:
-    """Log to stderr at `level`, the bot token masked in every line (bot/logmask.py)."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Log to stderr at `level`, the bot token masked in every line (bot/logmask.py); with
+    ZTC_LOG_FORMAT=json, one JSON object per line (time, level, logger, message, traceback)."""
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(UpdateTag())  # the update each line belongs to
+        if settings.log_format == "json":
+            handler.setFormatter(json_formatter())
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll is noise
     mask_log_handlers(_token(settings))
 

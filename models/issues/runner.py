@@ -9,6 +9,7 @@ in the caller's transaction (the runner flushes, the caller commits).
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlmodel import select
@@ -24,6 +25,8 @@ from models.notify import notify
 from models.permissions import IssueFacts, require
 from models.tables.issue import Issue, IssueCoHandler, IssueEvent
 from models.tables.project import Project
+
+log = logging.getLogger(__name__)
 
 
 async def facts_for(*, session: AsyncSession, issue: Issue) -> IssueFacts:
@@ -106,6 +109,15 @@ async def record(
     )
     ctx.session.add(event)
     await ctx.session.flush()
+    log.info(
+        "issue %s: %s by %s%s (%s, %s)",
+        issue.number,
+        change.kind.value,
+        actor.kind,
+        f" {actor.id}" if actor.id is not None else "",
+        issue.level.value,
+        issue.status.value,
+    )
     for file in change.files:
         file.issue_id, file.event_id = issue.id, event.id
         ctx.session.add(file)

@@ -4,6 +4,7 @@ however (`ztc run` as a process, its logs masked end to end: tests/e2e/test_run.
 from __future__ import annotations
 
 import io
+import json
 import logging
 from collections.abc import Iterator
 from urllib.parse import quote
@@ -11,6 +12,7 @@ from urllib.parse import quote
 import pytest
 from telegram.error import InvalidToken
 
+from bot.cli.common import json_formatter
 from bot.logmask import TokenMask, mask_log_handlers, mask_token
 
 # Shaped like BotFather's tokens: bot id, colon, a 35-character secret.
@@ -74,6 +76,22 @@ def test_mask_covers_the_exception_and_its_traceback(root_log: io.StringIO) -> N
     assert "Invalid token 987654321:***" in text and "/bot987654321:***/getMe" in text
     assert "The token `987654321:***` was rejected" in text
     assert "AAHxxx" not in text
+
+
+def test_json_lines_are_masked_too_traceback_included(root_log: io.StringIO) -> None:
+    root = logging.getLogger()
+    ours = next(h for h in root.handlers if getattr(h, "stream", None) is root_log)
+    ours.setFormatter(json_formatter())  # ZTC_LOG_FORMAT=json
+    try:
+        raise ValueError(f"POST /bot{REJECTED}/getMe: 401")
+    except ValueError:
+        logging.getLogger("ztc.outbox").exception("问题 %s: send failed", "2026-00001")
+    (line,) = root_log.getvalue().splitlines()
+    record = json.loads(line)
+    assert (record["level"], record["logger"]) == ("ERROR", "ztc.outbox")
+    assert record["message"] == "问题 2026-00001: send failed" and record["time"]
+    assert "Traceback" in record["exc_info"] and "/bot987654321:***/getMe" in record["exc_info"]
+    assert "AAHxxx" not in line
 
 
 def test_mask_covers_stack_info(root_log: io.StringIO) -> None:
