@@ -80,9 +80,6 @@ class TokenMask(logging.Filter):
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = self._mask(record.exc_text)
-            # only the masked text from now on: a formatter that formats the traceback again
-            # from exc_info (python-json-logger's does) would print the secrets in it
-            record.exc_info = None
         if record.stack_info:
             record.stack_info = self._mask(record.stack_info)
         return True

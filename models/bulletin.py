@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from statistics import mean
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.codes import (
@@ -185,11 +185,17 @@ async def load_book(*, session: AsyncSession, rules: Rules, period: Period, cut:
 
 
 async def _states(session: AsyncSession, issues: list[Issue], cut: datetime) -> dict[int, AtCut]:
-    """Each issue as its last event at or before the cut left it."""
-    last: dict[int, IssueEvent] = {}
-    history = select(IssueEvent).where(col(IssueEvent.at) <= cut).order_by(col(IssueEvent.id))
-    for event in (await session.exec(history)).all():
-        last[event.issue_id] = event
+    """Each issue as its last event at or before the cut left it (only that event is read: the
+    whole history was read once, and held in memory, for every bulletin and its context)."""
+    latest = (
+        select(func.max(IssueEvent.id))
+        .where(col(IssueEvent.at) <= cut)
+        .group_by(col(IssueEvent.issue_id))
+    )
+    last = {
+        event.issue_id: event
+        for event in (await session.exec(select(IssueEvent).where(col(IssueEvent.id).in_(latest))))
+    }
     return {i.id: state_at_cut(i, last.get(i.id)) for i in issues if i.id is not None}
 
 

@@ -188,9 +188,24 @@ def _token(settings: Settings | None) -> str | None:
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s%(update)s: %(message)s"  # bot/logctx.py
 
 
+class _MaskedJson(JsonFormatter):
+    """python-json-logger formats a traceback again from `exc_info`: give it the text the mask
+    left in `exc_text` instead (bot/logmask.py), never the raw exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as JSON, its traceback as masked."""
+        if not record.exc_text:
+            return super().format(record)
+        kept, record.exc_info = record.exc_info, None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_info = kept
+
+
 def json_formatter() -> logging.Formatter:
     """One JSON object per line: time, level, logger, message (and exc_info, a traceback)."""
-    return JsonFormatter(
+    return _MaskedJson(
         "%(asctime)s %(levelname)s %(name)s %(update_id)s %(message)s",
         rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         json_ensure_ascii=False,
