@@ -56,10 +56,17 @@ class PerChatOrder(BaseUpdateProcessor):
     the arrival order.
     """
 
-    def __init__(self, max_concurrent_updates: int = 64, metrics: Metrics | None = None) -> None:
-        """Allow up to `max_concurrent_updates` chats at once; time each turn in `metrics`."""
+    def __init__(
+        self,
+        max_concurrent_updates: int = 64,
+        metrics: Metrics | None = None,
+        first_time: Callable[[int], Awaitable[bool]] | None = None,
+    ) -> None:
+        """Allow up to `max_concurrent_updates` chats at once; time each turn in `metrics`;
+        drop an update `first_time(update_id)` says was taken up already (models/updates.py)."""
         super().__init__(_UNBOUNDED)
         self.slots, self.running, self.metrics = max_concurrent_updates, 0, metrics
+        self.first_time = first_time
         self._free = asyncio.Semaphore(max_concurrent_updates)
         # chat -> (the done-signal of its last update in line, how many of its updates are in)
         self._lines: dict[int, tuple[asyncio.Future[None], int]] = {}
@@ -67,7 +74,14 @@ class PerChatOrder(BaseUpdateProcessor):
     async def _run(self, update: object, coroutine: Awaitable[Any]) -> None:
         async with self._free:
             self.running += 1  # PTB's current_concurrent_updates also counts those in line
-            tag = UPDATE.set(update.update_id if isinstance(update, Update) else None)
+            update_id = update.update_id if isinstance(update, Update) else None
+            if update_id is not None and self.first_time and not await self.first_time(update_id):
+                log.info("update %s came again: handled once already, dropped", update_id)
+                self.running -= 1
+                if asyncio.iscoroutine(coroutine):
+                    coroutine.close()  # never to run: no "never awaited" warning
+                return
+            tag = UPDATE.set(update_id)
             started = time.perf_counter()
             try:
                 await coroutine
@@ -164,7 +178,7 @@ def build_application(
         .context_types(ContextTypes(context=ZtcContext))
         .job_queue(jobs)
         .persistence(DbPersistence(runtime.engine))
-        .concurrent_updates(PerChatOrder(metrics=runtime.metrics))
+        .concurrent_updates(PerChatOrder(metrics=runtime.metrics, first_time=runtime.first_time))
         # The token's one sending budget: replies take their turns here (and wait out a 429,
         # then retry), the dispatcher's deliveries from the same object (_start_background).
         .rate_limiter(TelegramRateLimiter(max_retries=3))

@@ -19,6 +19,7 @@ from bot.ops import Metrics
 from bot.settings import Settings
 from handlers.context import ZtcApp
 from models.rules import Rules
+from models.updates import first_time
 
 if TYPE_CHECKING:
     from bot.api import RunningApi
@@ -57,6 +58,18 @@ class Runtime:
     def default_locale(self) -> str:
         """The language of people whose own is not known (ZTC_DEFAULT_LOCALE)."""
         return self.settings.default_locale
+
+    async def first_time(self, update_id: int) -> bool:
+        """Whether this update is new to the database (a copy of one taken up: False)."""
+        prefix = (
+            self.settings.bot_token.get_secret_value().split(":", 1)[0]
+            if self.settings.bot_token
+            else ""
+        )
+        bot_id = int(prefix) if prefix.isdigit() else 0  # the bot's id leads its token
+        return await first_time(
+            engine=self.engine, bot_id=bot_id, update_id=update_id, now=self.now()
+        )
 
     def wake_dispatcher(self) -> None:
         """New outbox rows are committed: deliver them without waiting for the next pass."""

@@ -17,6 +17,7 @@ from handlers.context import BotRuntime, ZtcContext
 from jobs.clocks import run_clocks
 from jobs.cycle import CycleRun, catch_up, run_cycle_job
 from jobs.schedule import trigger_for
+from models.updates import forget_old
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 300.0  # a cycle job that failed tries again this much later (inside its grace)
@@ -39,9 +40,11 @@ def schedule_jobs(job_queue: JobQueue[ZtcContext], runtime: Runtime) -> None:
 
 
 async def _clock_tick(context: ZtcContext) -> None:
-    """The clock watcher: reminders and escalations as at now; then deliver what it queued."""
+    """The clock watcher: reminders and escalations as at now; then deliver what it queued.
+    It also forgets the ids of updates handled more than two days ago (models/updates.py)."""
     rt = context.rt
     report = await run_clocks(engine=rt.engine, rules=rt.rules, now=rt.now())
+    await forget_old(engine=rt.engine, now=rt.now())  # the update ids past Telegram's 24 hours
     if report.changed:
         log.info("clock sweep: %s", report)
         rt.wake_dispatcher()

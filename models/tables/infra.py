@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.tables.types import UTCDateTime
@@ -103,3 +103,16 @@ class ChatState(SQLModel, table=True):
     key: str = Field(max_length=200)
     data: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SeenUpdate(SQLModel, table=True):
+    """A Telegram update taken up, by its bot and id: one delivered twice (a webhook's retry, an
+    update that reached two processes) is handled once (models/updates.py)."""
+
+    bot_id: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    update_id: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    seen_at: datetime = Field(sa_type=UTCDateTime, index=True)
