@@ -75,7 +75,7 @@ class PerChatOrder(BaseUpdateProcessor):
         async with self._free:
             self.running += 1  # PTB's current_concurrent_updates also counts those in line
             update_id = update.update_id if isinstance(update, Update) else None
-            if update_id is not None and self.first_time and not await self.first_time(update_id):
+            if update_id is not None and not await self._first_time(update_id):
                 log.info("update %s came again: handled once already, dropped", update_id)
                 self.running -= 1
                 if asyncio.iscoroutine(coroutine):
@@ -92,6 +92,17 @@ class PerChatOrder(BaseUpdateProcessor):
                     self.metrics.handled(update, seconds)
                 log.info("%s handled in %.0f ms", describe(update), seconds * 1000)
                 UPDATE.reset(tag)
+
+    async def _first_time(self, update_id: int) -> bool:
+        """Whether to take the update up: yes unless recorded before (and yes when the record
+        cannot be read: the handler meets the database's failure and says so to the person)."""
+        if self.first_time is None:
+            return True
+        try:
+            return await self.first_time(update_id)
+        except Exception:
+            log.warning("update %s: could not check it is new; handled", update_id, exc_info=True)
+            return True
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Wait for the chat's previous update, then for a slot, then run."""
