@@ -7,7 +7,8 @@ it at real data. For each N it seeds the database in this process (600 projects,
 the past year — four in five closed, the rest open and quiet —, their events), then measures in
 a fresh process, so that the peak RSS is the measuring's own:
 
-- inbox: `inbox_issues` for the busiest official and for the median one (p50/p95 of 30 runs);
+- inbox: the first page of `/inbox` (`inbox_page`) for the busiest official and for the median
+  one (p50/p95 of 30 runs);
 - the quiet clock sweep (nothing due), a sweep with 1 % of the open issues due, and the
   escalation of 1,000 overdue issues (each one level up, with its event and notices);
 - the monthly bulletin drawn as `ztc bulletin` draws it, in every format (JSON, text,
@@ -48,7 +49,7 @@ from models.issues.sweep import process_clocks  # noqa: E402
 from models.migrate import recreate  # noqa: E402
 from models.periods import Period  # noqa: E402
 from models.policy import load_policy  # noqa: E402
-from models.queries import inbox_issues  # noqa: E402
+from models.queries import inbox_page  # noqa: E402
 from models.rules import Rules  # noqa: E402
 from models.tables.issue import Issue, IssueEvent  # noqa: E402
 from models.tables.org import Official  # noqa: E402
@@ -186,8 +187,8 @@ async def measure(url: str) -> dict[str, Any]:
         times = []
         for _ in range(30):
             async with AsyncSession(engine) as s:
-                seconds, _rows = await _timed(
-                    inbox_issues(session=s, official_id=official or 0, now=NOW)
+                seconds, _rows = await _timed(  # the first page, as /inbox draws it
+                    inbox_page(session=s, official_id=official or 0, now=NOW, page=0, size=5)
                 )
             times.append(seconds)
         out[f"inbox_{name}"] = f"{_ms(times)} ({count})"

@@ -20,7 +20,7 @@ from locales.labels import label
 from models.issues.deadlines import running_due
 from models.periods import Period
 from models.progress import latest_report, pending_claim
-from models.queries import enterprise_issues, inbox_issues, is_overdue
+from models.queries import enterprise_issues, inbox_page, is_overdue
 from models.stats import actor_scope, scope_figures
 from models.tables.issue import Issue
 from models.tables.org import Contact, Official
@@ -48,25 +48,38 @@ def button_label(head: str, deadline: str | None, limit: int = BUTTON_TEXT) -> s
     return head[:room].rstrip(" ·") + "…" + tail
 
 
-async def _issues(turn: Turn, which: str) -> list[Issue]:
-    session = turn.session
-    if which == "my" and isinstance(turn.person, Contact):
-        return await enterprise_issues(session=session, enterprise_id=turn.person.enterprise_id)
-    if which == "inbox" and isinstance(turn.person, Official) and turn.person.id:
-        return await inbox_issues(session=session, official_id=turn.person.id, now=turn.rt.now())
-    return []
+async def _issues(turn: Turn, which: str, page: int) -> tuple[list[Issue], int, int]:
+    """The page's issues (the last page if `page` is past it), how many in all, the page."""
+    session, person = turn.session, turn.person
+    if which == "inbox" and isinstance(person, Official) and person.id:
+        now = turn.rt.now()
+        issues, total = await inbox_page(
+            session=session, official_id=person.id, now=now, page=max(page, 0), size=PAGE
+        )
+        last = max((total + PAGE - 1) // PAGE - 1, 0)
+        if page > last:  # the list got shorter since the page was drawn: its last page
+            issues, total = await inbox_page(
+                session=session, official_id=person.id, now=now, page=last, size=PAGE
+            )
+        return issues, total, min(max(page, 0), last)
+    everyone: list[Issue] = []
+    if which == "my" and isinstance(person, Contact):
+        everyone = await enterprise_issues(session=session, enterprise_id=person.enterprise_id)
+    last = max((len(everyone) + PAGE - 1) // PAGE - 1, 0)
+    page = min(max(page, 0), last)
+    return everyone[page * PAGE : (page + 1) * PAGE], len(everyone), page
 
 
 def _page(
-    turn: Turn, which: str, issues: list[Issue], page: int
+    turn: Turn, which: str, shown: tuple[list[Issue], int, int]
 ) -> tuple[str, InlineKeyboardMarkup | None]:
+    issues, total, page = shown
     if not issues:
         return turn._(EMPTY[which]), None
-    pages = (len(issues) + PAGE - 1) // PAGE
-    page = min(max(page, 0), pages - 1)
+    pages = (total + PAGE - 1) // PAGE
     now, tz = turn.rt.now(), turn.rt.rules.tz
     rows = []
-    for issue in issues[page * PAGE : (page + 1) * PAGE]:
+    for issue in issues:
         mark = "⚠ " if is_overdue(issue, now) else ""
         category, status = label(issue.category, turn.locale), label(issue.status, turn.locale)
         head = f"{mark}{issue.number} · {category} · {status}"
@@ -82,7 +95,7 @@ def _page(
         nav.append(InlineKeyboardButton("▶", callback_data=pack(CB.PAGE, which, page + 1)))
     if nav:
         rows.append(nav)
-    title = turn._(TITLES[which]).format(count=len(issues))
+    title = turn._(TITLES[which]).format(count=total)
     if pages > 1:
         title += " " + turn._("page {page} of {pages}").format(page=page + 1, pages=pages)
     return title, InlineKeyboardMarkup(rows)
@@ -91,14 +104,14 @@ def _page(
 @speaker("contact")
 async def my(update: Update, context: ZtcContext, turn: Turn) -> None:
     """The contact's enterprise's issues, newest first."""
-    text, markup = _page(turn, "my", await _issues(turn, "my"), 0)
+    text, markup = _page(turn, "my", await _issues(turn, "my", 0))
     await reply(update, context, text, reply_markup=markup)
 
 
 @speaker("official")
 async def inbox(update: Update, context: ZtcContext, turn: Turn) -> None:
     """The official's open issues: overdue first, then by deadline."""
-    text, markup = _page(turn, "inbox", await _issues(turn, "inbox"), 0)
+    text, markup = _page(turn, "inbox", await _issues(turn, "inbox", 0))
     await reply(update, context, text, reply_markup=markup)
 
 
@@ -112,7 +125,7 @@ async def page(update: Update, context: ZtcContext, turn: Turn) -> None:
     if len(parts) != 2 or parts[0] not in EMPTY or not (parts[1].isascii() and parts[1].isdigit()):
         return
     which, number = parts[0], int(parts[1][:6])  # more pages than that: the last one
-    text, markup = _page(turn, which, await _issues(turn, which), number)
+    text, markup = _page(turn, which, await _issues(turn, which, number))
     await redraw(update, context, text, markup)
 
 
