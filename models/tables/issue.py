@@ -31,7 +31,7 @@ class Issue(SQLModel, table=True):
     number: str | None = Field(default=None, max_length=20, unique=True)
     project_id: int = Field(foreign_key="project.id", index=True)
     reporter_contact_id: int | None = Field(default=None, foreign_key="contact.id")
-    reporter_official_id: int | None = Field(default=None, foreign_key="official.id")
+    reporter_official_id: int | None = Field(default=None, foreign_key="official.id", index=True)
     category: Category = Field(sa_type=code_enum(Category))
     urgency: Urgency = Field(sa_type=code_enum(Urgency))
     text: str = Field(sa_column=Column(Text, nullable=False))

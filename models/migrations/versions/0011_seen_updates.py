@@ -1,4 +1,5 @@
-"""seen updates: each Telegram update handled once, even when delivered twice
+"""seen updates: each Telegram update handled once, even when delivered twice; an index on
+the issues an official logged (the inbox reads them)
 
 Revision ID: 0011
 Revises: 0010
@@ -28,9 +29,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("bot_id", "update_id"),
     )
     op.create_index(op.f("ix_seenupdate_seen_at"), "seenupdate", ["seen_at"], unique=False)
+    op.create_index(
+        op.f("ix_issue_reporter_official_id"), "issue", ["reporter_official_id"], unique=False
+    )
 
 
 def downgrade() -> None:
     """Revert."""
+    op.drop_index(op.f("ix_issue_reporter_official_id"), table_name="issue")
     op.drop_index(op.f("ix_seenupdate_seen_at"), table_name="seenupdate")
     op.drop_table("seenupdate")
