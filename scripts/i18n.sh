@@ -29,6 +29,11 @@ for dir in bot models handlers jobs locales; do
     fi
 done
 
+# The template as it was: if only its creation date changes below, it is put back (no noise).
+previous="$(mktemp)"
+trap 'rm -f "$previous"' EXIT
+cp locales/messages.pot "$previous" 2>/dev/null || true
+
 "$pybabel" --quiet extract -F babel.cfg -k N_ -k _ --no-location --sort-output --project ztc \
     -o locales/messages.pot "${sources[@]}"
 # pybabel's extractor only sees keyword calls such as `_("...")` and `env._("...")`; add the
@@ -67,7 +72,13 @@ with open(pot_path, "wb") as file:
     write_po(file, template, width=76, no_location=True, sort_output=True)
 print(f"{pot_path}: {len(template)} messages ({added} from gettext_for(...)(...) calls)")
 PY
-"$pybabel" update -i locales/messages.pot -d locales --no-fuzzy-matching --ignore-obsolete
+if [[ -s "$previous" ]] && diff -q \
+    <(grep -v '^"POT-Creation-Date:' "$previous") \
+    <(grep -v '^"POT-Creation-Date:' locales/messages.pot) >/dev/null; then
+    cp "$previous" locales/messages.pot
+fi
+"$pybabel" update -i locales/messages.pot -d locales --no-fuzzy-matching --ignore-obsolete \
+    --ignore-pot-creation-date
 
 untranslated=0
 for po in locales/*/LC_MESSAGES/messages.po; do

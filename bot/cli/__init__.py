@@ -18,7 +18,7 @@ from bot.cli.run import run
 from bot.cli.stats import stats
 
 
-@click.group(cls=ZtcGroup)
+@click.group(cls=ZtcGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ztc")
 def cli() -> None:
     """ztc — the 直通车 project-assist bot's command line."""

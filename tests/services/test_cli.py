@@ -206,6 +206,17 @@ def run(argv: list[str], url: str, cwd: Path, **extra: str) -> subprocess.Comple
     return done
 
 
+# --- help ---
+
+
+def test_dash_h_is_help_on_every_level() -> None:
+    for argv in (["-h"], ["issues", "-h"], ["issues", "new", "-h"], ["outbox", "send", "-h"]):
+        out = ztc(*argv).stdout
+        assert out.startswith(f"Usage: ztc {' '.join(argv[:-1])}".rstrip() + " "), argv
+        assert "-h, --help" in out
+    assert ztc("--version").stdout.startswith("ztc, version ")
+
+
 # --- schema and doctor ---
 
 
