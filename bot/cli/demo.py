@@ -32,7 +32,7 @@ from locales import LOCALES
     "--examples",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
-    help="Folder of example CSVs (default: the checkout's examples/).",
+    help="Folder of example CSVs (default: the example city shipped with ztc).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log what the bot does (INFO).")
 def demo(

@@ -26,8 +26,9 @@ HISTORY = timedelta(days=45)  # how far back the simulated issues go
 
 
 def examples_folder() -> Path:
-    """The source checkout's examples/ (the demo needs a clone, as the README installs it)."""
-    return Path(__file__).resolve().parents[2] / "examples"
+    """The example city shipped with the package (bot/demo/examples; `examples/` in a checkout
+    links to it): the demo runs from any install, a clone or a wheel."""
+    return Path(__file__).resolve().parent / "examples"
 
 
 async def prepare_world(
