@@ -57,6 +57,23 @@ class DatabaseFolderMissing(Exception):
         super().__init__(f"the folder {folder} does not exist")
 
 
+class DatabaseMissing(Exception):
+    """The SQLite file does not exist yet: `ztc db upgrade` creates it (nothing else does)."""
+
+    def __init__(self, path: Path) -> None:
+        """Keep the path for the message."""
+        self.path = path
+        super().__init__(f"the database {path} does not exist yet")
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The SQLite database's file (None: PostgreSQL, or an in-memory database)."""
+    parsed = async_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).expanduser().resolve()
+
+
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for a URL as people write it (SQLite gets foreign keys on)."""
     parsed = async_url(url)

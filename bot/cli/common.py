@@ -32,7 +32,13 @@ from bot.settings import Settings, SettingsError, load_settings
 from jobs.schedule import load_rules
 from locales import gettext_for
 from locales.formats import error_text, row_error_text
-from models.db import DatabaseFolderMissing, make_engine, session_scope
+from models.db import (
+    DatabaseFolderMissing,
+    DatabaseMissing,
+    make_engine,
+    session_scope,
+    sqlite_file,
+)
 from models.errors import DomainError
 from models.holidays import refresh_calendar
 from models.importer import CsvRejected
@@ -72,8 +78,12 @@ class Env:
 
         return self.run_engine(in_session)
 
-    def run_engine(self, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
-        """Run `work` with an engine of its own (migrations, checks)."""
+    def run_engine(self, work: Callable[[AsyncEngine], Awaitable[T]], creates: bool = False) -> T:
+        """Run `work` with an engine of its own (migrations, checks). A SQLite file that does
+        not exist is not created (DatabaseMissing) unless the command `creates` it."""
+        path = sqlite_file(self.settings.database_url)
+        if path is not None and not creates and path.parent.is_dir() and not path.exists():
+            raise DatabaseMissing(path)
 
         async def go() -> T:
             engine = make_engine(self.settings.database_url)
@@ -149,6 +159,12 @@ def _explain(exc: Exception, source: str, locale: str) -> tuple[str, int]:
     if isinstance(exc, CsvRejected):
         lines = [row_error_text(source, e, locale) for e in exc.errors]
         return "\n".join([*lines, _("Nothing was imported.")]), EXIT_ERROR
+    if isinstance(exc, DatabaseMissing):
+        text = _("The database {path} does not exist yet: create it with `ztc db upgrade`.")
+        return text.format(path=exc.path), EXIT_ERROR
+    if _no_schema(exc):
+        text = _("The database has no ztc schema (or an old one): run `ztc db upgrade` first.")
+        return text, EXIT_ERROR
     if isinstance(exc, DatabaseFolderMissing):
         text = _("Cannot use the database: the folder {folder} does not exist.")
         return text.format(folder=exc.folder), EXIT_ERROR
@@ -170,6 +186,18 @@ def _explain(exc: Exception, source: str, locale: str) -> tuple[str, int]:
     logging.getLogger("ztc").debug("unexpected error", exc_info=exc)
     text = _("Unexpected error ({kind}): {detail}")
     return text.format(kind=type(exc).__name__, detail=mask_token(str(exc))), EXIT_INTERNAL
+
+
+def _no_schema(exc: Exception) -> bool:
+    """A table ztc needs is missing: SQLite's "no such table", PostgreSQL's undefined table."""
+    if not isinstance(exc, OperationalError | DBAPIError):
+        return False
+    detail = str(getattr(exc, "orig", None) or exc)
+    return (
+        "no such table" in detail
+        or "UndefinedTable" in repr(getattr(exc, "orig", None))
+        or ("relation" in detail and "does not exist" in detail)
+    )
 
 
 def _settings() -> Settings | None:

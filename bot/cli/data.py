@@ -30,7 +30,7 @@ def db_upgrade() -> None:
         await upgrade(engine)
         return await current_revision(engine)
 
-    revision = env.run_engine(work)
+    revision = env.run_engine(work, creates=True)
     click.echo(env._("Database is at schema revision {revision}.").format(revision=revision))
 
 

@@ -18,7 +18,7 @@ from locales import gettext_for
 from locales.formats import moment
 from locales.labels import job_label
 from models.cycle import skipped_runs
-from models.db import DatabaseFolderMissing, make_engine
+from models.db import DatabaseFolderMissing, make_engine, sqlite_file
 from models.migrate import current_revision, head_revision
 from models.policy import PolicyError
 from models.queries import region_codes
@@ -91,6 +91,12 @@ async def _nothing(session: AsyncSession) -> None:
 
 
 async def _database(url: str, gettext: Callable[[str], str]) -> list[tuple[str, str]]:
+    path = sqlite_file(url)
+    if (
+        path is not None and path.parent.is_dir() and not path.exists()
+    ):  # `ztc db upgrade` creates it
+        text = gettext("The database {path} does not exist yet: create it with `ztc db upgrade`.")
+        return [(BAD, text.format(path=path))]
     try:
         engine = make_engine(url)
     except DatabaseFolderMissing as exc:

@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -247,6 +248,24 @@ def test_doctor_names_an_unreachable_database(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Database unreachable" in result.stdout and "does not exist" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_a_database_that_is_not_there_is_not_created_and_the_fix_is_named(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path}/ztc.db"
+    ztc_bin = str(Path(sys.executable).with_name("ztc"))
+    for argv in (["issues", "list"], ["doctor"], ["jobs", "run", "clocks"]):
+        done = run([ztc_bin, *argv], url, tmp_path)
+        assert done.returncode == 1, argv
+        assert "does not exist yet: create it with `ztc db upgrade`" in done.stdout + done.stderr
+    assert not (tmp_path / "ztc.db").exists()  # nothing was created on the way
+    sqlite3.connect(tmp_path / "ztc.db").close()  # a file with no schema in it
+    done = run([ztc_bin, "issues", "list"], url, tmp_path)
+    assert done.returncode == 1
+    assert "no ztc schema (or an old one): run `ztc db upgrade` first" in done.stderr
+    assert run([ztc_bin, "db", "upgrade"], url, tmp_path).returncode == 0
+    assert run([ztc_bin, "issues", "list"], url, tmp_path).returncode == 0
 
 
 # --- import ---
