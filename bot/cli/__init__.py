@@ -7,7 +7,7 @@ import click
 from bot.cli.api import api
 from bot.cli.calendar import calendar
 from bot.cli.channels import channels, outbox
-from bot.cli.common import ZtcGroup
+from bot.cli.common import DEBUG, ZtcGroup
 from bot.cli.cycle import bulletin, jobs, sample
 from bot.cli.data import db, import_, invite
 from bot.cli.demo import demo
@@ -20,8 +20,16 @@ from bot.cli.stats import stats
 
 @click.group(cls=ZtcGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ztc")
-def cli() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="ZTC_DEBUG",
+    help="After an error's one line, print the traceback behind it (also ZTC_DEBUG=1).",
+)
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
     """ztc — the 直通车 project-assist bot's command line."""
+    ctx.meta[DEBUG] = debug
 
 
 for command in (bulletin, db, demo, doctor, import_, invite, issues, jobs, run, sample):

@@ -13,10 +13,11 @@ import logging
 import os
 import re
 import sys
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from pythonjsonlogger.json import JsonFormatter
@@ -48,7 +49,8 @@ from models.rules import Rules
 from models.stats import period_cut
 
 T = TypeVar("T")
-EXIT_ERROR, EXIT_CONFIG, EXIT_INTERNAL = 1, 3, 4
+DEBUG = "ztc.debug"  # ctx.meta: print the traceback behind an error (--debug, ZTC_DEBUG=1)
+EXIT_ERROR, EXIT_USAGE, EXIT_CONFIG, EXIT_INTERNAL = 1, 2, 3, 4  # 2: as click's usage errors
 
 
 @dataclass
@@ -146,6 +148,9 @@ class ZtcGroup(click.Group):
             settings = _settings()
             locale = settings.default_locale if settings else "zh_CN"
             message, code = _explain(exc, ctx.meta.get("ztc.source", "?"), locale)
+            if ctx.meta.get(DEBUG):  # --debug / ZTC_DEBUG=1: the traceback first, masked
+                trace = "".join(traceback.format_exception(exc))
+                click.echo(mask_token(trace, _token(settings)).rstrip(), err=True)
             _fail(mask_token(message, _token(settings)), code)
 
 
@@ -252,7 +257,7 @@ def configure_logging(level: int, settings: Settings) -> None:
     mask_log_handlers(_token(settings))
 
 
-def _fail(message: str, code: int) -> None:
+def _fail(message: str, code: int) -> NoReturn:
     click.echo(message, err=True)
     sys.exit(code)
 

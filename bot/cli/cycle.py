@@ -12,8 +12,8 @@ from babel.dates import format_datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.cli.common import EXIT_ERROR, Env, echo_json, load_env, plain_text
-from bot.demo.sample import SampleReport, simulate
+from bot.cli.common import EXIT_ERROR, EXIT_USAGE, Env, _fail, echo_json, load_env, plain_text
+from bot.demo.sample import SampleReport, real_data, simulate
 from jobs import JOBS, run_job
 from jobs.cycle import CycleRun, run_cycle_job
 from jobs.reports.chart import bulletin_chart
@@ -268,11 +268,22 @@ def sample(start: str, end: str, seed: int) -> None:
     for trying the chat and the bulletins. Never on a production database."""
     env = load_env()
     first, last = env.parse_at(start), env.parse_at(end)
+    if last <= first:
+        _fail(env._("The span is reversed: --from must come before --to."), EXIT_USAGE)
 
-    async def work(session: AsyncSession) -> SampleReport:
+    async def work(session: AsyncSession) -> SampleReport | tuple[int, int]:
+        issues, bound = await real_data(session=session)
+        if issues or bound:
+            return issues, bound  # nothing simulated: the session ends without a change
         return await simulate(session=session, rules=env.rules, start=first, end=last, seed=seed)
 
     done = env.run(work)
+    if isinstance(done, tuple):
+        text = env._(
+            "This database holds real data ({issues} issues not made by `ztc sample`, {people} "
+            "people bound to Telegram): sample only fills a demo database. Nothing was changed."
+        )
+        _fail(text.format(issues=done[0], people=done[1]), EXIT_ERROR)
     click.echo(
         env._(
             "Simulated: {reported} reported, {accepted} accepted, {resolved} resolved, "

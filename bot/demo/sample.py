@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from functools import partial
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.codes import Category, Rating, Urgency
+from models.codes import Category, EventKind, Rating, Urgency
 from models.errors import DomainError
 from models.issues.commands import Accept, Command, Confirm, Escalate, RequestInfo, Resolve
 from models.issues.context import Ctx
@@ -25,7 +25,7 @@ from models.issues.sweep import process_clocks
 from models.permissions import Actor, actor_of
 from models.progress import report_progress
 from models.rules import Rules
-from models.tables.issue import Issue
+from models.tables.issue import Issue, IssueEvent
 from models.tables.org import Contact, Official
 from models.tables.project import Project
 
@@ -53,6 +53,21 @@ class SampleReport:
     rated: int = 0
     escalated: int = 0
     numbers: list[str] = field(default_factory=list)
+
+
+SAMPLE = {"via": "sample"}  # on the CREATED event of every issue the simulation reports
+
+
+async def real_data(*, session: AsyncSession) -> tuple[int, int]:
+    """What a database holds that no simulation made: issues reported otherwise, and people
+    bound to a Telegram account (a demo database's people are not)."""
+    created = select(IssueEvent).where(IssueEvent.kind == EventKind.CREATED)
+    issues = sum(1 for e in (await session.exec(created)).all() if e.data.get("via") != "sample")
+    bound = 0
+    for model in (Contact, Official):
+        query = select(func.count()).select_from(model).where(col(model.chat_id).is_not(None))
+        bound += (await session.exec(query)).one()
+    return issues, bound
 
 
 async def simulate(
@@ -104,7 +119,12 @@ async def _one_issue(
     urgency = Urgency.URGENT if rng.random() < 0.15 else Urgency.NORMAL
     ctx = Ctx(session=session, rules=rules, actor=contact, now=when)
     issue = await report_issue(
-        ctx, project=project, category=category, text=TEXTS[category], urgency=urgency
+        ctx,
+        project=project,
+        category=category,
+        text=TEXTS[category],
+        urgency=urgency,
+        data=SAMPLE,  # so `ztc sample` can tell its own issues from real ones
     )
     report.reported += 1
     report.numbers.append(issue.number or "")

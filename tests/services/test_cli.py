@@ -268,6 +268,25 @@ def test_a_database_that_is_not_there_is_not_created_and_the_fix_is_named(
     assert run([ztc_bin, "issues", "list"], url, tmp_path).returncode == 0
 
 
+def test_debug_shows_the_traceback_behind_the_one_line(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/ztc.db"
+    ztc_bin = str(Path(sys.executable).with_name("ztc"))
+    for argv, extra in ((["--debug"], {}), ([], {"ZTC_DEBUG": "1"})):
+        done = subprocess.run(
+            [ztc_bin, *argv, "issues", "list"],
+            env=subprocess_env(url, **extra),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 1
+        assert "Traceback" in done.stderr and "DatabaseMissing" in done.stderr
+        assert done.stderr.rstrip().endswith("create it with `ztc db upgrade`.")
+    assert "Traceback" not in run([ztc_bin, "issues", "list"], url, tmp_path).stderr
+
+
 # --- import ---
 
 
@@ -454,6 +473,20 @@ def test_routing_and_clocks_done_when(samples: str) -> None:
 def test_at_with_an_explicit_offset(samples: str) -> None:
     issue = new_issue("P04", at="2026-11-20T02:00:00+00:00")  # = Friday 10:00 in the city
     assert issue["accept_due"] == MONDAY_DUE
+
+
+def test_sample_fills_a_demo_database_only(samples: str) -> None:
+    reversed_span = ztc("sample", "--from", "2026-11-30T00:00", "--to", "2026-11-01T00:00", code=2)
+    assert "The span is reversed" in reversed_span.stderr
+    span = ("--from", "2026-10-12T00:00", "--to", "2026-11-20T09:00")
+    assert "Simulated:" in ztc("sample", *span).stdout
+    assert "Simulated:" in ztc("sample", *span, "--seed", "8").stdout  # its own issues: fine
+    real = new_issue("P04")
+    count = len(ztc_json("issues", "list"))
+    refused = ztc("sample", *span, code=1)
+    assert "holds real data (1 issues not made by `ztc sample`, 0 people" in refused.stderr
+    assert len(ztc_json("issues", "list")) == count  # nothing was changed
+    assert real["number"] in {i["number"] for i in ztc_json("issues", "list")}
 
 
 def test_urgent_accept_due_is_four_hours(samples: str) -> None:
