@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.channels import unset_variables
-from bot.cli.common import EXIT_ERROR, Env, load_env
+from bot.cli.common import EXIT_ERROR, Env, echo_json, load_env
 from bot.settings import SettingsError, load_settings
 from jobs.reports import period_title
 from locales import gettext_for
@@ -27,7 +27,8 @@ OK, BAD, WARN = "✓", "✗", "!"
 
 
 @click.command()
-def doctor() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+def doctor(as_json: bool) -> None:
     """Check settings, database, migrations, policy and the holiday calendar."""
     try:
         locale = load_settings().default_locale
@@ -37,7 +38,7 @@ def doctor() -> None:
     try:
         env = load_env()
     except (SettingsError, PolicyError) as exc:
-        click.echo(f"{BAD} {exc}")
+        _print([(BAD, str(exc))], as_json)
         raise SystemExit(EXIT_ERROR) from None
     settings = env.settings
     url = make_url(settings.database_url).render_as_string(hide_password=True)
@@ -80,10 +81,22 @@ def doctor() -> None:
         lines += _groups(env)
     if settings.bot_token is None:
         lines.append((WARN, _("ZTC_BOT_TOKEN is not set: the bot cannot run yet.")))
-    for mark, text in lines:
-        click.echo(f"{mark} {text}")
+    _print(lines, as_json)
     if any(mark == BAD for mark, _text in lines):
         raise SystemExit(EXIT_ERROR)
+
+
+STATUS = {OK: "ok", WARN: "warning", BAD: "error"}
+
+
+def _print(lines: list[tuple[str, str]], as_json: bool) -> None:
+    """The checks, a line each (✓ ! ✗), or as JSON: `{"ok": …, "checks": [{status, text}]}`."""
+    if as_json:
+        checks = [{"status": STATUS[mark], "text": text} for mark, text in lines]
+        echo_json({"ok": all(mark != BAD for mark, _text in lines), "checks": checks})
+        return
+    for mark, text in lines:
+        click.echo(f"{mark} {text}")
 
 
 async def _nothing(session: AsyncSession) -> None:

@@ -232,6 +232,9 @@ def test_doctor_before_upgrade_fails_then_upgrade_makes_it_current(env: str) -> 
     assert "✗" not in after.stdout
     ztc("db", "upgrade")  # again: nothing to do, still fine
     ztc("doctor")
+    report = json.loads(ztc("doctor", "--json").stdout)
+    assert report["ok"] is True and {c["status"] for c in report["checks"]} <= {"ok", "warning"}
+    assert any("schema is current" in c["text"] for c in report["checks"])
 
 
 def test_doctor_names_an_unreachable_database(tmp_path: Path) -> None:
