@@ -12,7 +12,8 @@ import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.cli.common import EXIT_ERROR, Env, _fail, configure_logging, echo_json, load_env
+from bot.cli.common import Env, _fail, configure_logging, echo_json, load_env
+from bot.cli.group import EXIT_ERROR
 from locales import N_
 from locales.formats import when
 from models.api_keys import create_key, key_json, list_keys, revoke_key

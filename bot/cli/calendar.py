@@ -10,7 +10,8 @@ import click
 from babel.dates import format_date
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.cli.common import EXIT_ERROR, Env, echo_json, load_env
+from bot.cli.common import Env, echo_json, load_env
+from bot.cli.group import EXIT_ERROR
 from bot.cli.issues import AT_HELP
 from locales import N_, ngettext_for
 from locales.formats import row_error_text

@@ -16,7 +16,8 @@ import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels import KINDS, api_urls, group_channels, group_secrets
-from bot.cli.common import EXIT_ERROR, Env, configure_logging, load_env
+from bot.cli.common import Env, configure_logging, load_env
+from bot.cli.group import EXIT_ERROR
 from bot.logmask import mask_log_handlers, mask_secrets
 from jobs.channels import DeliveryError, Rendered
 from jobs.channels.groups import GroupChannel, Target

@@ -10,7 +10,6 @@ import asyncio
 import html
 import json
 import logging
-import os
 import re
 import sys
 import traceback
@@ -26,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.error import InvalidToken
 
+from bot.cli.group import DEBUG, EXIT_CONFIG, EXIT_ERROR, EXIT_INTERNAL
 from bot.instance import AlreadyRunning
 from bot.logctx import UpdateTag
 from bot.logmask import mask_log_handlers, mask_token
@@ -49,8 +49,6 @@ from models.rules import Rules
 from models.stats import period_cut
 
 T = TypeVar("T")
-DEBUG = "ztc.debug"  # ctx.meta: print the traceback behind an error (--debug, ZTC_DEBUG=1)
-EXIT_ERROR, EXIT_USAGE, EXIT_CONFIG, EXIT_INTERNAL = 1, 2, 3, 4  # 2: as click's usage errors
 
 
 @dataclass
@@ -131,27 +129,16 @@ def load_env() -> Env:
     return Env(settings, load_rules(settings.policy, settings.timezone))
 
 
-class ZtcGroup(click.Group):
-    """A group that turns every known failure into one translated line on stderr."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        """Run the command; report known errors without a traceback."""
-        try:
-            return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
-            raise
-        except BrokenPipeError:
-            # the reader went away (`ztc issues list | head`): stop quietly, per Python's docs
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(EXIT_ERROR)
-        except Exception as exc:  # every failure ends here as one line, never a traceback
-            settings = _settings()
-            locale = settings.default_locale if settings else "zh_CN"
-            message, code = _explain(exc, ctx.meta.get("ztc.source", "?"), locale)
-            if ctx.meta.get(DEBUG):  # --debug / ZTC_DEBUG=1: the traceback first, masked
-                trace = "".join(traceback.format_exception(exc))
-                click.echo(mask_token(trace, _token(settings)).rstrip(), err=True)
-            _fail(mask_token(message, _token(settings)), code)
+def fail_with(exc: Exception, ctx: click.Context) -> NoReturn:
+    """A command's failure as one translated line on stderr (the traceback first with
+    --debug), and its exit code."""
+    settings = _settings()
+    locale = settings.default_locale if settings else "zh_CN"
+    message, code = _explain(exc, ctx.meta.get("ztc.source", "?"), locale)
+    if ctx.meta.get(DEBUG):  # --debug / ZTC_DEBUG=1: the traceback first, masked
+        trace = "".join(traceback.format_exception(exc))
+        click.echo(mask_token(trace, _token(settings)).rstrip(), err=True)
+    _fail(mask_token(message, _token(settings)), code)
 
 
 def _explain(exc: Exception, source: str, locale: str) -> tuple[str, int]:

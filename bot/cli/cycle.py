@@ -12,7 +12,8 @@ from babel.dates import format_datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.cli.common import EXIT_ERROR, EXIT_USAGE, Env, _fail, echo_json, load_env, plain_text
+from bot.cli.common import Env, _fail, echo_json, load_env, plain_text
+from bot.cli.group import EXIT_ERROR, EXIT_USAGE
 from bot.demo.sample import SampleReport, real_data, simulate
 from jobs import JOBS, run_job
 from jobs.cycle import CycleRun, run_cycle_job

@@ -10,7 +10,8 @@ import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.cli.common import EXIT_ERROR, Env, _fail, load_env
+from bot.cli.common import Env, _fail, load_env
+from bot.cli.group import EXIT_ERROR
 from models.importer import KINDS
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import click
 
-from bot.cli.common import EXIT_CONFIG, EXIT_ERROR, _fail, configure_logging, load_env
+from bot.cli.common import _fail, configure_logging, load_env
+from bot.cli.group import EXIT_CONFIG, EXIT_ERROR
 from locales import LOCALES
 
 

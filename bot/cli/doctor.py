@@ -11,7 +11,8 @@ from sqlalchemy.engine import make_url
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.channels import unset_variables
-from bot.cli.common import EXIT_ERROR, Env, echo_json, load_env
+from bot.cli.common import Env, echo_json, load_env
+from bot.cli.group import EXIT_ERROR
 from bot.settings import SettingsError, load_settings
 from jobs.reports import period_title
 from locales import gettext_for

@@ -13,7 +13,8 @@ from telegram import Update
 from telegram.error import InvalidToken
 
 from bot.channels import group_secrets
-from bot.cli.common import EXIT_CONFIG, EXIT_ERROR, _fail, configure_logging, load_env
+from bot.cli.common import _fail, configure_logging, load_env
+from bot.cli.group import EXIT_CONFIG, EXIT_ERROR
 from bot.logmask import mask_log_handlers
 
 if TYPE_CHECKING:  # for the annotation only: `run` imports the bot when it runs

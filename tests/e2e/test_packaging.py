@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import site
 import subprocess
@@ -18,9 +19,12 @@ from tests.support.paths import ROOT
 
 
 def test_the_wheel_runs_the_demo_outside_the_checkout(tmp_path: Path) -> None:
+    source = tmp_path / "source"  # a clean copy: no build/ left over from an earlier build
+    junk = (".venv", ".git", "build", "*.egg-info", "test-artifacts", "__pycache__", ".*_cache")
+    shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(*junk))
     wheels = tmp_path / "wheels"
     build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels)]
-    subprocess.run([*build, str(ROOT)], check=True, capture_output=True)  # as `pip install .`
+    subprocess.run([*build, str(source)], check=True, capture_output=True)  # as `pip install .`
     (wheel,) = wheels.glob("ztc-*.whl")
     home = tmp_path / "venv"
     venv.EnvBuilder(with_pip=False).create(home)

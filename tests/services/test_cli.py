@@ -33,7 +33,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.error import InvalidToken
 
 from bot.cli import cli
-from bot.cli.common import ZtcGroup, load_env
+from bot.cli.common import load_env
+from bot.cli.group import ZtcGroup
 from bot.sandbox import FakeBotAPI
 from jobs.reports import RATE_LABELS
 from jobs.reports.text import percent
@@ -208,6 +209,28 @@ def run(argv: list[str], url: str, cwd: Path, **extra: str) -> subprocess.Comple
 
 
 # --- help ---
+
+
+def test_the_command_list_is_each_command_s_own_help_and_loads_none_of_them() -> None:
+    from bot.cli import COMMANDS
+
+    ctx = click.Context(cli)
+    for name, (_path, line) in COMMANDS.items():
+        command = cli.get_command(ctx, name)
+        assert command is not None and command.name in (name, "import_"), name
+        shown = click.Command(name, help=line).get_short_help_str(10**6)
+        assert command.get_short_help_str(10**6) == shown, name  # what --help lists, either way
+    listing = "import sys; from bot.cli import cli; cli(['--help'], prog_name='ztc')"
+    heavy = ("sqlalchemy", "telegram", "matplotlib", "alembic", "openpyxl", "models", "jobs")
+    check = (
+        "import atexit, sys\n"
+        f"atexit.register(lambda: print(sorted(m for m in {heavy!r} if m in sys.modules)))\n"
+        f"{listing}"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.stdout.rstrip().endswith("[]"), done.stdout[-300:] + done.stderr
 
 
 def test_dash_h_is_help_on_every_level() -> None:
