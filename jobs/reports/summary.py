@@ -107,6 +107,7 @@ TARGETS = {
     "started_share_by_midyear": N_("By 30 June, {share} of the year's starts"),
 }
 KINDS = {"official": N_("official"), "contact": N_("contact")}
+UNREACHABLE_SHEET = N_("Unreachable people")
 REASONS = {True: N_("blocked the bot"), False: N_("never opened the bot")}
 TITLE_FONT = Font(bold=True, size=14)
 POINTS = "+0.0;-0.0;0.0"  # a change in percentage points: +5.0, -2.5
@@ -233,12 +234,27 @@ def write_flags(sheet: Worksheet, regions: list[RegionRow], flag: str, locale: s
 
 
 def write_unreachable(sheet: Worksheet, bulletin: Bulletin, locale: str) -> None:
-    """Officials and contacts the bot could not reach, and why."""
+    """How many officials and contacts the bot could not reach (each listed, with why, on the
+    sheet of their own: a summary a leader prints is not a list of names)."""
     _ = gettext_for(locale)
-    section(sheet, "unreachable", ("code", "name", "why"), locale)
-    for person in bulletin.unreachable:
-        append_row(
-            sheet, [_(KINDS[person.kind]), person.code, person.name, _(REASONS[person.bound])]
-        )
-    if not bulletin.unreachable:
-        sheet.append([_("none")])
+    section(sheet, "unreachable", ("count",), locale)
+    for kind in KINDS:
+        count = sum(1 for person in bulletin.unreachable if person.kind == kind)
+        append_row(sheet, [_(KINDS[kind]), count])
+    if bulletin.unreachable:
+        text = _("Each of them, and why: the sheet {sheet}.")
+        sheet.append([text.format(sheet=_(UNREACHABLE_SHEET))])
+
+
+def unreachable_rows(bulletin: Bulletin, locale: str) -> list[dict[str, Cell]]:
+    """The unreachable people as the rows of their sheet."""
+    _ = gettext_for(locale)
+    return [
+        {
+            "kind": _(KINDS[person.kind]),
+            "code": person.code,
+            "name": person.name,
+            "why": _(REASONS[person.bound]),
+        }
+        for person in bulletin.unreachable
+    ]

@@ -23,8 +23,17 @@ from jobs.reports import (
     region_names,
     stage_label,
 )
-from jobs.reports.summary import write_summary
-from jobs.reports.xlsx import DATETIME, MONEY, PERCENT, Cell, as_text, local, write_table
+from jobs.reports.summary import UNREACHABLE_SHEET, unreachable_rows, write_summary
+from jobs.reports.xlsx import (
+    DATETIME,
+    MONEY,
+    PERCENT,
+    Cell,
+    as_text,
+    for_print,
+    local,
+    write_table,
+)
 from locales import N_, gettext_for
 from locales.labels import label
 from models.codes import Category, Level, Rating, Stage, Status, Urgency
@@ -37,6 +46,7 @@ SHEETS = {
     "overdue": N_("Overdue issues"),
     "projects": N_("Projects"),
     "regions": N_("Regions"),
+    "unreachable": UNREACHABLE_SHEET,
 }
 ISSUE_HEADERS = {
     "number": N_("Issue number"),
@@ -75,6 +85,12 @@ REGION_HEADERS: dict[str, str] = {
     "new": N_("New issues"),
     "resolved": N_("Resolved"),
     "overdue": N_("Overdue at the cut"),
+}
+UNREACHABLE_HEADERS = {
+    "kind": N_("Official or contact"),
+    "code": N_("Code"),
+    "name": N_("Name"),
+    "why": N_("Reason"),
 }
 FLAGS = {"red": N_("red"), "yellow": N_("yellow")}
 # Excel's own "bad" and "neutral" cell styles, which readers of such lists already know.
@@ -122,6 +138,7 @@ def bulletin_workbook(bulletin: Bulletin, locale: str, tz: ZoneInfo) -> bytes:
             [project_cells(r, reader) for r in bulletin.projects],
         ),
         "regions": (region_headers(locale), [region_cells(r, reader) for r in bulletin.regions]),
+        "unreachable": (unreachable_headers(locale), unreachable_rows(bulletin, locale)),
     }
     for key, (headers, rows) in tables.items():
         write_table(sheets[key], headers, rows, FORMATS)
@@ -129,6 +146,7 @@ def bulletin_workbook(bulletin: Bulletin, locale: str, tz: ZoneInfo) -> bytes:
     for sheet in book.worksheets:  # the summary appends some rows itself: no formula there either
         for row in sheet.iter_rows():
             as_text(row)
+        for_print(sheet, title_rows=sheet is not sheets["summary"])
     book.properties.title = bulletin_title(bulletin, locale)
     book.properties.creator = "ztc"
     buffer = io.BytesIO()
@@ -142,6 +160,12 @@ def issue_headers(locale: str) -> dict[str, str]:
     """The issue lists' headers in the reader's language, by column key."""
     _ = gettext_for(locale)
     return {key: _(ISSUE_HEADERS[key]) for key in ISSUE_HEADERS}
+
+
+def unreachable_headers(locale: str) -> dict[str, str]:
+    """The unreachable people's columns in the reader's language."""
+    _ = gettext_for(locale)
+    return {key: _(UNREACHABLE_HEADERS[key]) for key in UNREACHABLE_HEADERS}
 
 
 def project_headers(locale: str) -> dict[str, str]:

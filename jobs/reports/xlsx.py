@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 from openpyxl.cell.cell import Cell as SheetCell
 from openpyxl.cell.cell import MergedCell
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from models.text import clean_line
@@ -52,7 +54,21 @@ def write_table(
     for cell in sheet[1]:
         cell.font = BOLD
     sheet.freeze_panes = "A2"
+    if sheet.max_row > 1:  # a filter on each column of the table, its header row included
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{sheet.max_row}"
     fit_columns(sheet)
+
+
+def for_print(sheet: Worksheet, *, title_rows: bool) -> None:
+    """Printed as a city office prints a list: landscape, one page wide (as many long as it
+    takes), the header row on every page when `title_rows`."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    if title_rows:
+        sheet.print_title_rows = "1:1"
 
 
 def append_row(

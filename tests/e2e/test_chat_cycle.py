@@ -44,7 +44,14 @@ async def test_the_bulletin_missed_while_down_arrives_once_after_the_restart(
     assert "photo" in chart
     stored = api.state.file(workbook["document"]["file_id"])
     sheets = openpyxl.load_workbook(io.BytesIO(stored.data)).sheetnames
-    assert len(sheets) == 5
+    assert sheets == [
+        "概况",
+        "问题清单",
+        "超期问题",
+        "项目清单",
+        "县区（园区）排名",
+        "未能送达人员",
+    ]
 
     english = await chat.until("r1-head", "November 2026")  # r1's own bulletin, in English
     assert "清江浦区" in english["text"] and "Regions ranked" in english["text"]

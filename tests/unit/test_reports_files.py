@@ -32,13 +32,14 @@ from jobs.reports.chart import (
     chart_font_path,
     draw_bulletin,
 )
-from jobs.reports.summary import COLUMNS, COUNT_LABELS, SECTIONS
+from jobs.reports.summary import COLUMNS, COUNT_LABELS, KINDS, SECTIONS
 from jobs.reports.text import bulletin_text
 from jobs.reports.workbook import (
     ISSUE_HEADERS,
     PROJECT_HEADERS,
     REGION_HEADERS,
     SHEETS,
+    UNREACHABLE_HEADERS,
     bulletin_workbook,
 )
 from jobs.reports.xlsx import PERCENT
@@ -342,7 +343,15 @@ def test_workbook_summary_holds_the_bulletin(locale: str) -> None:
     assert 40_000_000 in values and 31_250_000 in values
     assert pytest.approx(19 / 25) in values and pytest.approx(120 / 600) in values
     assert pytest.approx(0.8329) in values
-    assert {"邓志远", "王建国", "qjp-agent2"} <= set(values)
+    # the unreachable are counted on the summary, and listed with why on their own sheet
+    assert summary_row(summary, _(KINDS["official"]))[1] == 1
+    assert summary_row(summary, _(KINDS["contact"]))[1] == 1
+    assert not {"邓志远", "王建国", "qjp-agent2"} & set(values)
+    listed = table(sheets["unreachable"], UNREACHABLE_HEADERS, locale)
+    assert [(p["code"], p["name"], p["why"]) for p in listed] == [
+        ("qjp-agent2", "邓志远", _("never opened the bot")),
+        ("c-118", "王建国", _("blocked the bot")),
+    ]
     names = ("淮安区", "淮安经济技术开发区") if locale == "zh_CN" else ("Huai'an District",)
     assert set(names) <= set(values)
 
@@ -466,6 +475,20 @@ def hostile_bulletin() -> Bulletin:
 
 
 @pytest.mark.parametrize("locale", LOCALES)
+def test_workbook_prints_landscape_one_page_wide_with_filters_and_titles(locale: str) -> None:
+    sheets = open_workbook(locale)
+    for key, sheet in sheets.items():
+        setup = sheet.page_setup
+        assert (setup.orientation, setup.fitToWidth, setup.fitToHeight) == ("landscape", 1, 0)
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage, key
+        if key != "summary":  # a table: its header row on every page, a filter on each column
+            assert sheet.print_title_rows == "$1:$1", key  # as openpyxl reads it back
+            assert sheet.freeze_panes == "A2", key
+            last = sheet.cell(row=1, column=sheet.max_column).column_letter
+            assert sheet.auto_filter.ref == f"A1:{last}{sheet.max_row}", key
+
+
+@pytest.mark.parametrize("locale", LOCALES)
 def test_workbook_keeps_untrusted_names_as_text(locale: str) -> None:
     data = bulletin_workbook(hostile_bulletin(), locale, TZ)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -485,8 +508,8 @@ def test_workbook_keeps_untrusted_names_as_text(locale: str) -> None:
     issues = table(sheet["issues"], ISSUE_HEADERS, locale)
     assert {row["project_name"] for row in issues} == {FORMULAS[3]}
     assert [row["handler"] for row in issues][:2] == [FORMULAS[4]] * 2
-    summary = [cell for row in sheet["summary"].iter_rows() for cell in row]
-    assert FORMULAS[5] in [cell.value for cell in summary]
+    listed = [cell for row in sheet["unreachable"].iter_rows() for cell in row]
+    assert FORMULAS[5] in [cell.value for cell in listed]
     strings = [cell for ws in book.worksheets for row in ws.iter_rows() for cell in row]
     assert all(cell.data_type == "s" for cell in strings if isinstance(cell.value, str))
 
