@@ -36,6 +36,31 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         await connection.run_sync(_upgrade, revision)
 
 
+def _downgrade(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, revision)
+
+
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    """Take the schema back to `revision` ("base": empty); what later migrations added is lost."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_downgrade, revision)
+
+
+def history() -> list[tuple[str, str | None, str]]:
+    """Every migration shipped, oldest first: (revision, the one before, its first line)."""
+    scripts = list(ScriptDirectory.from_config(alembic_config()).walk_revisions())[::-1]
+    return [
+        (
+            str(script.revision),
+            script.down_revision if isinstance(script.down_revision, str) else None,
+            (script.doc or "").split("\n")[0],
+        )
+        for script in scripts
+    ]
+
+
 def head_revision() -> str | None:
     """The newest migration shipped."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cli.common import Env, _fail, load_env
-from bot.cli.group import EXIT_ERROR
+from bot.cli.group import EXIT_ERROR, EXIT_USAGE
+from models.db import DatabaseMissing
 from models.importer import KINDS
 
 
@@ -33,6 +34,68 @@ def db_upgrade() -> None:
 
     revision = env.run_engine(work, creates=True)
     click.echo(env._("Database is at schema revision {revision}.").format(revision=revision))
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the schema revision the database is at, and the newest this ztc ships."""
+    from models.migrate import current_revision, head_revision
+
+    env = load_env()
+    revision = env.run_engine(current_revision)
+    text = env._("Database is at schema revision {revision}; this ztc ships {head}.")
+    click.echo(text.format(revision=revision or "—", head=head_revision()))
+    if revision != head_revision():
+        _fail(env._("The database is not up to date: run `ztc db upgrade`."), EXIT_ERROR)
+
+
+@db.command("history")
+def db_history() -> None:
+    """List the schema revisions this ztc ships, oldest first; the database's is marked."""
+    from models.migrate import current_revision, history
+
+    env = load_env()
+    try:
+        at = env.run_engine(current_revision)
+    except DatabaseMissing:
+        at = None  # the list is the package's; a database not created yet is at none of them
+    for revision, _before, title in history():
+        mark = "*" if revision == at else " "
+        click.echo(f"{mark} {revision}  {title}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@click.option("--yes", is_flag=True, help="Confirm: what later migrations hold is dropped.")
+def db_downgrade(revision: str, yes: bool) -> None:
+    """Take the schema back to REVISION (`ztc db history` lists them; "base": empty). The
+    tables and columns of later migrations are dropped with their data: back up first."""
+    from models.migrate import current_revision, downgrade, history
+
+    env = load_env()
+    known = [r for r, _before, _title in history()]
+    if revision != "base" and revision not in known:
+        raise click.BadParameter(
+            env._("{value} is not a revision of this ztc: {known}").format(
+                value=revision, known=", ".join(known)
+            ),
+            param_hint="REVISION",
+        )
+    if not yes:
+        _fail(
+            env._(
+                "Downgrading drops what later migrations hold, data included: back up, then "
+                "run it again with --yes."
+            ),
+            EXIT_USAGE,
+        )
+
+    async def work(engine: AsyncEngine) -> str | None:
+        await downgrade(engine, revision)
+        return await current_revision(engine)
+
+    now_at = env.run_engine(work)
+    click.echo(env._("Database is at schema revision {revision}.").format(revision=now_at or "—"))
 
 
 @click.command("import")

@@ -260,6 +260,24 @@ def test_doctor_before_upgrade_fails_then_upgrade_makes_it_current(env: str) -> 
     assert any("schema is current" in c["text"] for c in report["checks"])
 
 
+def test_db_current_history_and_downgrade(migrated: str) -> None:
+    from models.migrate import head_revision, history
+
+    head = head_revision()
+    assert f"at schema revision {head}; this ztc ships {head}" in ztc("db", "current").stdout
+    listed = ztc("db", "history").stdout.splitlines()
+    assert [line[2:].split()[0] for line in listed] == [r for r, _, _ in history()]
+    assert listed[-1].startswith(f"* {head}") and listed[0].startswith("  0001")
+    before = history()[-2][0]
+    refused = ztc("db", "downgrade", before, code=2)
+    assert "--yes" in refused.stderr
+    ztc("db", "downgrade", "nine", "--yes", code=2)
+    assert f"at schema revision {before}." in ztc("db", "downgrade", before, "--yes").stdout
+    assert "not up to date" in ztc("db", "current", code=1).stderr
+    ztc("db", "upgrade")
+    ztc("db", "current")
+
+
 def test_doctor_names_an_unreachable_database(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/no/such/dir/ztc.db"
     result = subprocess.run(
