@@ -107,7 +107,7 @@ TARGETS = {
     "started_share_by_midyear": N_("By 30 June, {share} of the year's starts"),
 }
 KINDS = {"official": N_("official"), "contact": N_("contact")}
-UNREACHABLE_SHEET = N_("Unreachable people")
+OTHER_SHEETS = {"unreachable": N_("Unreachable people")}  # as the workbook names the sheet
 REASONS = {True: N_("blocked the bot"), False: N_("never opened the bot")}
 TITLE_FONT = Font(bold=True, size=14)
 POINTS = "+0.0;-0.0;0.0"  # a change in percentage points: +5.0, -2.5
@@ -243,7 +243,7 @@ def write_unreachable(sheet: Worksheet, bulletin: Bulletin, locale: str) -> None
         append_row(sheet, [_(KINDS[kind]), count])
     if bulletin.unreachable:
         text = _("Each of them, and why: the sheet {sheet}.")
-        sheet.append([text.format(sheet=_(UNREACHABLE_SHEET))])
+        sheet.append([text.format(sheet=_(OTHER_SHEETS["unreachable"]))])
 
 
 def unreachable_rows(bulletin: Bulletin, locale: str) -> list[dict[str, Cell]]:

@@ -23,7 +23,7 @@ from jobs.reports import (
     region_names,
     stage_label,
 )
-from jobs.reports.summary import UNREACHABLE_SHEET, unreachable_rows, write_summary
+from jobs.reports.summary import unreachable_rows, write_summary
 from jobs.reports.xlsx import (
     DATETIME,
     MONEY,
@@ -46,7 +46,7 @@ SHEETS = {
     "overdue": N_("Overdue issues"),
     "projects": N_("Projects"),
     "regions": N_("Regions"),
-    "unreachable": UNREACHABLE_SHEET,
+    "unreachable": N_("Unreachable people"),
 }
 ISSUE_HEADERS = {
     "number": N_("Issue number"),
