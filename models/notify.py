@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import ColumnElement
 from sqlmodel import col, select
@@ -144,15 +145,18 @@ async def notify(
         "note": event.note,
         **event.data,
     }
+    row = partial(
+        Outbox,
+        created_at=now,
+        kind=event.kind.value,
+        issue_id=issue.id,
+        event_id=event.id,
+        payload=payload,
+        next_attempt_at=now,
+    )
     rows = [
-        Outbox(
+        row(
             dedupe_key=f"event:{event.id}:{who}:{person}",
-            created_at=now,
-            kind=event.kind.value,
-            issue_id=issue.id,
-            event_id=event.id,
-            payload=payload,
-            next_attempt_at=now,
             channel=TELEGRAM,  # to the person's own chat there (no address)
             official_id=person if who == "official" else None,
             contact_id=person if who == "contact" else None,
@@ -161,14 +165,8 @@ async def notify(
         for person in sorted(people)
     ]
     rows += [
-        Outbox(
+        row(
             dedupe_key=f"event:{event.id}:{group.channel}:{group.address}",
-            created_at=now,
-            kind=event.kind.value,
-            issue_id=issue.id,
-            event_id=event.id,
-            payload=payload,
-            next_attempt_at=now,
             channel=group.channel,
             address=group.address,  # the group's name: its channel finds the URL
         )
