@@ -342,6 +342,7 @@ def test_a_problem_from_report_to_bulletin_in_the_browser(
     page.until(lambda: page.css("#chat img.photo"), "the chart in the WeCom group")
     page.until(lambda: page.css("#chat a.doc"), "the workbook in the WeCom group")
     assert not page.css("#composer-form")[0].is_displayed()  # the group takes no messages
+    assert not page.css(".me-tag")[0].is_displayed()  # nor is it someone the visitor is
     page.shot("06-wecom-group")
 
     # English: the page and the bot

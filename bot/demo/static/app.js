@@ -502,6 +502,8 @@
     if (!chosen || unknown) return;
 
     const who = person || { id: state.selected, name: "" }; // until the list arrives
+    // a group (the demo's WeCom group) is not someone the visitor is: no "me" tag on it
+    $("#conversation").classList.toggle("is-group", who.role === "group");
     fillAvatar($("#chat-avatar"), who);
     $("#chat-name").textContent = who.name;
     $("#chat-meta").replaceChildren(...[who.role_label, who.detail].filter(Boolean)
