@@ -8,7 +8,7 @@ import logging
 import signal
 import tempfile
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -27,7 +27,13 @@ from locales import LOCALES
     default=None,
     help="The demo's language (default: ZTC_DEFAULT_LOCALE, zh_CN).",
 )
-@click.option("--at", "start", default=None, help="The demo's starting time (default: now).")
+@click.option(
+    "--at",
+    "start",
+    default=None,
+    help="The demo's starting time (default: five working days before the next monthly "
+    "bulletin, or now when it is nearer).",
+)
 @click.option("--seed", default=7, show_default=True, help="Seed of the simulated history.")
 @click.option(
     "--examples",
@@ -50,6 +56,7 @@ def demo(
     Everything lives in a temporary folder and in memory; the configured database is never
     touched. Ctrl+C stops it.
     """
+    from bot.demo.clock import default_start
     from bot.demo.world import examples_folder
 
     env = load_env()
@@ -62,7 +69,7 @@ def demo(
             ).format(folder=folder),
             EXIT_CONFIG,
         )
-    moment = env.parse_at(start)
+    moment = env.parse_at(start) if start else default_start(env.rules, datetime.now(UTC))
     configure_logging(logging.INFO if verbose else logging.WARNING, env.settings)
     _ = env._
     click.echo(_("Preparing the demo: example data and six weeks of simulated issues…"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from bot.runtime import utc_now
 from jobs.schedule import next_run
@@ -10,6 +10,24 @@ from models.rules import Rules
 
 STEPS = ("hour", "day", "workday", "bulletin")
 LONGEST_JUMP = timedelta(days=400)  # a year and a bit: enough for an annual assessment
+
+
+LEAD = 5  # working days from the demo's default start to the next monthly bulletin
+
+
+def default_start(rules: Rules, now: datetime) -> datetime:
+    """Where the demo's clock starts when no --at is given: 09:00 on the fifth working day
+    before the next monthly bulletin, so that its jump comes after a few working days of a
+    real-looking month (on 1 December, "now" would leave a whole empty month before it); now,
+    when the bulletin is nearer than that already."""
+    bulletin = next_run(rules, "monthly_bulletin", now)
+    if bulletin is None:
+        return now
+    day, counted = bulletin.astimezone(rules.tz).date(), 0
+    while counted < LEAD:
+        day -= timedelta(days=1)
+        counted += rules.calendar.is_workday(day)[0]
+    return max(datetime.combine(day, time(9, 0), rules.tz), now)
 
 
 class JumpRefused(ValueError):

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.demo.clock import LONGEST_JUMP, DemoClock, JumpRefused, step_target
+from bot.demo.clock import LONGEST_JUMP, DemoClock, JumpRefused, default_start, step_target
 from bot.demo.page import STRINGS, chat_json, page_html, safe_html, static_file
 from bot.sandbox.state import ChatLog
 from locales import LOCALES, gettext_for
@@ -57,6 +57,23 @@ def test_the_clock_only_moves_forward_and_not_too_far() -> None:
 
 
 # --- what the page is given -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("now", "start"),
+    [
+        # 1 December: not the whole empty month ahead, but five working days before 1 January
+        ("2026-12-01 10:00", "2026-12-25 09:00"),
+        ("2026-12-06 03:00", "2026-12-25 09:00"),  # a Sunday: the same
+        ("2026-12-25 08:59", "2026-12-25 09:00"),
+        ("2026-12-28 10:00", "2026-12-28 10:00"),  # nearer than five working days: now
+        ("2026-09-20 12:00", "2026-09-23 09:00"),  # 中秋 (25 Sep) is off: back to the 23rd
+    ],
+)
+def test_the_demo_starts_a_few_working_days_before_the_next_bulletin(
+    rules: Rules, now: str, start: str
+) -> None:
+    assert default_start(rules, at(now)) == at(start)
 
 
 def test_only_telegram_html_reaches_the_page() -> None:
