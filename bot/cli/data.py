@@ -10,7 +10,7 @@ import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.cli.common import Env, _fail, load_env
+from bot.cli.common import Env, _fail, echo_json, load_env
 from bot.cli.group import EXIT_ERROR, EXIT_USAGE
 from models.db import DatabaseMissing
 from models.importer import KINDS
@@ -37,20 +37,25 @@ def db_upgrade() -> None:
 
 
 @db.command("current")
-def db_current() -> None:
+@click.option("--json", "as_json", is_flag=True, help='Print {"revision", "head"} as JSON.')
+def db_current(as_json: bool) -> None:
     """Print the schema revision the database is at, and the newest this ztc ships."""
     from models.migrate import current_revision, head_revision
 
     env = load_env()
     revision = env.run_engine(current_revision)
-    text = env._("Database is at schema revision {revision}; this ztc ships {head}.")
-    click.echo(text.format(revision=revision or "—", head=head_revision()))
+    if as_json:
+        echo_json({"revision": revision, "head": head_revision()})
+    else:
+        text = env._("Database is at schema revision {revision}; this ztc ships {head}.")
+        click.echo(text.format(revision=revision or "—", head=head_revision()))
     if revision != head_revision():
         _fail(env._("The database is not up to date: run `ztc db upgrade`."), EXIT_ERROR)
 
 
 @db.command("history")
-def db_history() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the revisions as JSON.")
+def db_history(as_json: bool) -> None:
     """List the schema revisions this ztc ships, oldest first; the database's is marked."""
     from models.migrate import current_revision, history
 
@@ -59,6 +64,15 @@ def db_history() -> None:
         at = env.run_engine(current_revision)
     except DatabaseMissing:
         at = None  # the list is the package's; a database not created yet is at none of them
+    if as_json:
+        keys = ("revision", "down_revision", "title")
+        echo_json(
+            [
+                {**dict(zip(keys, step, strict=True)), "current": step[0] == at}
+                for step in history()
+            ]
+        )
+        return
     for revision, _before, title in history():
         mark = "*" if revision == at else " "
         click.echo(f"{mark} {revision}  {title}")

@@ -265,6 +265,11 @@ def test_db_current_history_and_downgrade(migrated: str) -> None:
 
     head = head_revision()
     assert f"at schema revision {head}; this ztc ships {head}" in ztc("db", "current").stdout
+    assert json.loads(ztc("db", "current", "--json").stdout) == {"revision": head, "head": head}
+    steps = json.loads(ztc("db", "history", "--json").stdout)
+    assert [s["current"] for s in steps][-2:] == [False, True] and steps[0][
+        "down_revision"
+    ] is None
     listed = ztc("db", "history").stdout.splitlines()
     assert [line[2:].split()[0] for line in listed] == [r for r, _, _ in history()]
     assert listed[-1].startswith(f"* {head}") and listed[0].startswith("  0001")
