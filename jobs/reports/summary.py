@@ -29,6 +29,7 @@ from jobs.reports import (
 from jobs.reports.xlsx import (
     DATE,
     DATETIME,
+    FLAG_FILLS,
     MONEY,
     PERCENT,
     SIGNED_PERCENT,
@@ -39,7 +40,7 @@ from jobs.reports.xlsx import (
     local,
 )
 from locales import N_, gettext_for
-from models.figures import RATE_KEYS
+from models.figures import RATE_KEYS, RateKey, worse_than
 from models.report_data import RATE4_KEYS, STAGE_KEYS, Bulletin, Fraction, RegionRow
 
 HEAD = {
@@ -78,6 +79,8 @@ COLUMNS = {
     "name": N_("Name"),
     "why": N_("Reason"),
     "definition": N_("Definition"),
+    "red": N_("Red limit"),
+    "yellow": N_("Yellow limit"),
     "previous": N_("Last month"),
     "change": N_("Change on last month (percentage points)"),
     "year_to_date": N_("Year to date"),
@@ -163,7 +166,8 @@ def write_issues(sheet: Worksheet, bulletin: Bulletin, locale: str) -> None:
     before, to_date = bulletin.previous, bulletin.year_to_date
     context = before is not None and to_date is not None
     extra = ("previous", "change", "year_to_date") if context else ()
-    section(sheet, "rates", ("value", "part", "whole", *extra, "definition"), locale)
+    limits = ("red", "yellow") if bulletin.limits else ()
+    section(sheet, "rates", ("value", "part", "whole", *extra, *limits, "definition"), locale)
     for rate in RATE_KEYS:
         value = bulletin.issues.rate(rate)
         part, whole = bulletin.issues.parts(rate)
@@ -174,7 +178,22 @@ def write_issues(sheet: Worksheet, bulletin: Bulletin, locale: str) -> None:
             change = None if value is None or earlier is None else (value - earlier) * 100
             cells += [earlier, None if change is None else round(change, 1), to_date.rate(rate)]
             formats += [PERCENT, POINTS, PERCENT]
-        append_row(sheet, [*cells, _(RATE_DEFINITIONS[rate])], formats)
+        for flag in limits:  # the policy's red and yellow limits beside the rate
+            cells.append(bulletin.limits[flag].get(rate))
+            formats.append(PERCENT)
+        row = append_row(sheet, [*cells, _(RATE_DEFINITIONS[rate])], formats)
+        past = _flag(bulletin, rate, value)
+        if past is not None:  # the value on the wrong side of a limit, in that limit's colour
+            sheet.cell(row=row, column=2).fill = FLAG_FILLS[past]
+
+
+def _flag(bulletin: Bulletin, rate: RateKey, value: float | None) -> str | None:
+    """ "red" or "yellow" when `value` is on the wrong side of that limit (red first)."""
+    for flag in ("red", "yellow"):
+        limit = bulletin.limits.get(flag, {}).get(rate)
+        if value is not None and limit is not None and worse_than(rate, value, limit):
+            return flag
+    return None
 
 
 def write_stages(sheet: Worksheet, bulletin: Bulletin, locale: str) -> None:

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 from babel.lists import format_list
 from openpyxl import Workbook
-from openpyxl.styles import PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
 from jobs.reports import (
@@ -26,6 +25,7 @@ from jobs.reports import (
 from jobs.reports.summary import unreachable_rows, write_summary
 from jobs.reports.xlsx import (
     DATETIME,
+    FLAG_FILLS,
     MONEY,
     PERCENT,
     Cell,
@@ -93,11 +93,6 @@ UNREACHABLE_HEADERS = {
     "why": N_("Reason"),
 }
 FLAGS = {"red": N_("red"), "yellow": N_("yellow")}
-# Excel's own "bad" and "neutral" cell styles, which readers of such lists already know.
-FLAG_FILLS = {
-    "red": PatternFill("solid", fgColor="FFC7CE"),
-    "yellow": PatternFill("solid", fgColor="FFEB9C"),
-}
 YES_NO = {True: N_("yes"), False: N_("no")}
 FORMATS: dict[str, str] = {
     "created_at": DATETIME,

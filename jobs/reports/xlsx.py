@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from openpyxl.cell.cell import Cell as SheetCell
 from openpyxl.cell.cell import MergedCell
-from openpyxl.styles import Font
+from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
@@ -29,6 +29,11 @@ MONEY = "#,##0"
 DATE = "yyyy-mm-dd"
 DATETIME = "yyyy-mm-dd hh:mm"
 BOLD = Font(bold=True)
+# Excel's own "bad" and "neutral" cell styles, which readers of such lists already know.
+FLAG_FILLS = {
+    "red": PatternFill("solid", fgColor="FFC7CE"),
+    "yellow": PatternFill("solid", fgColor="FFEB9C"),
+}
 MIN_WIDTH, MAX_WIDTH = 8, 60
 
 

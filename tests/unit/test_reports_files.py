@@ -24,7 +24,7 @@ from PIL import Image
 
 from jobs import notices
 from jobs.notices import FILE_NAMES, FILES_MISSING, report_notice
-from jobs.reports import RATE_LABELS, period_title, stage_label
+from jobs.reports import RATE_LABELS, period_title, rate_label, stage_label
 from jobs.reports.chart import (
     HEIGHT_PX,
     WIDTH_PX,
@@ -44,7 +44,7 @@ from jobs.reports.workbook import (
 )
 from jobs.reports.xlsx import PERCENT
 from locales import gettext_for
-from models.figures import RATE_KEYS
+from models.figures import RATE_KEYS, worse_than
 from models.report_data import (
     STAGE_KEYS,
     Bulletin,
@@ -472,6 +472,44 @@ def hostile_bulletin() -> Bulletin:
     ]
     unreachable = [Unreachable("contact", "c-1", FORMULAS[5], bound=True)]  # the summary's rows
     return replace(bulletin, projects=projects, issue_rows=rows, unreachable=unreachable)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_workbook_rates_stand_beside_their_limits_coloured_when_past_one(locale: str) -> None:
+    limits = {
+        "red": {"on_time_accept": 0.5, "on_time_resolve": 0.5, "satisfaction": 0.5, "reopen": 0.9},
+        "yellow": {"on_time_accept": 0.9, "on_time_resolve": 0.5, "satisfaction": 0.99},
+    }
+    bulletin = replace(make_bulletin(), limits=limits)
+    book = load_workbook(io.BytesIO(bulletin_workbook(bulletin, locale, TZ)))
+    _ = gettext_for(locale)
+    summary = book[_(SHEETS["summary"])]
+    header = next(r for r in summary.iter_rows() if r[0].value == _(SECTIONS["rates"]))
+    names = [cell.value for cell in header]
+    red, yellow = names.index(_(COLUMNS["red"])), names.index(_(COLUMNS["yellow"]))
+    seen = {}
+    for rate in RATE_KEYS:
+        row = next(r for r in summary.iter_rows() if r[0].value == rate_label(rate, locale))
+        value = bulletin.issues.rate(rate)
+        assert (row[red].value, row[yellow].value) == (
+            limits["red"].get(rate),
+            limits["yellow"].get(rate),
+        )
+        expected = next(
+            (
+                f
+                for f in ("red", "yellow")
+                if value is not None
+                and rate in limits[f]
+                and worse_than(rate, value, limits[f][rate])
+            ),
+            None,
+        )
+        colour = row[1].fill.fgColor.rgb if row[1].fill.fill_type == "solid" else None
+        seen[rate] = colour
+        fills = {"red": "00FFC7CE", "yellow": "00FFEB9C"}
+        assert colour == (None if expected is None else fills[expected]), rate
+    assert set(seen.values()) - {None}  # the fixture's rates are past at least one limit
 
 
 @pytest.mark.parametrize("locale", LOCALES)
