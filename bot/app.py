@@ -23,6 +23,7 @@ import handlers
 from bot.api import api_app, start_api, stop_api
 from bot.channels import group_channels, unset_variables
 from bot.instance import InstanceLock
+from bot.leader import Leadership
 from bot.logctx import UPDATE
 from bot.ops import Metrics, Ops, start_ops, stop_ops
 from bot.persistence import DbPersistence
@@ -247,8 +248,13 @@ async def _start_background(app: ZtcApp) -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(rt.dispatcher.run(stop), name="outbox-dispatcher")
     rt.tasks = [stop, task, bot]
-    if rt.scheduled:
-        await start_up(rt)
+    if rt.scheduled:  # the leader catches up on what the cycle missed, now or when it leads
+        rt.leader = Leadership(rt.engine, on_lead=lambda: _caught_up(rt))
+        await rt.leader.start()
+
+
+async def _caught_up(rt: Runtime) -> None:
+    await start_up(rt)
 
 
 async def _start_api(rt: Runtime) -> None:
@@ -265,13 +271,17 @@ async def _start_ops(rt: Runtime) -> None:
     """/healthz and /metrics (bot/ops.py) on the bot's engine and clock."""
     port = rt.settings.ops_port
     assert port is not None
-    ops = Ops(engine=rt.engine, clock=rt.now, metrics=rt.metrics, leading=lambda: rt.scheduled)
+    ops = Ops(engine=rt.engine, clock=rt.now, metrics=rt.metrics, leading=rt.leading)
     rt.ops = await start_ops(ops, host=rt.settings.ops_host, port=port)
     log.info("health and metrics on %s/healthz and /metrics", rt.ops.url)
 
 
 async def _stop_servers(rt: Runtime) -> None:
-    """The intake API and the ops server, if they serve (no new request from now on)."""
+    """The intake API and the ops server, if they serve (no new request from now on), and the
+    scheduler's leadership (another process may lead from now on)."""
+    if rt.leader is not None:
+        await rt.leader.stop()
+        rt.leader = None
     if rt.api is not None:
         await stop_api(rt.api)
         rt.api = None

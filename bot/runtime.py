@@ -24,6 +24,7 @@ from models.updates import first_time
 if TYPE_CHECKING:
     from bot.api import RunningApi
     from bot.instance import InstanceLock
+    from bot.leader import Leadership
     from bot.ops import RunningOps
     from jobs.dispatch import Dispatcher
 
@@ -49,6 +50,7 @@ class Runtime:
     api: RunningApi | None = None  # the intake API while it serves (ZTC_API_PORT)
     metrics: Metrics = field(default_factory=Metrics)  # what /metrics shows (bot/ops.py)
     ops: RunningOps | None = None  # /healthz and /metrics while they serve (ZTC_OPS_PORT)
+    leader: Leadership | None = None  # the scheduler's leadership among processes (bot/leader.py)
 
     def now(self) -> datetime:
         """Now, from the runtime's clock (the demo can move it)."""
@@ -70,6 +72,10 @@ class Runtime:
         return await first_time(
             engine=self.engine, bot_id=bot_id, update_id=update_id, now=self.now()
         )
+
+    def leading(self) -> bool:
+        """Whether this process runs the policy's jobs now: it schedules them and leads."""
+        return self.scheduled and (self.leader is None or self.leader.held)
 
     def wake_dispatcher(self) -> None:
         """New outbox rows are committed: deliver them without waiting for the next pass."""

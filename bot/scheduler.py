@@ -43,6 +43,8 @@ async def _clock_tick(context: ZtcContext) -> None:
     """The clock watcher: reminders and escalations as at now; then deliver what it queued.
     It also forgets the ids of updates handled more than two days ago (models/updates.py)."""
     rt = context.rt
+    if not rt.leading():
+        return  # another process leads the scheduler
     report = await run_clocks(engine=rt.engine, rules=rt.rules, now=rt.now())
     await forget_old(engine=rt.engine, now=rt.now())  # the update ids past Telegram's 24 hours
     if report.changed:
@@ -53,6 +55,8 @@ async def _clock_tick(context: ZtcContext) -> None:
 async def _cycle_tick(context: ZtcContext) -> None:
     """A cycle job's moment came: run its period once; on failure, try again a little later."""
     rt, job = context.rt, context.job.name if context.job and context.job.name else ""
+    if not rt.leading():
+        return  # another process leads the scheduler; schedule_runs keeps it once anyway
     try:
         run = await run_cycle_job(engine=rt.engine, rules=rt.rules, job=job, now=rt.now())
     except Exception:

@@ -40,6 +40,9 @@ class BotRuntime(Protocol):
     def wake_dispatcher(self) -> None:
         """New outbox rows are committed: deliver them without waiting for the next pass."""
 
+    def leading(self) -> bool:
+        """Whether this process runs the policy's jobs now (the scheduler's leader)."""
+
 
 @runtime_checkable
 class HasRuntime(Protocol):
