@@ -24,28 +24,24 @@ def alembic_config(url: str = "") -> Config:
     return config
 
 
-def _upgrade(connection: Connection, revision: str) -> None:
+def migrate_on(connection: Connection, revision: str, *, down: bool = False) -> None:
+    """Upgrade the schema to `revision` (downgrade with `down`) on a connection already open:
+    inside the caller's transaction (`AsyncConnection.run_sync`)."""
     config = alembic_config()
     config.attributes["connection"] = connection
-    command.upgrade(config, revision)
+    (command.downgrade if down else command.upgrade)(config, revision)
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Create the database's tables or bring them up to the newest migration (or `revision`)."""
     async with engine.begin() as connection:
-        await connection.run_sync(_upgrade, revision)
-
-
-def _downgrade(connection: Connection, revision: str) -> None:
-    config = alembic_config()
-    config.attributes["connection"] = connection
-    command.downgrade(config, revision)
+        await connection.run_sync(migrate_on, revision)
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
     """Take the schema back to `revision` ("base": empty); what later migrations added is lost."""
     async with engine.begin() as connection:
-        await connection.run_sync(_downgrade, revision)
+        await connection.run_sync(migrate_on, revision, down=True)
 
 
 def history() -> list[tuple[str, str | None, str]]:

@@ -12,16 +12,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import pytest
-from alembic import command
 from click.testing import CliRunner, Result
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 
 from bot.cli import cli
 from models.api_keys import authenticate
 from models.db import make_engine, session_scope
-from models.migrate import alembic_config, upgrade
+from models.migrate import migrate_on, upgrade
 from models.tables.api import ApiKey
 from tests.services.test_migrations import _own_database
 from tests.support.factories import World, at
@@ -147,12 +146,6 @@ def test_serve_refuses_an_old_schema(url: str, tmp_path: Any, monkeypatch: Any) 
     assert "ztc db upgrade" in ztc("api", "serve", "--port", "0", code=1).stderr
 
 
-def _downgrade(connection: Connection, revision: str) -> None:
-    config = alembic_config()
-    config.attributes["connection"] = connection
-    command.downgrade(config, revision)
-
-
 async def test_0010_makes_the_table_and_goes_back(database_url: str, tmp_path: Any) -> None:
     url = database_url if database_url.startswith("postgres") else f"sqlite:///{tmp_path}/m.db"
     async for engine in _own_database(url):
@@ -165,7 +158,7 @@ async def test_0010_makes_the_table_and_goes_back(database_url: str, tmp_path: A
                     " '2026-12-01 02:00:00')"
                 )
             )
-            await conn.run_sync(_downgrade, "0009")
+            await conn.run_sync(migrate_on, "0009", down=True)
         async with engine.connect() as conn:
             tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
         assert "api_key" not in tables and "holiday_day" in tables

@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from alembic import command
 from click.testing import CliRunner, Result
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,7 +29,7 @@ from models.codes import EventKind
 from models.db import make_engine, session_scope
 from models.holidays import NOTICE, load_year, parse_schedule, refresh_calendar
 from models.issues.commands import Accept, AddCoHandler
-from models.migrate import alembic_config, upgrade
+from models.migrate import migrate_on, upgrade
 from models.policy import load_policy
 from models.rules import Rules
 from models.tables.calendar import HolidayDay
@@ -326,12 +325,6 @@ async def _own_database(url: str) -> AsyncIterator[AsyncEngine]:
         await admin.dispose()
 
 
-def _downgrade(connection: Connection, revision: str) -> None:
-    config = alembic_config()
-    config.attributes["connection"] = connection
-    command.downgrade(config, revision)
-
-
 async def test_0009_makes_the_table_and_goes_back(database_url: str, tmp_path: Path) -> None:
     url = database_url if database_url.startswith("postgres") else f"sqlite:///{tmp_path}/m.db"
     async for engine in _own_database(url):
@@ -343,7 +336,7 @@ async def test_0009_makes_the_table_and_goes_back(database_url: str, tmp_path: P
                     " VALUES ('2027-01-01', 'holiday', 2027, '2026-12-01 02:00:00', 'admin')"
                 )
             )
-            await conn.run_sync(_downgrade, "0008")
+            await conn.run_sync(migrate_on, "0008", down=True)
         async with engine.connect() as conn:
             tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
         assert "holiday_day" not in tables

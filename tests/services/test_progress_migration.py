@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from alembic import command
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.db import make_engine
-from models.migrate import alembic_config, upgrade
+from models.migrate import migrate_on, upgrade
 
 ROWS = (
     "INSERT INTO region (id, code, name_zh, kind) VALUES (1, 'r1', '清江浦区', 'district')",
@@ -46,12 +45,6 @@ async def _own_database(url: str) -> AsyncIterator[AsyncEngine]:
         await admin.dispose()
 
 
-def _downgrade(connection: Connection, revision: str) -> None:
-    config = alembic_config()
-    config.attributes["connection"] = connection
-    command.downgrade(config, revision)
-
-
 async def test_0007_keeps_the_reports_and_takes_several_a_month(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -82,7 +75,7 @@ async def test_0007_keeps_the_reports_and_takes_several_a_month(
         ]
         assert all(files in ("[]", []) for _wan, files, _claim in rows)
         async with engine.begin() as conn:
-            await conn.run_sync(_downgrade, "0006")
+            await conn.run_sync(migrate_on, "0006", down=True)
         async with engine.connect() as conn:
             left = [
                 tuple(r)
