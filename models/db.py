@@ -76,12 +76,10 @@ def sqlite_file(url: str) -> Path | None:
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for a URL as people write it (SQLite gets foreign keys on)."""
-    parsed = async_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        folder = Path(parsed.database).expanduser().resolve().parent
-        if not folder.is_dir():
-            raise DatabaseFolderMissing(folder)
-    engine = create_async_engine(parsed, **kwargs)
+    path = sqlite_file(url)
+    if path is not None and not path.parent.is_dir():
+        raise DatabaseFolderMissing(path.parent)
+    engine = create_async_engine(async_url(url), **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "checkout", _sqlite_foreign_keys)
