@@ -237,7 +237,7 @@ async def _start_background(app: ZtcApp) -> None:
     channels: dict[str, Any] = {TELEGRAM: TelegramChannel(bot, limiter=budget)}
     channels |= group_channels(rt.settings, rt.rules)  # the policy's robots and webhooks
     for name in unset_variables(rt.settings, rt.rules):
-        logging.getLogger(__name__).warning("%s is not set: its group gets nothing", name)
+        log.warning("%s is not set: its group gets nothing", name)
     rt.dispatcher = Dispatcher(
         engine=rt.engine,
         channels=channels,
@@ -249,12 +249,8 @@ async def _start_background(app: ZtcApp) -> None:
     task = asyncio.create_task(rt.dispatcher.run(stop), name="outbox-dispatcher")
     rt.tasks = [stop, task, bot]
     if rt.scheduled:  # the leader catches up on what the cycle missed, now or when it leads
-        rt.leader = Leadership(rt.engine, on_lead=lambda: _caught_up(rt))
+        rt.leader = Leadership(rt.engine, on_lead=lambda: start_up(rt))
         await rt.leader.start()
-
-
-async def _caught_up(rt: Runtime) -> None:
-    await start_up(rt)
 
 
 async def _start_api(rt: Runtime) -> None:

@@ -36,7 +36,7 @@ class Leadership:
         engine: AsyncEngine,
         *,
         retry: float = 5.0,
-        on_lead: Callable[[], Awaitable[None]] | None = None,
+        on_lead: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         """Lead the scheduler of `engine`'s database; `on_lead` runs each time this becomes
         the leader (the catch-up of what the cycle missed)."""

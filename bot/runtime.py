@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -61,16 +62,17 @@ class Runtime:
         """The language of people whose own is not known (ZTC_DEFAULT_LOCALE)."""
         return self.settings.default_locale
 
+    @cached_property
+    def bot_id(self) -> int:
+        """The bot's id, which leads its token (0 without one)."""
+        token = self.settings.bot_token
+        prefix = token.get_secret_value().split(":", 1)[0] if token else ""
+        return int(prefix) if prefix.isdigit() else 0
+
     async def first_time(self, update_id: int) -> bool:
         """Whether this update is new to the database (a copy of one taken up: False)."""
-        prefix = (
-            self.settings.bot_token.get_secret_value().split(":", 1)[0]
-            if self.settings.bot_token
-            else ""
-        )
-        bot_id = int(prefix) if prefix.isdigit() else 0  # the bot's id leads its token
         return await first_time(
-            engine=self.engine, bot_id=bot_id, update_id=update_id, now=self.now()
+            engine=self.engine, bot_id=self.bot_id, update_id=update_id, now=self.now()
         )
 
     def leading(self) -> bool:
