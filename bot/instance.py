@@ -51,13 +51,9 @@ class InstanceLock:
     async def acquire(self) -> None:
         """Take the lock, or raise AlreadyRunning."""
         if self.engine.dialect.name == "postgresql":
-            connection = await self.engine.connect()
-            query = text("SELECT pg_try_advisory_lock(:key)")
-            if not (await connection.execute(query, {"key": LOCK_KEY})).scalar():
-                await connection.close()
+            self._connection = await hold_advisory_lock(self.engine, LOCK_KEY)
+            if self._connection is None:
                 raise AlreadyRunning(self.where)
-            await connection.commit()  # the lock is the session's; no transaction stays open
-            self._connection = connection
             return
         path = _lock_path(self.engine)
         if path is None:
@@ -77,12 +73,34 @@ class InstanceLock:
         """Let go of the lock (idempotent)."""
         if self._connection is not None:
             connection, self._connection = self._connection, None
-            await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
-            await connection.close()
+            await let_go(connection, LOCK_KEY)
         if self._file is not None:
             handle, self._file = self._file, None
             fcntl.flock(handle, fcntl.LOCK_UN)
             handle.close()
+
+
+async def hold_advisory_lock(engine: AsyncEngine, key: int) -> AsyncConnection | None:
+    """A connection of its own holding PostgreSQL's session advisory lock `key` (it goes with
+    the session: a crash never leaves it behind); None when another session holds it."""
+    connection = await engine.connect()
+    try:
+        query = text("SELECT pg_try_advisory_lock(:key)")
+        got = bool((await connection.execute(query, {"key": key})).scalar())
+        await connection.commit()  # the lock is the session's; no transaction stays open
+    except BaseException:
+        await connection.close()
+        raise
+    if got:
+        return connection
+    await connection.close()
+    return None
+
+
+async def let_go(connection: AsyncConnection, key: int) -> None:
+    """Release the advisory lock `key` that `connection` holds, and close it."""
+    await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+    await connection.close()
 
 
 def _lock_path(engine: AsyncEngine) -> Path | None:

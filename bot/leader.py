@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.instance import hold_advisory_lock, let_go
+
 log = logging.getLogger(__name__)
 LEADER_KEY = zlib.crc32(b"ztc:scheduler-leader")  # apart from the bot-process lock's key
 # This session holds the lock: a one-number key is stored as classid (its high half, 0 here),
@@ -72,22 +74,13 @@ class Leadership:
             await self._became(True)
             return
         try:
-            connection = await self.engine.connect()
+            connection = await hold_advisory_lock(self.engine, LEADER_KEY)
         except Exception as exc:  # the database is away: try again later
             log.warning("scheduler leader: no connection (%s)", str(exc).splitlines()[0])
             return
-        try:
-            query = text("SELECT pg_try_advisory_lock(:key)")
-            got = bool((await connection.execute(query, {"key": LEADER_KEY})).scalar())
-            await connection.commit()  # the lock is the session's: no transaction stays open
-        except Exception:
-            await connection.close()
-            raise
-        if got:
+        if connection is not None:
             self._connection = connection
             await self._became(True)
-        else:
-            await connection.close()
 
     async def _check(self) -> None:
         """The lock is still this session's; else leadership was lost with the session (a
@@ -121,8 +114,6 @@ class Leadership:
             return
         with contextlib.suppress(Exception):  # a dead connection frees the lock anyway
             if unlock:
-                await connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": LEADER_KEY}
-                )
-                await connection.commit()
-            await connection.close()
+                await let_go(connection, LEADER_KEY)
+            else:
+                await connection.close()
