@@ -25,10 +25,11 @@ from bot.channels import group_channels, unset_variables
 from bot.instance import InstanceLock
 from bot.leader import Leadership
 from bot.logctx import UPDATE
-from bot.ops import Metrics, Ops, start_ops, stop_ops
+from bot.ops import QUIET, Metrics, Ops, ops_app
 from bot.persistence import DbPersistence
 from bot.runtime import Runtime, ZtcApplication, utc_now, ztc_application
 from bot.scheduler import schedule_jobs, start_up
+from bot.serving import serve, stop_serving
 from bot.settings import Settings, SettingsError
 from handlers import describe
 from handlers.cards import draw_card
@@ -268,7 +269,7 @@ async def _start_ops(rt: Runtime) -> None:
     port = rt.settings.ops_port
     assert port is not None
     ops = Ops(engine=rt.engine, clock=rt.now, metrics=rt.metrics, leading=rt.leading)
-    rt.ops = await start_ops(ops, host=rt.settings.ops_host, port=port)
+    rt.ops = await serve(ops_app(ops), host=rt.settings.ops_host, port=port, **QUIET)
     log.info("health and metrics on %s/healthz and /metrics", rt.ops.url)
 
 
@@ -282,7 +283,7 @@ async def _stop_servers(rt: Runtime) -> None:
         await stop_api(rt.api)
         rt.api = None
     if rt.ops is not None:
-        await stop_ops(rt.ops)
+        await stop_serving(rt.ops)
         rt.ops = None
 
 

@@ -244,27 +244,4 @@ def ops_app(ops: Ops) -> web.Application:
     return app
 
 
-@dataclass
-class RunningOps:
-    """The ops server while it serves."""
-
-    runner: web.AppRunner
-    url: str
-
-
-async def start_ops(ops: Ops, *, host: str, port: int) -> RunningOps:
-    """Serve `/healthz` and `/metrics` on host:port (0: a free port)."""
-    runner = web.AppRunner(ops_app(ops), access_log=None, shutdown_timeout=1.0)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port).start()
-    except OSError:
-        await runner.cleanup()
-        raise
-    bound_host, bound_port = runner.addresses[0][:2]
-    return RunningOps(runner, f"http://{bound_host}:{bound_port}")
-
-
-async def stop_ops(running: RunningOps) -> None:
-    """Stop serving."""
-    await running.runner.cleanup()
+QUIET = {"access_log": None, "shutdown_timeout": 1.0}  # a scrape every few seconds: no log line

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from bot.api import RunningApi
     from bot.instance import InstanceLock
     from bot.leader import Leadership
-    from bot.ops import RunningOps
+    from bot.serving import Serving
     from jobs.dispatch import Dispatcher
 
 
@@ -50,7 +50,7 @@ class Runtime:
     lock: InstanceLock | None = None  # held while the bot runs: one bot process per database
     api: RunningApi | None = None  # the intake API while it serves (ZTC_API_PORT)
     metrics: Metrics = field(default_factory=Metrics)  # what /metrics shows (bot/ops.py)
-    ops: RunningOps | None = None  # /healthz and /metrics while they serve (ZTC_OPS_PORT)
+    ops: Serving | None = None  # /healthz and /metrics while they serve (ZTC_OPS_PORT)
     leader: Leadership | None = None  # the scheduler's leadership among processes (bot/leader.py)
 
     def now(self) -> datetime:

@@ -14,8 +14,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.logctx import UpdateTag
-from bot.ops import Metrics, Ops, read_snapshot, start_ops, stop_ops
+from bot.ops import QUIET, Metrics, Ops, ops_app, read_snapshot
 from bot.sandbox import FakeBotAPI
+from bot.serving import serve, stop_serving
 from jobs.cycle import run_cycle_job
 from models.db import session_scope
 from models.issues.commands import DirectLine, Escalate
@@ -100,7 +101,7 @@ async def test_the_database_figures_are_read_at_each_scrape(
 async def test_health_says_when_the_database_fails() -> None:
     dead = create_async_engine("postgresql+asyncpg://ztc@127.0.0.1:9/none")  # nothing listens
     ops = Ops(engine=dead, clock=lambda: NOW, metrics=Metrics(), leading=lambda: False)
-    running = await start_ops(ops, host="127.0.0.1", port=0)
+    running = await serve(ops_app(ops), host="127.0.0.1", port=0, **QUIET)
     try:
         status, _body, health = await get(f"{running.url}/healthz")
         assert status == 503 and health is not None
@@ -108,7 +109,7 @@ async def test_health_says_when_the_database_fails() -> None:
         status, body, _ = await get(f"{running.url}/metrics")  # the process's own still show
         assert status == 200 and "ztc_updates_total" in body and "ztc_outbox_backlog" not in body
     finally:
-        await stop_ops(running)
+        await stop_serving(running)
         await dead.dispose()
 
 
