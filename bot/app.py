@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,7 @@ from bot.runtime import Runtime, ZtcApplication, utc_now, ztc_application
 from bot.scheduler import schedule_jobs, start_up
 from bot.serving import serve, stop_serving
 from bot.settings import Settings, SettingsError
+from bot.turns import SharedTurns
 from handlers import describe
 from handlers.cards import draw_card
 from handlers.context import ZtcApp, ZtcContext
@@ -63,12 +65,14 @@ class PerChatOrder(BaseUpdateProcessor):
         max_concurrent_updates: int = 64,
         metrics: Metrics | None = None,
         first_time: Callable[[int], Awaitable[bool]] | None = None,
+        turn: Callable[[object], AbstractAsyncContextManager[None]] | None = None,
     ) -> None:
         """Allow up to `max_concurrent_updates` chats at once; time each turn in `metrics`;
-        drop an update `first_time(update_id)` says was taken up already (models/updates.py)."""
+        drop an update `first_time(update_id)` says was taken up already (models/updates.py);
+        handle each inside `turn(update)` (a fleet's, bot/turns.py)."""
         super().__init__(_UNBOUNDED)
         self.slots, self.running, self.metrics = max_concurrent_updates, 0, metrics
-        self.first_time = first_time
+        self.first_time, self.turn = first_time, turn
         self._free = asyncio.Semaphore(max_concurrent_updates)
         # chat -> (the done-signal of its last update in line, how many of its updates are in)
         self._lines: dict[int, tuple[asyncio.Future[None], int]] = {}
@@ -86,7 +90,11 @@ class PerChatOrder(BaseUpdateProcessor):
             tag = UPDATE.set(update_id)
             started = time.perf_counter()
             try:
-                await coroutine
+                if self.turn is None:
+                    await coroutine
+                else:
+                    async with self.turn(update):
+                        await coroutine
             finally:
                 self.running -= 1
                 seconds = time.perf_counter() - started
@@ -155,15 +163,19 @@ def build_application(
     engine: AsyncEngine | None = None,
     clock: Callable[[], datetime] = utc_now,
     scheduler: bool = True,
-    exclusive: bool = True,
+    exclusive: bool | None = None,
+    shared: bool | None = None,
     rules: Rules | None = None,
 ) -> ZtcApplication:
     """The bot, ready for run_polling/run_webhook or a test's own start/stop.
 
     `scheduler=False` leaves the policy's jobs (and the start-up catch-up) out: tests that drive
-    time themselves run the jobs by hand. `exclusive` (the default) makes the start fail with
-    AlreadyRunning while another bot process runs on the same database (bot/instance.py).
-    `rules`: these instead of the settings' policy file (the demo adds its WeCom group).
+    time themselves run the jobs by hand. `shared`: one of a fleet of processes serving the bot
+    (bot/turns.py) — by default when it takes a webhook (ZTC_WEBHOOK_URL) on PostgreSQL; long
+    polling is one process's alone. `exclusive` (by default, when not shared) makes the start
+    fail with AlreadyRunning while another bot process runs on the same database
+    (bot/instance.py). `rules`: these instead of the settings' policy file (the demo adds its
+    WeCom group).
     """
     if settings.bot_token is None:
         raise SettingsError("ZTC_BOT_TOKEN: missing (get one from @BotFather)")
@@ -176,8 +188,13 @@ def build_application(
         owns_engine=engine is None,
         scheduled=scheduler,
     )
-    if exclusive:
+    if shared is None:
+        shared = bool(settings.webhook_url) and runtime.engine.dialect.name == "postgresql"
+    if exclusive if exclusive is not None else not shared:
         runtime.lock = InstanceLock(runtime.engine)
+    persistence = DbPersistence(runtime.engine)
+    if shared:
+        runtime.turns = SharedTurns(runtime.engine, persistence)
     root = settings.bot_api_url.rstrip("/")
     # The builder's own default queue, but typed for our context (PTB's builder keeps the
     # default context's type for it whatever context_types says).
@@ -190,8 +207,14 @@ def build_application(
         .application_class(ZtcApplication, kwargs={"runtime": runtime})
         .context_types(ContextTypes(context=ZtcContext))
         .job_queue(jobs)
-        .persistence(DbPersistence(runtime.engine))
-        .concurrent_updates(PerChatOrder(metrics=runtime.metrics, first_time=runtime.first_time))
+        .persistence(persistence)
+        .concurrent_updates(
+            PerChatOrder(
+                metrics=runtime.metrics,
+                first_time=runtime.first_time,
+                turn=runtime.turns.turn if runtime.turns else None,
+            )
+        )
         # The token's one sending budget: replies take their turns here (and wait out a 429,
         # then retry), the dispatcher's deliveries from the same object (_start_background).
         .rate_limiter(TelegramRateLimiter(max_retries=3))
@@ -202,6 +225,8 @@ def build_application(
     )
     assert isinstance(app, ZtcApplication)  # application_class above
     handlers.register(app)
+    if runtime.turns is not None:
+        runtime.turns.bind(app)
     if app.job_queue is not None and scheduler:
         schedule_jobs(app.job_queue, runtime)
     return app
@@ -246,12 +271,14 @@ async def _start_background(app: ZtcApp) -> None:
         clock=rt.clock,
         observe=rt.metrics.delivery,
     )
-    stop = asyncio.Event()
-    task = asyncio.create_task(rt.dispatcher.run(stop), name="outbox-dispatcher")
-    rt.tasks = [stop, task, bot]
-    if rt.scheduled:  # the leader catches up on what the cycle missed, now or when it leads
-        rt.leader = Leadership(rt.engine, on_lead=lambda: start_up(rt))
+    if rt.scheduled or rt.turns is not None:
+        # The leader runs the jobs, and catches up on what the cycle missed, now or when it
+        # leads; in a fleet it is also the one sender (Runtime.sending).
+        rt.leader = Leadership(rt.engine, on_lead=(lambda: start_up(rt)) if rt.scheduled else None)
         await rt.leader.start()
+    stop = asyncio.Event()
+    run = rt.dispatcher.run(stop, active=rt.sending)
+    rt.tasks = [stop, asyncio.create_task(run, name="outbox-dispatcher"), bot]
 
 
 async def _start_api(rt: Runtime) -> None:
@@ -305,6 +332,8 @@ async def _dispose(app: ZtcApp) -> None:
     await _stop_servers(rt)  # a start that failed after a server began to serve
     if rt.lock is not None:
         await rt.lock.release()
+    if rt.turns is not None:
+        await rt.turns.close()
     if rt.owns_engine:
         await rt.engine.dispose()
 

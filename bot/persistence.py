@@ -9,7 +9,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from telegram.ext import BasePersistence, PersistenceInput
@@ -101,6 +101,20 @@ class DbPersistence(BasePersistence[Data, Data, Data]):
             self._written[(kind, row.key)] = _canonical(row.data)
         return {row.key: row.data for row in rows}
 
+    async def read(self, rows: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+        """The stored data of these (kind, key) rows, in one query (a row not stored: absent).
+
+        For a fleet's turn (bot/turns.py): what it reads is what this process holds from now
+        on, so a write of the same data later is skipped as unchanged and a different one is
+        made, whoever wrote the row last.
+        """
+        query = select(ChatState).where(tuple_(col(ChatState.kind), col(ChatState.key)).in_(rows))
+        async with session_scope(self._engine) as session:
+            found = {(row.kind, row.key): row.data for row in (await session.exec(query)).all()}
+        for row in rows:
+            self._written[row] = _canonical(found[row]) if row in found else _GONE
+        return found
+
     async def _put(self, kind: str, key: str, data: object) -> None:
         problem = not_json(data)
         if problem is not None:
@@ -165,11 +179,12 @@ class DbPersistence(BasePersistence[Data, Data, Data]):
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
         """Store a conversation's state; None (the conversation ended) deletes it."""
-        kind = _conversation_kind(name)
+        kind, row = _conversation_kind(name), conversation_key(key)
         if new_state is None:
-            await self._drop(kind, conversation_key(key))
+            if self._written.get((kind, row)) != _GONE:  # known to be gone: no delete
+                await self._drop(kind, row)
         else:
-            await self._put(kind, conversation_key(key), new_state)
+            await self._put(kind, row, new_state)
 
     async def update_user_data(self, user_id: int, data: Data) -> None:
         """Store one user's user_data."""
@@ -194,16 +209,18 @@ class DbPersistence(BasePersistence[Data, Data, Data]):
         """Forget one chat's chat_data."""
         await self._drop(CHAT, str(chat_id))
 
-    # Nothing else writes the table, so the in-memory copy is always the newest: no refresh.
+    # One process alone: its memory is always the newest. In a fleet, bot/turns.py reads a
+    # chat's rows before each of its updates (one query for the user, the chat and the
+    # conversation, where these would take one each).
 
     async def refresh_user_data(self, user_id: int, user_data: Data) -> None:
-        """Nothing to do: this process is the only writer."""
+        """Nothing to do here (see above)."""
 
     async def refresh_chat_data(self, chat_id: int, chat_data: Data) -> None:
-        """Nothing to do: this process is the only writer."""
+        """Nothing to do here (see above)."""
 
     async def refresh_bot_data(self, bot_data: Data) -> None:
-        """Nothing to do: this process is the only writer."""
+        """Nothing to do: bot_data is not used."""
 
     async def flush(self) -> None:
         """Nothing to do: every write is committed when it is made."""

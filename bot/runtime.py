@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from bot.instance import InstanceLock
     from bot.leader import Leadership
     from bot.serving import Serving
+    from bot.turns import SharedTurns
     from jobs.dispatch import Dispatcher
 
 
@@ -52,6 +53,7 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)  # what /metrics shows (bot/ops.py)
     ops: Serving | None = None  # /healthz and /metrics while they serve (ZTC_OPS_PORT)
     leader: Leadership | None = None  # the scheduler's leadership among processes (bot/leader.py)
+    turns: SharedTurns | None = None  # one of a fleet: each update a turn (bot/turns.py)
 
     def now(self) -> datetime:
         """Now, from the runtime's clock (the demo can move it)."""
@@ -78,6 +80,12 @@ class Runtime:
     def leading(self) -> bool:
         """Whether this process runs the policy's jobs now: it schedules them and leads."""
         return self.scheduled and (self.leader is None or self.leader.held)
+
+    def sending(self) -> bool:
+        """Whether this process delivers the outbox: alone, or the fleet's leader. One sender
+        keeps the token's one budget (30 messages a second) whole without sharing it in the
+        database; the leader's 1 s passes pick up what the others queue."""
+        return self.leader is None or self.leader.held
 
     def wake_dispatcher(self) -> None:
         """New outbox rows are committed: deliver them without waiting for the next pass."""

@@ -1,7 +1,10 @@
 """The outbox dispatcher: delivers queued notices through their channels, in order, with retries.
 
 Each row is claimed (a lease on `next_attempt_at`) and committed before it is sent, so two
-dispatchers on one PostgreSQL never send the same row; `sent_at` is committed after the send.
+dispatchers never send the same row; `sent_at` is committed after the send. On PostgreSQL a
+pass claims its whole batch at once with `SELECT … FOR UPDATE SKIP LOCKED` (another dispatcher's
+pass skips those rows instead of waiting, and then sees their lease) and hands back the rows it
+does not deliver; on SQLite, one writer at a time, each row is claimed as it goes out.
 A row names its channel and its address there (none: the person's own address on that channel).
 The channel cuts a notice into messages and sends each within its own limits (jobs/channels);
 `Outbox.parts_sent` counts the ones delivered, so a retry resumes with the first one not yet
@@ -31,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from jobs.channels import (
     Channel,
@@ -151,16 +155,21 @@ class Dispatcher:
         """Cut the idle wait short: rows were just committed."""
         self._wake.set()
 
-    async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
+    async def run(
+        self, stop: asyncio.Event, idle: float = 1.0, active: Callable[[], bool] | None = None
+    ) -> None:
         """Pass after pass until `stop` is set; the messages in hand are finished first.
 
         A pass waits at most `idle` for its recipients: a slow one goes on in its own task.
+        `active()` false: no pass now (a fleet's follower, bot/app.py), asked again after `idle`.
         """
         self._stop, self._patience = stop, idle
         try:
             while not stop.is_set():
                 try:
-                    if (await self.run_once()).picked >= self.batch:
+                    if active is not None and not active():
+                        pass
+                    elif (await self.run_once()).picked >= self.batch:
                         continue  # a full batch: more are due, no pause
                 except Exception:
                     logger.exception("outbox pass failed")
@@ -187,6 +196,7 @@ class Dispatcher:
             if key in self._busy:  # not picked: a pass that only finds these is no full batch
                 report.waiting += len(queue)
                 report.picked -= len(queue)
+                await self._release(queue)
                 continue
             task = asyncio.create_task(self._recipient(queue, people, report))
             self._busy[key] = task
@@ -213,13 +223,39 @@ class Dispatcher:
         query = select(Outbox).where(due, go, ~behind).order_by(col(Outbox.id)).limit(self.batch)
         counts = select(func.count().filter(~go), func.count().filter(go & behind)).where(due)
         async with AsyncSession(self.engine) as session:
-            rows = list((await session.exec(query)).all())
+            if self.engine.dialect.name == "postgresql":
+                rows = await self._claim(session, query.with_for_update(skip_locked=True))
+            else:  # SQLite has one writer at a time: each row's own claim (_deliver) suffices
+                rows = list((await session.exec(query)).all())
             held, waiting = (await session.exec(counts)).one()
             officials = select(Official).where(col(Official.id).in_({r.official_id for r in rows}))
             contacts = select(Contact).where(col(Contact.id).in_({r.contact_id for r in rows}))
             people: People = {("official", p.id): p for p in (await session.exec(officials)).all()}
             people |= {("contact", p.id): p for p in (await session.exec(contacts)).all()}
         return rows, people, (held, waiting)
+
+    async def _claim(self, session: AsyncSession, query: SelectOfScalar[Outbox]) -> list[Outbox]:
+        """PostgreSQL: take the due rows no other dispatcher has locked, lease them all, and
+        commit — one round trip for the batch where each row's claim would take its own."""
+        rows = list((await session.exec(query)).all())
+        if rows:
+            session.expunge_all()  # detached: the lease below is set on them, never flushed
+            until = self.clock() + self.lease
+            claim = update(Outbox).where(col(Outbox.id).in_([row.id for row in rows]))
+            await session.exec(claim.values(next_attempt_at=until))
+            for row in rows:
+                row.next_attempt_at = until
+        await session.commit()
+        return rows
+
+    async def _release(self, rows: list[Outbox]) -> None:
+        """Hand back rows this pass claimed but does not deliver now (PostgreSQL's batch
+        claim): due again at once, not when the lease ends."""
+        if rows and self.engine.dialect.name == "postgresql":
+            leased = col(Outbox.next_attempt_at) == rows[0].next_attempt_at
+            ids = col(Outbox.id).in_([row.id for row in rows])
+            back = update(Outbox).where(ids, leased, *_PENDING)
+            await self._write(back.values(next_attempt_at=self.clock()))
 
     async def _recipient(
         self, queue: list[Outbox], people: People, report: DispatchReport
@@ -233,8 +269,10 @@ class Dispatcher:
                 address = self._address(row, channel, person)
                 if address is None:  # unbound since the query: untouched, out once they bind
                     report.held += len(queue) - index
+                    await self._release(queue[index:])
                     return
                 if self._stop.is_set():
+                    await self._release(queue[index:])
                     return
                 try:
                     outcome = await self._deliver(row, channel, person, address)
@@ -245,6 +283,7 @@ class Dispatcher:
             self.observe(row.channel, outcome)
             if outcome in ("retried", "blocked", "waiting"):
                 report.waiting += len(queue) - index - 1
+                await self._release(queue[index + 1 :])
                 return
 
     def _address(self, row: Outbox, channel: Channel[Any], person: Person | None) -> str | None:

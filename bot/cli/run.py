@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
-import secrets
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -53,7 +54,7 @@ def run(verbose: bool) -> None:
         secret = (
             settings.webhook_secret.get_secret_value()
             if settings.webhook_secret
-            else secrets.token_urlsafe(32)  # re-registered at every start, so a fresh one is fine
+            else _derived_secret(token or "")
         )
         app.run_webhook(
             listen=settings.webhook_listen,
@@ -65,6 +66,13 @@ def run(verbose: bool) -> None:
         )
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
+
+
+def _derived_secret(token: str) -> str:
+    """The webhook's secret when none is set: the same in every process of a fleet (each
+    registers the webhook at its start, so a random one would lock the others out), and as
+    secret as the token it comes from."""
+    return hmac.new(token.encode(), b"ztc webhook secret", hashlib.sha256).hexdigest()
 
 
 def _quiet_rejected_token(app: ZtcApp) -> None:

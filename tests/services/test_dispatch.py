@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import (
     BadRequest,
@@ -169,6 +170,9 @@ async def test_429_longer_than_the_claim_hands_the_row_back(
     row = (await outbox(engine))["a1"]
     assert (row.attempts, row.last_error) == (0, "retry_after")
     assert row.next_attempt_at == T0 + timedelta(seconds=30)
+    # a2 is due as before, behind a1 (on PostgreSQL the pass's batch claim handed it back,
+    # rather than leaving it leased for the claim's 10 s)
+    assert (await outbox(engine))["a2"].next_attempt_at <= T0
     clock.advance(30)
     assert (await dispatcher.run_once()).sent == 2
     assert bot.texts(AGENT_A) == ["a1", "a2"]
@@ -421,10 +425,32 @@ async def test_a_claim_is_won_once_when_both_read_the_same_rows(
         dispatcher._load = read_then_wait  # type: ignore[method-assign]
     first, second = await asyncio.gather(*(d.run_once() for d in dispatchers))
     assert first.sent + second.sent == 6 and len(bot.sent) == 6
-    # Whoever lost a chat's first claim left that chat alone: its second row too.
-    assert first.waiting + second.waiting == 6
+    if engine.dialect.name == "postgresql":
+        # The batch claim (SKIP LOCKED) took all six for one pass; the other read none.
+        assert sorted([first.picked, second.picked]) == [0, 6]
+    else:
+        # Whoever lost a chat's first claim left that chat alone: its second row too.
+        assert first.waiting + second.waiting == 6
     for chat, i in ((AGENT_A, 0), (AGENT_B, 1), (CONTACT, 2)):
         assert bot.texts(chat) == [f"0-{i}", f"1-{i}"]
+
+
+async def test_rows_another_dispatcher_has_locked_are_skipped_not_waited_for(
+    engine: AsyncEngine, ids: dict[str, int]
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's (SQLite claims row by row)")
+    await queue(engine, ("a1", to(ids["a"])), ("b1", to(ids["b"])))
+    bot, clock = FakeBot(), Clock()
+    async with engine.connect() as other:  # another dispatcher, in the middle of its claim
+        locked = text("SELECT id FROM outbox WHERE dedupe_key = 'a1' FOR UPDATE")
+        await other.execute(locked)
+        async with asyncio.timeout(10):  # waiting for the lock would hang here
+            report = await make(engine, bot, clock).run_once()
+        assert (report.sent, bot.texts(AGENT_A), bot.texts(AGENT_B)) == (1, [], ["b1"])
+        await other.rollback()
+    assert (await make(engine, bot, clock).run_once()).sent == 1
+    assert bot.texts(AGENT_A) == ["a1"]
 
 
 async def test_stopping_finishes_the_message_in_hand(

@@ -1,0 +1,208 @@
+"""A webhook fleet: two bot processes' applications on one PostgreSQL database behind one URL.
+
+A balancer in front of them hands each update Telegram pushes to the next instance in turn, as
+a round-robin nginx upstream would; the fake Bot API pushes to the balancer. So every step of a
+conversation is handled by the other instance than the step before it: the conversation state
+must come from the database (bot/turns.py), and no report or notice may happen twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import select
+
+from bot.app import build_application
+from bot.sandbox import FakeBotAPI
+from bot.serving import Serving, serve, stop_serving
+from models.codes import Stage
+from models.db import session_scope
+from models.rules import Rules
+from models.tables.issue import Issue
+from models.tables.project import Project
+from tests.support.chat import CONTACT, HEAD, Chat
+from tests.support.database import PG_URL
+from tests.support.factories import World, at
+
+pytestmark = pytest.mark.skipif(
+    not (PG_URL or "").startswith("postgres"),
+    reason="a fleet shares a PostgreSQL database: set ZTC_TEST_DATABASE_URL",
+)
+SECRET = "fleet-secret"
+OTHER_CONTACT = 1002
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Balancer:
+    """Round robin over the instances' webhook URLs; counts what each one was handed."""
+
+    def __init__(self, targets: list[str]) -> None:
+        self.targets, self.handed = targets, [0] * len(targets)
+        self._next = itertools.cycle(range(len(targets)))
+        self._session: aiohttp.ClientSession | None = None
+
+    async def forward(self, request: web.Request) -> web.Response:
+        index = next(self._next)
+        self.handed[index] += 1
+        assert self._session is not None
+        headers = {
+            name: request.headers[name]
+            for name in ("Content-Type", "X-Telegram-Bot-Api-Secret-Token")
+            if name in request.headers
+        }
+        async with self._session.post(
+            self.targets[index], data=await request.read(), headers=headers
+        ) as answer:
+            return web.Response(status=answer.status)
+
+    async def start(self, port: int) -> Serving:
+        self._session = aiohttp.ClientSession()
+        app = web.Application()
+        app.router.add_post("/ztc", self.forward)
+        return await serve(app, host="127.0.0.1", port=port)
+
+    async def stop(self, serving: Serving) -> None:
+        await stop_serving(serving)
+        assert self._session is not None
+        await self._session.close()
+
+
+@pytest.fixture
+async def fleet(
+    api: FakeBotAPI, engine: AsyncEngine, rules: Rules
+) -> AsyncIterator[tuple[Chat, list[Any], Balancer]]:
+    """Two instances and their balancer, on Friday 2026-11-20 10:00."""
+    harness = Chat(api=api, engine=engine, rules=rules, now=at("2026-11-20 10:00"))
+    front = f"http://127.0.0.1:{_free_port()}/ztc"
+    ports = [_free_port(), _free_port()]
+    balancer = Balancer([f"http://127.0.0.1:{port}/ztc" for port in ports])
+    serving = await balancer.start(int(front.split(":")[2].split("/")[0]))
+    apps = []
+    try:
+        for port in ports:
+            # No `shared=`: a webhook on PostgreSQL makes the bot one of a fleet by itself,
+            # and such a bot takes no lock on the database (a second one starts).
+            app = build_application(
+                harness.settings(webhook_url=front, webhook_secret=SECRET),
+                engine=engine,
+                clock=lambda: harness.now,
+                scheduler=False,
+            )
+            assert app.runtime.turns is not None and app.runtime.lock is None
+            await app.initialize()
+            assert app.post_init is not None and app.updater is not None
+            await app.post_init(app)
+            await app.updater.start_webhook(
+                listen="127.0.0.1",
+                port=port,
+                url_path="ztc",
+                webhook_url=front,
+                secret_token=SECRET,
+            )
+            await app.start()
+            apps.append(app)
+        yield harness, apps, balancer
+    finally:
+        for app in apps:
+            await app.updater.stop()
+            await app.stop()
+            await app.post_stop(app)
+            await app.shutdown()
+        await balancer.stop(serving)
+
+
+async def test_a_report_walked_across_two_instances_is_made_once(
+    fleet: tuple[Chat, list[Any], Balancer], engine: AsyncEngine, world: World
+) -> None:
+    chat, _apps, balancer = fleet
+    assert world.contact is not None
+    await chat.bind(world.contact, CONTACT)
+    await chat.bind(world.officials["r1-head"], HEAD)
+    # /report, the category, the text, the urgency, the confirmation: five steps, and each
+    # reaches the other instance than the one before it
+    done = await chat.report(
+        "C1", category="土地", urgency="普通", submit="确认提交", text="围挡占道，请协调"
+    )
+    assert "2026-00001" in done["text"]
+    notice = await chat.until("r1-head", "2026-00001")
+    assert "新问题" in notice["text"]
+    assert min(balancer.handed) >= 3  # both instances took steps of it
+    async with session_scope(engine) as session:
+        issues = (await session.exec(select(Issue))).all()
+    assert [issue.number for issue in issues] == ["2026-00001"]
+    await asyncio.sleep(0.5)  # a second notice, if any, would be out by now
+    assert len([m for m in chat.api.sent(HEAD) if "2026-00001" in m.get("text", "")]) == 1
+
+
+async def test_two_enterprises_report_at_once_across_the_fleet(
+    fleet: tuple[Chat, list[Any], Balancer], engine: AsyncEngine, world: World
+) -> None:
+    chat, _apps, _balancer = fleet
+    assert world.contact is not None and world.other_contact is not None
+    await chat.bind(world.contact, CONTACT)
+    async with session_scope(engine) as session:  # the other enterprise's one project
+        session.add(
+            Project(
+                code="P2",
+                name="P2",
+                enterprise_id=world.other_contact.enterprise_id,
+                region_id=world.region.id,
+                investment_wan=5000,
+                stage=Stage.STARTED,
+            )
+        )
+    await chat.bind(world.other_contact, OTHER_CONTACT)
+
+    async def report(code: str, text: str) -> str:
+        done = await chat.report(
+            code, category="用工", urgency="普通", submit="确认提交", text=text
+        )
+        return str(done["text"])
+
+    answers = await asyncio.gather(*(report(code, f"{code}的问题") for code in ("C1", "C2")))
+    async with session_scope(engine) as session:
+        numbers = sorted(issue.number for issue in (await session.exec(select(Issue))).all())
+    assert numbers == ["2026-00001", "2026-00002"]
+    assert sorted(number for number in numbers for a in answers if number in a) == numbers
+
+
+async def test_an_update_delivered_to_both_instances_is_handled_once(
+    fleet: tuple[Chat, list[Any], Balancer], world: World
+) -> None:
+    chat, _apps, balancer = fleet
+    assert world.contact is not None
+    await chat.bind(world.contact, CONTACT)
+    before = len(chat.api.sent(CONTACT))
+    update = {
+        "update_id": 900001,
+        "message": {
+            "message_id": 9001,
+            "date": 1763604000,
+            "chat": {"id": CONTACT, "type": "private", "first_name": "王"},
+            "from": {"id": CONTACT, "is_bot": False, "first_name": "王"},
+            "text": "/help",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+        },
+    }
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    async with aiohttp.ClientSession() as session:
+        for target in balancer.targets:  # Telegram's retry, or a balancer that sent it twice
+            async with session.post(target, json=update, headers=headers) as answer:
+                assert answer.status == 200
+    help_text = await chat.next("C1")
+    assert "/report" in help_text["text"]
+    await asyncio.sleep(0.5)  # a second answer, if any, would be out by now
+    assert len(chat.api.sent(CONTACT)) == before + 1
