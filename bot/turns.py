@@ -13,9 +13,12 @@ balancer any process may get a chat's next update, so in a fleet each update is 
 3. the update is handled;
 4. what it changed is written back, and only then the lock is let go.
 
-A lock holder that dies frees the lock with its session. A database that cannot be read lets the
-update through on what memory holds (the handler then meets the failure and says so); one that
-cannot be written to is logged.
+A lock holder that dies frees the lock with its session. So does a database that drops every
+session (a restart, a failover): a turn then still writing its step back may be overtaken by
+the chat's next update, which reads the step before it (a button then answers "no longer
+active"; pressed again, it works). A database that cannot be read lets the
+update through on what memory holds after a second try (the handler then meets the failure and
+says so); one that cannot be written to is logged.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import text
@@ -71,7 +74,10 @@ class SharedTurns:
         self.persistence = persistence
         # The locks' connections stay out of the handlers' pool: a turn holds one while its
         # handler takes others, so one pool for both could run dry with every turn waiting.
-        self._locks = create_async_engine(engine.url, pool_size=connections, max_overflow=0)
+        # Each is tried before use: a lock on a connection the server dropped would be none.
+        self._locks = create_async_engine(
+            engine.url, pool_size=connections, max_overflow=0, pool_pre_ping=True
+        )
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._conversations: list[ConversationHandler[Any]] = []
 
@@ -98,18 +104,29 @@ class SharedTurns:
             return
         conversations = [(handler, _key_of(handler, update)) for handler in self._conversations]
         async with self._chat_locked(chat):
-            try:
-                stored = await self.persistence.read(_rows(chat, user, conversations))
-                self._remember(stored, chat, user, conversations)
-            except Exception:
-                log.warning("chat %s: its state could not be read, memory's is used", chat)
+            await self._read(chat, user, conversations)
             try:
                 yield
             finally:
-                try:
-                    await self._write_back(chat, user, conversations)
-                except Exception:
-                    log.error("chat %s: its state could not be written", chat, exc_info=True)
+                await self._write(chat, user, conversations)
+
+    async def _read(self, chat: int, user: int, conversations: Conversations) -> None:
+        """The chat's state into memory; after two tries memory's is used, and the handler
+        meets the database's failure itself."""
+        rows = _rows(chat, user, conversations)
+
+        async def read() -> None:
+            self._remember(await self.persistence.read(rows), chat, user, conversations)
+
+        if (problem := await _twice(read)) is not None:
+            log.warning("chat %s: its state could not be read (%s)", chat, problem)
+
+    async def _write(self, chat: int, user: int, conversations: Conversations) -> None:
+        """What the turn left in memory to the database, in two tries (the person has seen
+        the turn's answer by now: a step not written is a step the next turn does not know)."""
+        problem = await _twice(lambda: self._write_back(chat, user, conversations))
+        if problem is not None:
+            log.error("chat %s: its state could not be written (%s)", chat, problem)
 
     @contextlib.asynccontextmanager
     async def _chat_locked(self, chat: int) -> AsyncIterator[None]:
@@ -174,6 +191,19 @@ class SharedTurns:
     def _application(self) -> Application[Any, Any, Any, Any, Any, Any]:
         assert self._app is not None, "SharedTurns.bind() first"
         return self._app
+
+
+async def _twice(step: Callable[[], Awaitable[None]]) -> str | None:
+    """Run `step`, again if it fails (a connection the server dropped fails once, then its
+    pool reconnects); None, or what the second failure said."""
+    for attempt in (1, 2):
+        try:
+            await step()
+            return None
+        except Exception as exc:
+            if attempt == 2:
+                return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return None
 
 
 def _chat_and_user(update: object) -> tuple[int | None, int | None]:

@@ -55,6 +55,7 @@ Whose = tuple[str, int | None]  # ("official"|"contact", id)
 People = dict[Whose, Person]
 Channels = Mapping[str, Channel[Any]]
 _UTCNOW = partial(datetime.now, UTC)
+DATABASE_SLOTS = 8  # recipients' tasks using the database at once (a claim, a render, a mark)
 _PENDING = (col(Outbox.sent_at).is_(None), col(Outbox.failed_at).is_(None))
 
 RenderFn = Callable[[AsyncSession, Outbox, Person | None], Awaitable[Rendered | None]]
@@ -149,6 +150,10 @@ class Dispatcher:
         self._columns = {n: c.person_address for n, c in channels.items() if c.person_address}
         self._moved: dict[tuple[str, str], str] = {}  # (channel, old address) -> new address
         self._wake = asyncio.Event()
+        # A pass serves up to `batch` recipients at once, each mostly waiting for its turn to
+        # send; their database work takes turns here, below the engine's pool (5 + 10), so 200
+        # of them never wait out the pool's timeout for a connection.
+        self._database = asyncio.Semaphore(DATABASE_SLOTS)
         self._stop = asyncio.Event()  # run() puts its own here; run_once alone never stops
 
     def wake(self) -> None:
@@ -313,8 +318,8 @@ class Dispatcher:
             return "waiting"
         deadline = time.monotonic() + self.lease.total_seconds()
         try:
-            async with AsyncSession(self.engine, expire_on_commit=False) as session:
-                rendered = await self.render(session, row, person)
+            async with self._database, AsyncSession(self.engine, expire_on_commit=False) as s:
+                rendered = await self.render(s, row, person)
         except Exception as exc:
             logger.exception("outbox %s (%s): render failed", row.id, row.dedupe_key)
             return await self._on_error(row, person, exc)
@@ -407,7 +412,7 @@ class Dispatcher:
 
     async def _write(self, *statements: Update) -> bool:
         """Run the updates in one committed transaction; True if the first touched one row."""
-        async with self.engine.begin() as connection:
+        async with self._database, self.engine.begin() as connection:
             results = [await connection.execute(statement) for statement in statements]
         return results[0].rowcount == 1
 

@@ -17,7 +17,10 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from sqlalchemy import event, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
 from sqlmodel import select
 
 from bot.app import build_application
@@ -28,7 +31,7 @@ from models.db import session_scope
 from models.rules import Rules
 from models.tables.issue import Issue
 from models.tables.project import Project
-from tests.support.chat import CONTACT, HEAD, Chat
+from tests.support.chat import CONTACT, HEAD, Chat, Json
 from tests.support.database import PG_URL
 from tests.support.factories import World, at
 
@@ -82,9 +85,10 @@ class Balancer:
 
 @pytest.fixture
 async def fleet(
-    api: FakeBotAPI, engine: AsyncEngine, rules: Rules
+    api: FakeBotAPI, engine: AsyncEngine, database_url: str, rules: Rules
 ) -> AsyncIterator[tuple[Chat, list[Any], Balancer]]:
-    """Two instances and their balancer, on Friday 2026-11-20 10:00."""
+    """Two instances (each with its own engine, as two processes) and their balancer, on
+    Friday 2026-11-20 10:00."""
     harness = Chat(api=api, engine=engine, rules=rules, now=at("2026-11-20 10:00"))
     front = f"http://127.0.0.1:{_free_port()}/ztc"
     ports = [_free_port(), _free_port()]
@@ -96,8 +100,9 @@ async def fleet(
             # No `shared=`: a webhook on PostgreSQL makes the bot one of a fleet by itself,
             # and such a bot takes no lock on the database (a second one starts).
             app = build_application(
-                harness.settings(webhook_url=front, webhook_secret=SECRET),
-                engine=engine,
+                harness.settings(
+                    webhook_url=front, webhook_secret=SECRET, database_url=database_url
+                ),
                 clock=lambda: harness.now,
                 scheduler=False,
             )
@@ -206,3 +211,85 @@ async def test_an_update_delivered_to_both_instances_is_handled_once(
     assert "/report" in help_text["text"]
     await asyncio.sleep(0.5)  # a second answer, if any, would be out by now
     assert len(chat.api.sent(CONTACT)) == before + 1
+
+
+async def _walk_to_confirm(chat: Chat, who: str, text: str) -> Json:
+    """/report up to its summary with the submit button (one project: no project step)."""
+    categories = await chat.say(who, "/report")
+    await chat.press(who, categories, "土地")
+    await chat.next(who)
+    urgencies = await chat.say(who, text)
+    return await chat.press_and_wait(who, urgencies, "普通")
+
+
+async def test_a_report_whose_commit_fails_is_answered_with_an_error_never_a_number(
+    fleet: tuple[Chat, list[Any], Balancer], engine: AsyncEngine, world: World
+) -> None:
+    chat, _apps, _balancer = fleet
+    assert world.contact is not None
+    await chat.bind(world.contact, CONTACT)
+    summary = await _walk_to_confirm(chat, "C1", "围挡占道")
+    failing = {"left": 1}
+
+    def noted(session: Session, _context: object) -> None:
+        if any(isinstance(new, Issue) for new in session.new):
+            session.info["report"] = True
+
+    def fail_once(session: Session) -> None:
+        if session.info.pop("report", False) and failing["left"]:
+            failing["left"] -= 1  # the report's COMMIT meets a connection that just died
+            raise OperationalError("COMMIT", {}, ConnectionResetError("connection lost"))
+
+    event.listen(Session, "after_flush", noted)
+    event.listen(Session, "before_commit", fail_once)
+    try:
+        await chat.press("C1", summary, "确认提交")
+        answer = await chat.next("C1")
+    finally:
+        event.remove(Session, "after_flush", noted)
+        event.remove(Session, "before_commit", fail_once)
+    assert failing["left"] == 0
+    assert "2026-" not in answer["text"] and "请重试" in answer["text"]
+    async with session_scope(engine) as session:
+        assert (await session.exec(select(Issue))).all() == []
+    # the draft is kept: the same button submits it, now with a number (the failed one's
+    # number may be skipped, as a sequence skips: numbers are unique, not gapless)
+    await chat.press("C1", summary, "确认提交")
+    confirmed = (await chat.until("C1", "2026-"))["text"]
+    async with session_scope(engine) as session:
+        issues = (await session.exec(select(Issue))).all()
+    assert len(issues) == 1 and f"{issues[0].number}。" in confirmed
+
+
+async def test_the_fleet_recovers_when_the_database_drops_every_connection(
+    fleet: tuple[Chat, list[Any], Balancer], engine: AsyncEngine, world: World
+) -> None:
+    chat, apps, _balancer = fleet
+    assert world.contact is not None
+    await chat.bind(world.contact, CONTACT)
+    answered: list[str] = []
+    for n in range(3):
+        summary = await _walk_to_confirm(chat, "C1", f"第{n + 1}件")
+        # Between two turns (one still writing its step back when its lock's session is
+        # dropped may be overtaken by the next: see bot/turns.py)
+        await asyncio.gather(*(app.update_queue.join() for app in apps))
+        async with engine.connect() as admin:  # a restart or failover drops every session
+            await admin.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        for _attempt in range(3):  # the person presses again after an apology
+            await chat.press("C1", summary, "确认提交")
+            answer = (await chat.next("C1"))["text"]
+            if "2026-" in answer:
+                answered.append(answer)
+                break
+            assert "请重试" in answer, answer
+        else:
+            raise AssertionError("the bot did not recover")
+    async with session_scope(engine) as session:
+        numbers = sorted(i.number or "" for i in (await session.exec(select(Issue))).all())
+    assert numbers == ["2026-00001", "2026-00002", "2026-00003"]
+    assert [number for number, a in zip(numbers, answered, strict=True) if number in a] == numbers

@@ -40,11 +40,11 @@ class Chat:
 
     def settings(self, **extra: Any) -> Settings:
         """Settings pointing at the fake server."""
+        unused = "sqlite:///:memory:"  # unless `extra` names one: the test's engine is passed in
         return Settings(
             bot_token=self.api.token,
             bot_api_url=self.api.url,
-            database_url="sqlite:///:memory:",  # unused: the test's engine is passed in
-            **extra,
+            **{"database_url": unused, **extra},
         )
 
     async def start(self, **extra: Any) -> None:
