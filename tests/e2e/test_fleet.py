@@ -9,14 +9,11 @@ must come from the database (bot/turns.py), and no report or notice may happen t
 from __future__ import annotations
 
 import asyncio
-import itertools
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -25,7 +22,6 @@ from sqlmodel import select
 
 from bot.app import build_application
 from bot.sandbox import FakeBotAPI
-from bot.serving import Serving, serve, stop_serving
 from models.codes import Stage
 from models.db import session_scope
 from models.rules import Rules
@@ -34,6 +30,7 @@ from models.tables.project import Project
 from tests.support.chat import CONTACT, HEAD, Chat, Json
 from tests.support.database import PG_URL
 from tests.support.factories import World, at
+from tests.support.fleet import Balancer, free_port
 
 pytestmark = pytest.mark.skipif(
     not (PG_URL or "").startswith("postgres"),
@@ -43,46 +40,6 @@ SECRET = "fleet-secret"
 OTHER_CONTACT = 1002
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Balancer:
-    """Round robin over the instances' webhook URLs; counts what each one was handed."""
-
-    def __init__(self, targets: list[str]) -> None:
-        self.targets, self.handed = targets, [0] * len(targets)
-        self._next = itertools.cycle(range(len(targets)))
-        self._session: aiohttp.ClientSession | None = None
-
-    async def forward(self, request: web.Request) -> web.Response:
-        index = next(self._next)
-        self.handed[index] += 1
-        assert self._session is not None
-        headers = {
-            name: request.headers[name]
-            for name in ("Content-Type", "X-Telegram-Bot-Api-Secret-Token")
-            if name in request.headers
-        }
-        async with self._session.post(
-            self.targets[index], data=await request.read(), headers=headers
-        ) as answer:
-            return web.Response(status=answer.status)
-
-    async def start(self, port: int) -> Serving:
-        self._session = aiohttp.ClientSession()
-        app = web.Application()
-        app.router.add_post("/ztc", self.forward)
-        return await serve(app, host="127.0.0.1", port=port)
-
-    async def stop(self, serving: Serving) -> None:
-        await stop_serving(serving)
-        assert self._session is not None
-        await self._session.close()
-
-
 @pytest.fixture
 async def fleet(
     api: FakeBotAPI, engine: AsyncEngine, database_url: str, rules: Rules
@@ -90,10 +47,10 @@ async def fleet(
     """Two instances (each with its own engine, as two processes) and their balancer, on
     Friday 2026-11-20 10:00."""
     harness = Chat(api=api, engine=engine, rules=rules, now=at("2026-11-20 10:00"))
-    front = f"http://127.0.0.1:{_free_port()}/ztc"
-    ports = [_free_port(), _free_port()]
+    front = f"http://127.0.0.1:{free_port()}/ztc"
+    ports = [free_port(), free_port()]
     balancer = Balancer([f"http://127.0.0.1:{port}/ztc" for port in ports])
-    serving = await balancer.start(int(front.split(":")[2].split("/")[0]))
+    serving = await balancer.start(front)
     apps = []
     try:
         for port in ports:
