@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from telegram.ext import BasePersistence, PersistenceInput
@@ -123,15 +125,15 @@ class DbPersistence(BasePersistence[Data, Data, Data]):
         text = _canonical(data)
         if self._written.get((kind, key)) == text:
             return
-        async with self._lock, session_scope(self._engine) as session:
-            query = select(ChatState).where(col(ChatState.kind) == kind, col(ChatState.key) == key)
-            row = (await session.exec(query)).first()
-            now = datetime.now(UTC)
-            if row is None:
-                row = ChatState(kind=kind, key=key, data=data, updated_at=now)
-            else:
-                row.data, row.updated_at = data, now
-            session.add(row)
+        insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
+        values = {"kind": kind, "key": key, "data": data, "updated_at": datetime.now(UTC)}
+        upsert = insert(ChatState).values(values)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=["kind", "key"],
+            set_={"data": upsert.excluded.data, "updated_at": upsert.excluded.updated_at},
+        )
+        async with self._lock, self._engine.begin() as connection:  # one statement, either way
+            await connection.execute(upsert)
         self._written[(kind, key)] = text  # only once committed
 
     async def _drop(self, kind: str, key: str) -> None:
