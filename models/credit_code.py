@@ -1,10 +1,10 @@
 """Validation of the Chinese Unified Social Credit Code (统一社会信用代码, GB 32100-2015).
 
 A code has 18 characters drawn from a 31-character alphabet (the digits and the upper-case
-Latin letters without I, O, Z, S and V).  The 18th character is a check character computed
-from the first 17: position ``i`` (1-based) carries the weight ``3 ** (i - 1) mod 31``; the
-check value is ``31 - (weighted sum mod 31)``, with 31 mapped to 0, and the check character
-is the alphabet entry at that value.
+Latin letters without I, O, Z, S and V); the 18th is a check character over the first 17. The
+check is python-stdnum's (`stdnum.cn.uscc.calc_check_digit`), but not its `validate`: that also
+wants the first eight characters to be digits, while GB 32100 lets the first (the registering
+authority) be a letter — A 中央军委改革和编制办公室, N 农业, Y 其他 — so genuine codes would fail.
 
 Positions 9-17 hold the organisation code (GB 11714), which has a check digit of its own.
 That inner check is deliberately *not* enforced: a good number of genuine codes fail it.
@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+from stdnum.cn import uscc
+
 __all__ = [
     "CREDIT_CODE_ALPHABET",
     "CREDIT_CODE_LENGTH",
-    "CREDIT_CODE_WEIGHTS",
     "CreditCodeProblem",
     "credit_check_char",
     "credit_code_problem",
@@ -33,14 +34,8 @@ CREDIT_CODE_ALPHABET: Final[str] = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CREDIT_CODE_LENGTH: Final[int] = 18
 """Number of characters in a credit code, the check character included."""
 
-CREDIT_CODE_WEIGHTS: Final[tuple[int, ...]] = tuple(pow(3, i, 31) for i in range(17))
-"""Weights of positions 1..17: ``3 ** (i - 1) mod 31``."""
-
 CreditCodeProblem = Literal["length", "alphabet", "check"]
 """Reason codes returned by :func:`credit_code_problem`."""
-
-_MODULUS: Final[int] = len(CREDIT_CODE_ALPHABET)
-_VALUES: Final[dict[str, int]] = {ch: v for v, ch in enumerate(CREDIT_CODE_ALPHABET)}
 
 
 def credit_check_char(first17: str) -> str:
@@ -57,16 +52,10 @@ def credit_check_char(first17: str) -> str:
         raise ValueError(
             f"expected {CREDIT_CODE_LENGTH - 1} characters, got {len(first17)}: {first17!r}"
         )
-    total = 0
-    for pos, (ch, weight) in enumerate(zip(first17, CREDIT_CODE_WEIGHTS, strict=True), 1):
-        value = _VALUES.get(ch)
-        if value is None:
+    for pos, ch in enumerate(first17, 1):
+        if ch not in CREDIT_CODE_ALPHABET:
             raise ValueError(f"character {ch!r} at position {pos} is not allowed in a credit code")
-        total += value * weight
-    check = _MODULUS - total % _MODULUS
-    if check == _MODULUS:
-        check = 0
-    return CREDIT_CODE_ALPHABET[check]
+    return str(uscc.calc_check_digit(first17))
 
 
 def normalize_credit_code(raw: str) -> str:
@@ -93,7 +82,7 @@ def credit_code_problem(code: str) -> CreditCodeProblem | None:
     normalized = normalize_credit_code(code)
     if len(normalized) != CREDIT_CODE_LENGTH:
         return "length"
-    if any(ch not in _VALUES for ch in normalized):
+    if any(ch not in CREDIT_CODE_ALPHABET for ch in normalized):
         return "alphabet"
     if credit_check_char(normalized[:-1]) != normalized[-1]:
         return "check"

@@ -126,3 +126,12 @@ def test_credit_check_char_rejects_bad_input() -> None:
         credit_check_char("91350100I000100Y4")  # forbidden letter
     with pytest.raises(ValueError):
         credit_check_char("91350100m000100y4")  # not normalised
+
+
+def test_a_letter_for_the_registering_authority_is_a_valid_code() -> None:
+    # GB 32100: the first character may be A, N or Y; stdnum's `validate` wants digits there
+    # (why models/credit_code.py takes only its check character)
+    first17 = "Y1350100M000100Y4"
+    code = first17 + credit_check_char(first17)
+    assert credit_code_problem(code) is None
+    assert credit_code_problem(code[:-1] + ("0" if code[-1] != "0" else "1")) == "check"
