@@ -34,6 +34,9 @@ previous="$(mktemp)"
 trap 'rm -f "$previous"' EXIT
 cp locales/messages.pot "$previous" 2>/dev/null || true
 
+# click's own texts ("Usage:", "Error: …") too: bot/cli/clicktext.py serves them from our catalogs.
+sources+=("$("$python" -c 'import click, os; print(os.path.dirname(click.__file__))')")
+
 "$pybabel" --quiet extract -F babel.cfg -k N_ -k _ --no-location --sort-output --project ztc \
     -o locales/messages.pot "${sources[@]}"
 # pybabel's extractor only sees keyword calls such as `_("...")` and `env._("...")`; add the

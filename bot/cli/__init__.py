@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from bot.cli.clicktext import speak
 from bot.cli.group import DEBUG, LazyGroup
 
 # Each command, where it lives and its one-line help: `ztc --help` imports none of them.
@@ -70,10 +71,17 @@ COMMANDS = {
 }
 
 
+# click's own texts ("Usage:", "Error: …") in the CLI's language, from before the options below
+# are made (--version's help is translated as it is declared).
+speak()
+
+
 @click.group(
     cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]}
 )
-@click.version_option(package_name="ztc")
+@click.version_option(
+    package_name="ztc", message="%(prog)s, version %(version)s"
+)  # as scripts read it
 @click.option(
     "--debug",
     is_flag=True,

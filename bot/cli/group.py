@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from bot.cli.clicktext import gettext
+
 DEBUG = "ztc.debug"  # ctx.meta: print the traceback behind an error (--debug, ZTC_DEBUG=1)
 EXIT_ERROR, EXIT_USAGE, EXIT_CONFIG, EXIT_INTERNAL = 1, 2, 3, 4  # 2: as click's usage errors
 
@@ -71,5 +73,5 @@ class LazyGroup(ZtcGroup):
             else:
                 text = click.Command(name, help=self.lazy[name][1]).get_short_help_str(limit)
             rows.append((name, text))
-        with formatter.section("Commands"):
+        with formatter.section(gettext("Commands")):  # click's own heading, in its words
             formatter.write_dl(rows)

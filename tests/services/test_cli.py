@@ -233,12 +233,52 @@ def test_the_command_list_is_each_command_s_own_help_and_loads_none_of_them() ->
     assert done.stdout.rstrip().endswith("[]"), done.stdout[-300:] + done.stderr
 
 
-def test_dash_h_is_help_on_every_level() -> None:
+def test_dash_h_is_help_on_every_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZTC_DEFAULT_LOCALE", "en")
     for argv in (["-h"], ["issues", "-h"], ["issues", "new", "-h"], ["outbox", "send", "-h"]):
         out = ztc(*argv).stdout
         assert out.startswith(f"Usage: ztc {' '.join(argv[:-1])}".rstrip() + " "), argv
         assert "-h, --help" in out
-    assert ztc("--version").stdout.startswith("ztc, version ")
+    assert ztc("--version").stdout.startswith("ztc, version ")  # in any language: scripts read it
+
+
+def test_help_in_chinese_by_default() -> None:
+    # a process of its own: click keeps a command's help option once made
+    environ = {k: v for k, v in os.environ.items() if k != "ZTC_DEFAULT_LOCALE"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "issues", "-h"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env=environ,
+    )
+    assert done.stdout.startswith("用法： ztc issues ")
+    assert "选项:" in done.stdout and "-h, --help  显示本帮助并退出。" in done.stdout
+
+
+def test_clicks_own_errors_speak_chinese(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZTC_DEFAULT_LOCALE", "zh_CN")
+    unknown = ztc("--bogus", code=2).stderr
+    assert "错误：没有选项 '--bogus'。" in unknown and "运行“ztc --help”查看帮助。" in unknown
+    missing = ztc("issues", "show", code=2).stderr
+    assert "错误：缺少参数 'ID'" in missing, missing
+    choice = ztc("issues", "new", "--project", "P1", "--category", "nope", "--text", "x", code=2)
+    assert "--category" in choice.stderr and "不在可选值" in choice.stderr, choice.stderr
+
+
+def test_every_click_module_that_translates_is_spoken_for() -> None:
+    import click
+
+    from bot.cli.clicktext import CLICK_MODULES
+
+    translating = {
+        f"click.{path.stem}"
+        for path in Path(click.__file__).parent.glob("*.py")
+        if "from gettext import" in path.read_text(encoding="utf-8")
+        and not path.stem.startswith("_")  # the Windows console and the pager's internals
+    }
+    assert translating == set(CLICK_MODULES)
 
 
 # --- schema and doctor ---

@@ -15,6 +15,7 @@ from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
+import click
 import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
@@ -27,6 +28,7 @@ from locales.labels import LABELS
 from tests.support.paths import ROOT
 
 SOURCE_DIRS = ("bot", "models", "handlers", "jobs", "locales")
+CLICK = Path(click.__file__).parent
 LOCALES = {
     "zh_CN": ("zh_CN", "nplurals=1; plural=0;"),
     "en": ("en", "nplurals=2; plural=(n != 1);"),
@@ -110,6 +112,12 @@ def extracted() -> dict[tuple[str | tuple[str, ...], str | None], str]:
                 found.setdefault((message, context), f"{directory}/{filename}:{lineno}")
     for place, message in in_place_messages():
         found.setdefault((message, None), place)
+    # click's own texts: the CLI serves them from our catalogs (bot/cli/clicktext.py)
+    for filename, lineno, message, _comments, context in extract_from_dir(
+        str(CLICK), [("**.py", "python")], keywords={"_": None, "ngettext": (1, 2)}
+    ):
+        message = message if isinstance(message, str) else tuple(p for p in message if p)
+        found.setdefault((message, context), f"click/{filename}:{lineno}")
     return found
 
 
