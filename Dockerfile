@@ -19,7 +19,8 @@ RUN pip install . \
     && useradd --system --uid 10001 --user-group --create-home --home-dir /var/lib/ztc \
         --shell /usr/sbin/nologin ztc
 
-# The bot's working folder: a SQLite database or a .env, if used, live here (not in the image).
+# The bot's data folder: a SQLite database or a .env, if used, live here (not in the image).
+ENV ZTC_DATA_DIR=/var/lib/ztc
 WORKDIR /var/lib/ztc
 USER 10001:10001
 

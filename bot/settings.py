@@ -20,6 +20,29 @@ class SettingsError(Exception):
     """A setting is missing or bad; the message names it."""
 
 
+def data_dir() -> Path:
+    """Where ztc keeps its files when no URL or path says otherwise (an absolute path, never
+    the current directory): ZTC_DATA_DIR; else systemd's StateDirectory= (/var/lib/ztc for
+    `StateDirectory=ztc`, deploy/ztc.service); else `$XDG_DATA_HOME/ztc`
+    (~/.local/share/ztc)."""
+    if value := os.environ.get("ZTC_DATA_DIR"):
+        return Path(value).expanduser().resolve()
+    if value := os.environ.get("STATE_DIRECTORY"):
+        return Path(value.split(":")[0]).resolve()  # systemd lists one per StateDirectory
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg).expanduser().resolve() / "ztc"
+
+
+def default_database_url() -> str:
+    """SQLite in the data folder."""
+    return f"sqlite:///{data_dir() / 'ztc.db'}"
+
+
+def env_files() -> tuple[Path, ...]:
+    """The .env files read, the later overriding: the data folder's, then the current one's."""
+    return (data_dir() / ".env", Path(".env"))
+
+
 class Settings(BaseSettings):
     """Everything configurable about a deployment."""
 
@@ -27,7 +50,7 @@ class Settings(BaseSettings):
 
     bot_token: SecretStr | None = None
     bot_username: str | None = None
-    database_url: str = "sqlite:///./ztc.db"
+    database_url: str = Field(default_factory=default_database_url)
     bot_api_url: str = "https://api.telegram.org"
     policy: Path | None = None
     timezone: str = "Asia/Shanghai"
@@ -80,15 +103,16 @@ class Settings(BaseSettings):
         environment, else the `.env` file. Read when needed and never kept as a field, so it
         is never printed with the settings."""
         value = os.environ.get(name)
-        if value is None and Path(".env").is_file():
-            value = dotenv_values(".env").get(name)
+        for path in reversed(env_files()):  # the current folder's first, as for the settings
+            if value is None and path.is_file():
+                value = dotenv_values(path).get(name)
         return (value or "").strip() or None
 
 
 def load_settings() -> Settings:
     """Read the settings; raise SettingsError naming the first bad variable."""
     try:
-        return Settings()
+        return Settings(_env_file=env_files())
     except ValidationError as exc:
         first = exc.errors()[0]
         name = "ZTC_" + str(first["loc"][0]).upper() if first["loc"] else "ZTC_*"

@@ -14,6 +14,7 @@ then starts from empty tables.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -43,6 +44,19 @@ def _network_guard_installed() -> Iterator[Guard]:
     """The guard on `socket`, for the whole run (before any other fixture opens anything)."""
     with guarded() as guard:
         yield guard
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """ztc's default data folder (bot/settings.py data_dir) in the run's temporary folder:
+    no test reads or writes the developer's own ~/.local/share/ztc."""
+    before = os.environ.get("ZTC_DATA_DIR")
+    os.environ["ZTC_DATA_DIR"] = str(tmp_path_factory.mktemp("data-dir"))
+    yield
+    if before is None:
+        os.environ.pop("ZTC_DATA_DIR", None)
+    else:
+        os.environ["ZTC_DATA_DIR"] = before
 
 
 @pytest.fixture(autouse=True)

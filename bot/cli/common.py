@@ -29,7 +29,7 @@ from bot.cli.group import DEBUG, EXIT_CONFIG, EXIT_ERROR, EXIT_INTERNAL
 from bot.instance import AlreadyRunning
 from bot.logctx import UpdateTag
 from bot.logmask import mask_log_handlers, mask_token
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, data_dir, load_settings
 from jobs.schedule import load_rules
 from locales import gettext_for
 from locales.formats import error_text, row_error_text
@@ -82,8 +82,12 @@ class Env:
         """Run `work` with an engine of its own (migrations, checks). A SQLite file that does
         not exist is not created (DatabaseMissing) unless the command `creates` it."""
         path = sqlite_file(self.settings.database_url)
-        if path is not None and not creates and path.parent.is_dir() and not path.exists():
-            raise DatabaseMissing(path)
+        if path is not None:
+            default = path.parent == data_dir()  # the folder is made on first use, not typed
+            if not creates and (default or path.parent.is_dir()) and not path.exists():
+                raise DatabaseMissing(path)
+            if creates and default:
+                path.parent.mkdir(parents=True, exist_ok=True)
 
         async def go() -> T:
             engine = make_engine(self.settings.database_url)

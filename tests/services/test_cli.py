@@ -118,6 +118,7 @@ def env(blank: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
             monkeypatch.delenv(name)
     monkeypatch.setenv("ZTC_DATABASE_URL", blank)
     monkeypatch.setenv("ZTC_DEFAULT_LOCALE", "en")
+    monkeypatch.setenv("ZTC_DATA_DIR", str(tmp_path / "data"))  # not the developer's own
     monkeypatch.chdir(tmp_path)  # no stray .env is read
     return blank
 
@@ -1103,3 +1104,19 @@ def test_every_output_of_a_period_shows_the_same_figures(samples: str, tmp_path:
     later = ztc_json("stats", "--period", "2026-11")
     ztc("jobs", "run", "clocks", "--at", "2026-12-20T10:00")  # today's rows move on; history not
     assert ztc_json("stats", "--period", "2026-11") == later == stats
+
+
+def test_without_a_url_the_database_lives_in_the_data_folder(
+    env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ZTC_DATABASE_URL")
+    data = tmp_path / "data"  # not there yet: `db upgrade` makes it
+    assert "does not exist yet" in ztc("db", "current", code=1).stderr
+    assert not data.exists()  # a read creates nothing
+    ztc("db", "upgrade")
+    assert (data / "ztc.db").is_file() and not (tmp_path / "ztc.db").exists()
+    (data / ".env").write_text("ZTC_DEFAULT_LOCALE=zh_CN\n", encoding="utf-8")
+    monkeypatch.delenv("ZTC_DEFAULT_LOCALE")
+    assert "数据库" in ztc("db", "current").stdout  # the data folder's .env is read
+    (tmp_path / ".env").write_text("ZTC_DEFAULT_LOCALE=en\n", encoding="utf-8")
+    assert "Database is at schema revision" in ztc("db", "current").stdout  # the folder's wins

@@ -58,6 +58,7 @@ def test_the_systemd_unit_runs_ztc_as_its_own_user_with_its_settings() -> None:
     unit.read(ROOT / "deploy" / "ztc.service", encoding="utf-8")
     service = unit["Service"]
     assert service["User"] == "ztc" and service["WorkingDirectory"] == "/var/lib/ztc"
+    assert service["StateDirectory"] == "ztc"  # $STATE_DIRECTORY: ztc's data folder
     assert service["EnvironmentFile"] == "/etc/ztc/env"
     assert service["ExecStart"].endswith("/bin/ztc run")
     assert service["Restart"] == "on-failure" and service["KillSignal"] == "SIGTERM"
