@@ -37,6 +37,13 @@ def async_url(url: str) -> URL:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout=5000")
+    # Write-ahead logging: a reader (a chat's turn holds its session while it talks to
+    # Telegram) never keeps a writer from committing; without it 32 chats at once wait out
+    # the busy timeout ("database is locked"). Kept in the file: a no-op after the first time.
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    except Exception:  # another connection is switching it just now: it will be WAL anyway
+        pass
     cursor.close()
 
 

@@ -186,26 +186,18 @@ async def issue_view(*, session: AsyncSession, issue: Issue, last: int = 8) -> I
             .order_by(col(IssueCoHandler.id))
         )
     ).all()
-    events = list(
-        (
-            await session.exec(
-                select(IssueEvent)
-                .where(IssueEvent.issue_id == issue.id)
-                .order_by(col(IssueEvent.id).desc())
-                .limit(last)
-            )
-        ).all()
-    )[::-1]
-    names: list[tuple[IssueEvent, str | None]] = []
-    for event in events:
-        actor = (
-            await session.get(Official, event.actor_official_id)
-            if event.actor_official_id
-            else await session.get(Contact, event.actor_contact_id)
-            if event.actor_contact_id
-            else None
-        )
-        names.append((event, actor.name if actor else None))
+    timeline = (
+        select(IssueEvent, Official.name, Contact.name)  # each event with who acted, at once
+        .outerjoin(Official, col(IssueEvent.actor_official_id) == Official.id)
+        .outerjoin(Contact, col(IssueEvent.actor_contact_id) == Contact.id)
+        .where(IssueEvent.issue_id == issue.id)
+        .order_by(col(IssueEvent.id).desc())
+        .limit(last)
+    )
+    names: list[tuple[IssueEvent, str | None]] = [
+        (event, official if event.actor_official_id else contact)
+        for event, official, contact in reversed((await session.exec(timeline)).all())
+    ]
     files = await session.exec(
         select(func.count()).select_from(Attachment).where(Attachment.issue_id == issue.id)
     )
