@@ -33,6 +33,7 @@ from bot.scheduler import schedule_jobs, start_up
 from bot.serving import serve, stop_serving
 from bot.settings import Settings, SettingsError
 from bot.turns import SharedTurns
+from bot.wakeup import OutboxWakeup
 from handlers import describe
 from handlers.cards import draw_card
 from handlers.context import ZtcApp, ZtcContext
@@ -276,6 +277,9 @@ async def _start_background(app: ZtcApp) -> None:
         # leads; in a fleet it is also the one sender (Runtime.sending).
         rt.leader = Leadership(rt.engine, on_lead=(lambda: start_up(rt)) if rt.scheduled else None)
         await rt.leader.start()
+    if rt.turns is not None:  # a fleet: notices queued elsewhere wake this dispatcher at once
+        rt.wakeup = OutboxWakeup(rt.engine, rt.dispatcher.wake)
+        await rt.wakeup.start()
     stop = asyncio.Event()
     run = rt.dispatcher.run(stop, active=rt.sending)
     rt.tasks = [stop, asyncio.create_task(run, name="outbox-dispatcher"), bot]
@@ -301,11 +305,14 @@ async def _start_ops(rt: Runtime) -> None:
 
 
 async def _stop_servers(rt: Runtime) -> None:
-    """The intake API and the ops server, if they serve (no new request from now on), and the
-    scheduler's leadership (another process may lead from now on)."""
+    """The intake API and the ops server, if they serve (no new request from now on), the
+    scheduler's leadership (another process may lead from now on) and the fleet's wake-up."""
     if rt.leader is not None:
         await rt.leader.stop()
         rt.leader = None
+    if rt.wakeup is not None:
+        await rt.wakeup.stop()
+        rt.wakeup = None
     if rt.api is not None:
         await stop_api(rt.api)
         rt.api = None

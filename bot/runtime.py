@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from bot.leader import Leadership
     from bot.serving import Serving
     from bot.turns import SharedTurns
+    from bot.wakeup import OutboxWakeup
     from jobs.dispatch import Dispatcher
 
 
@@ -54,6 +55,7 @@ class Runtime:
     ops: Serving | None = None  # /healthz and /metrics while they serve (ZTC_OPS_PORT)
     leader: Leadership | None = None  # the scheduler's leadership among processes (bot/leader.py)
     turns: SharedTurns | None = None  # one of a fleet: each update a turn (bot/turns.py)
+    wakeup: OutboxWakeup | None = None  # a fleet's NOTIFY to the sender (bot/wakeup.py)
 
     def now(self) -> datetime:
         """Now, from the runtime's clock (the demo can move it)."""
@@ -88,9 +90,12 @@ class Runtime:
         return self.leader is None or self.leader.held
 
     def wake_dispatcher(self) -> None:
-        """New outbox rows are committed: deliver them without waiting for the next pass."""
+        """New outbox rows are committed: deliver them without waiting for the next pass
+        (in a fleet, the sender may be another process: it is called too)."""
         if self.dispatcher is not None:
             self.dispatcher.wake()
+        if self.wakeup is not None:
+            self.wakeup.call()
 
 
 class ZtcApplication(ZtcApp):

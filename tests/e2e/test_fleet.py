@@ -9,6 +9,8 @@ must come from the database (bot/turns.py), and no report or notice may happen t
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -250,3 +252,32 @@ async def test_the_fleet_recovers_when_the_database_drops_every_connection(
         numbers = sorted(i.number or "" for i in (await session.exec(select(Issue))).all())
     assert numbers == ["2026-00001", "2026-00002", "2026-00003"]
     assert [number for number, a in zip(numbers, answered, strict=True) if number in a] == numbers
+
+
+async def test_a_notice_queued_by_a_follower_wakes_the_leaders_dispatcher_at_once(
+    fleet: tuple[Chat, list[Any], Balancer], world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat, apps, balancer = fleet
+    assert world.contact is not None
+    leaders = [app.runtime.leader is not None and app.runtime.leader.held for app in apps]
+    assert sorted(leaders) == [False, True]  # one sender
+    leader = apps[leaders.index(True)]
+    assert leader.runtime.dispatcher is not None
+    # every update through the follower from now on: it queues the notice, the leader sends it
+    follower = balancer.targets[leaders.index(False)]
+    monkeypatch.setattr(balancer, "targets", [follower])
+    monkeypatch.setattr(balancer, "_next", itertools.cycle([0]))
+    woken: list[float] = []
+    listening = leader.runtime.wakeup
+    assert listening is not None
+    wake = listening.on_wake
+    monkeypatch.setattr(listening, "on_wake", lambda: (woken.append(time.monotonic()), wake()))
+    await chat.bind(world.contact, CONTACT)
+    await chat.bind(world.officials["r1-head"], HEAD)
+    woken.clear()
+    done = await chat.report(
+        "C1", category="土地", urgency="普通", submit="确认提交", text="围挡占道，请协调"
+    )
+    assert "2026-00001" in done["text"]
+    await chat.until("r1-head", "2026-00001")
+    assert woken, "the leader's dispatcher was not called by the follower's NOTIFY"
