@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app import build_application, start_in_loop, stop_in_loop
 from bot.demo.clock import STEPS, DemoClock, JumpRefused, step_target
 from bot.demo.data import DemoPerson, demo_people, set_language
+from bot.demo.fonts import FULL_NAME, SUBSET_NAME, SUBSET_TYPE, PageFont
 from bot.demo.group import GROUP_ID, DemoGroup, DemoSettings, with_group
 from bot.demo.guard import (
     FILE_POLICY,
@@ -55,6 +56,7 @@ POLL_SECONDS = 25.0  # how long the page's long poll waits for something to happ
 ANSWER_SECONDS = 5.0  # how long a button press waits for the bot's answer
 CLIENT_LANGUAGE = {"zh_CN": "zh-hans", "en": "en"}  # the language a sandbox user's app reports
 STATIC = {"app.js": "application/javascript", "style.css": "text/css"}
+FONT_CACHE = {"Cache-Control": "max-age=86400"}
 
 
 @dataclass
@@ -70,6 +72,7 @@ class Demo:
     locale: str
     group: DemoGroup
     robots: FakeRobots
+    font: PageFont
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
@@ -86,6 +89,8 @@ async def open_demo(
     *, database: Path, examples: Path, start: datetime, seed: int, locale: str
 ) -> Demo:
     """Build the demo's world, then start the sandbox and the bot on it."""
+    font = PageFont(examples)
+    font.start()  # the page's font is cut in a worker thread while the world is built
     clock = DemoClock(start)
     api = FakeBotAPI(username="ztc_demo_bot", clock=lambda: clock().timestamp())
     await api.start()
@@ -112,8 +117,9 @@ async def open_demo(
         await engine.dispose()
         await api.stop()
         await robots.stop()
+        await font.close()
         raise
-    return Demo(api, app, engine, rules, clock, people, locale, group, robots)
+    return Demo(api, app, engine, rules, clock, people, locale, group, robots, font)
 
 
 async def close_demo(demo: Demo) -> None:
@@ -122,6 +128,7 @@ async def close_demo(demo: Demo) -> None:
     await demo.api.stop()
     await demo.robots.stop()
     await demo.engine.dispose()
+    await demo.font.close()
 
 
 def web_app(demo: Demo) -> web.Application:
@@ -166,10 +173,15 @@ class Routes:
         return web.Response(text=page_html(self.demo.locale), content_type="text/html")
 
     async def static(self, request: web.Request) -> web.StreamResponse:
-        """The page's script and style sheet."""
+        """The page's script, style sheet and Chinese font (bot/demo/fonts.py): the charts' font
+        cut to what the page shows, and whole for what a visitor types beyond that."""
         name = request.match_info["name"]
-        if name == "cjk.otf":  # the chart's font, so Chinese shows where no CJK font is installed
-            return web.FileResponse(chart_font_path(), headers={"Cache-Control": "max-age=86400"})
+        if name == SUBSET_NAME:
+            data = await self.demo.font.data()
+            return web.Response(body=data, content_type=SUBSET_TYPE, headers=FONT_CACHE)
+        if name == FULL_NAME:
+            headers = {**FONT_CACHE, "Content-Type": "font/otf"}
+            return web.FileResponse(chart_font_path(), headers=headers)
         if name not in STATIC:
             raise web.HTTPNotFound()
         return web.Response(body=static_file(name), content_type=STATIC[name])

@@ -5,6 +5,8 @@ tests/services/test_demo.py; in a browser: tests/e2e/test_demo_browser.py)."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import re
 from collections.abc import AsyncIterator, Callable
@@ -14,11 +16,15 @@ from typing import Any
 
 import httpx
 import pytest
+from babel.messages.pofile import read_po
+from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 
 from bot.demo.data import FEATURED
 from bot.demo.server import Demo, close_demo, open_demo, serve
 from bot.demo.world import examples_folder
+from jobs.reports.chart import chart_font_path
 from tests.support.factories import at
+from tests.support.paths import ROOT
 
 START = at("2026-11-20 10:00")  # a Friday
 Json = dict[str, Any]
@@ -168,6 +174,44 @@ async def test_the_language_switch_changes_the_page_and_the_bot(
     assert me["role_label"] == "enterprise contact"
     await client.post("/api/send", json={"chat": contact, "text": "/help"})
     assert "/report — Report a problem" in (await _until(client, contact, "Hello"))["html"]
+
+
+# --- the page's Chinese font (bot/demo/fonts.py) --------------------------------------------
+
+
+def _texts_the_page_shows() -> list[str]:
+    """A sample of what the page shows in Chinese: 20 of the catalog's translations, and every
+    name of the example city (its people, regions, enterprises and projects)."""
+    with (ROOT / "locales" / "zh_CN" / "LC_MESSAGES" / "messages.po").open("rb") as file:
+        translated = [str(m.string) for m in read_po(file) if m.id and m.string]
+    texts = translated[:: max(1, len(translated) // 20)][:20]
+    for name, column in [("officials", "name"), ("regions", "name_zh"), ("enterprises", "name")]:
+        with (examples_folder() / f"{name}.csv").open(encoding="utf-8") as file:
+            texts += [row[column] for row in csv.DictReader(file)]
+    for projects in (examples_folder() / "projects.csv", examples_folder() / "demo/projects.csv"):
+        with projects.open(encoding="utf-8") as file:
+            texts += [row["name"] for row in csv.DictReader(file)]
+    return texts
+
+
+async def test_the_page_font_is_a_small_cut_with_the_whole_font_at_its_own_url(
+    demo: tuple[Demo, httpx.AsyncClient],
+) -> None:
+    _, client = demo
+    cut = await client.get("/static/cjk.woff")
+    assert cut.status_code == 200 and cut.headers["Content-Type"] == "font/woff"
+    assert "max-age" in cut.headers["Cache-Control"]
+    print(f"the page's font: {len(cut.content)} bytes")
+    assert len(cut.content) < 2_000_000
+    has = TTFont(io.BytesIO(cut.content)).getBestCmap()
+    whole = TTFont(str(chart_font_path()), lazy=True).getBestCmap()
+    drawable = {c for text in _texts_the_page_shows() for c in text if ord(c) in whole}
+    assert drawable and not {c for c in drawable if ord(c) not in has}
+    assert ord("龘") in whole and ord("龘") not in has  # a rare one is left to the whole font
+
+    full = await client.get("/static/cjk-full.otf")
+    assert full.status_code == 200 and full.headers["Content-Type"] == "font/otf"
+    assert len(full.content) == chart_font_path().stat().st_size
 
 
 # --- what another site cannot make the demo do ----------------------------------------------

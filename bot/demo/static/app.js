@@ -1067,14 +1067,25 @@
     restartPoll(true);
   }
 
-  /** Chinese must not flash as empty boxes on a machine without a CJK font: load the demo's
-   *  own font (style.css, "ZTC CJK") before the first text is drawn, waiting 3 s at most. */
+  /** Chinese must not flash as empty boxes on a machine without a CJK font. Lay out a hidden
+   *  line of Chinese in the page's font first: the browser starts loading the demo's small font
+   *  (style.css, "ZTC CJK") only if no installed font before it has those characters. Then wait
+   *  for that load, 3 s at most; the whole font ("ZTC CJK Full") is never waited for. */
   function fontsThenStart() {
-    const loading = document.fonts && document.fonts.load
-      ? document.fonts.load('16px "ZTC CJK"', "中文").catch(() => null)
+    const probe = document.createElement("span");
+    probe.className = "font-probe";
+    probe.setAttribute("aria-hidden", "true");
+    probe.textContent = "中文";
+    document.body.appendChild(probe);
+    void probe.offsetWidth; // layout now: that is when the browser picks (and fetches) the font
+    const loading = document.fonts && document.fonts.ready
+      ? document.fonts.ready.catch(() => null)
       : Promise.resolve();
     const limit = new Promise((resolve) => setTimeout(resolve, 3000));
-    Promise.race([loading, limit]).then(start);
+    Promise.race([loading, limit]).then(() => {
+      probe.remove();
+      start();
+    });
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", fontsThenStart);
