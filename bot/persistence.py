@@ -83,7 +83,7 @@ class DbPersistence(BasePersistence[Data, Data, Data]):
     written again, so the interval costs nothing when nobody is typing.
     """
 
-    __slots__ = ("_engine", "_lock", "_written")
+    __slots__ = ("_engine", "_lock", "_written", "turns_only")
 
     def __init__(self, engine: AsyncEngine, *, update_interval: float = 1.0) -> None:
         """Persist through `engine`, handing data over every `update_interval` seconds."""
@@ -95,6 +95,10 @@ class DbPersistence(BasePersistence[Data, Data, Data]):
         # SQLite from "database is locked" and a busy tick from draining the connection pool.
         self._lock = asyncio.Lock()
         self._written: dict[tuple[str, str], str] = {}  # what the table holds, as JSON text
+        # A fleet's process (bot/turns.py) writes a chat's state at the end of its turn, under
+        # the chat's lock; PTB's own writes (every interval, at shutdown) are then ignored: they
+        # hand over a copy taken earlier, which could overwrite what another process wrote since.
+        self.turns_only = False
 
     async def _load(self, kind: str) -> dict[str, Any]:
         async with session_scope(self._engine) as session:
@@ -181,6 +185,29 @@ class DbPersistence(BasePersistence[Data, Data, Data]):
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
         """Store a conversation's state; None (the conversation ended) deletes it."""
+        if not self.turns_only:
+            await self.put_conversation(name, key, new_state)
+
+    async def update_user_data(self, user_id: int, data: Data) -> None:
+        """Store one user's user_data."""
+        if not self.turns_only:
+            await self.put_user_data(user_id, data)
+
+    async def update_chat_data(self, chat_id: int, data: Data) -> None:
+        """Store one chat's chat_data."""
+        if not self.turns_only:
+            await self.put_chat_data(chat_id, data)
+
+    async def update_bot_data(self, data: Data) -> None:
+        """Store bot_data (PTB calls this every interval; unchanged data is skipped)."""
+        await self._put_or_drop(BOT, "", data)
+
+    # The writes themselves: PTB's calls above, or a fleet's turn (bot/turns.py).
+
+    async def put_conversation(
+        self, name: str, key: ConversationKey, new_state: object | None
+    ) -> None:
+        """Write a conversation's state now; None deletes it."""
         kind, row = _conversation_kind(name), conversation_key(key)
         if new_state is None:
             if self._written.get((kind, row)) != _GONE:  # known to be gone: no delete
@@ -188,17 +215,13 @@ class DbPersistence(BasePersistence[Data, Data, Data]):
         else:
             await self._put(kind, row, new_state)
 
-    async def update_user_data(self, user_id: int, data: Data) -> None:
-        """Store one user's user_data."""
+    async def put_user_data(self, user_id: int, data: Data) -> None:
+        """Write one user's user_data now (empty: no row)."""
         await self._put_or_drop(USER, str(user_id), data)
 
-    async def update_chat_data(self, chat_id: int, data: Data) -> None:
-        """Store one chat's chat_data."""
+    async def put_chat_data(self, chat_id: int, data: Data) -> None:
+        """Write one chat's chat_data now (empty: no row)."""
         await self._put_or_drop(CHAT, str(chat_id), data)
-
-    async def update_bot_data(self, data: Data) -> None:
-        """Store bot_data (PTB calls this every interval; unchanged data is skipped)."""
-        await self._put_or_drop(BOT, "", data)
 
     async def update_callback_data(self, data: CDCData) -> None:
         """Callback data is not stored."""

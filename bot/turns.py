@@ -13,6 +13,11 @@ balancer any process may get a chat's next update, so in a fleet each update is 
 3. the update is handled;
 4. what it changed is written back, and only then the lock is let go.
 
+PTB's own writes of that state (every interval, and at shutdown) are switched off in a fleet
+(`DbPersistence.turns_only`): they hand over a copy taken earlier, which, written late, would
+overwrite the step another process has made since (B1 with two instances and 32 chats at once
+showed it: a description answered "please use the buttons").
+
 A lock holder that dies frees the lock with its session. So does a database that drops every
 session (a restart, a failover): a turn then still writing its step back may be overtaken by
 the chat's next update, which reads the step before it (a button then answers "no longer
@@ -72,6 +77,7 @@ class SharedTurns:
     ) -> None:
         """Lock chats on `engine`'s PostgreSQL database; read and write through `persistence`."""
         self.persistence = persistence
+        persistence.turns_only = True  # the turns write; PTB's later copies would be stale
         # The locks' connections stay out of the handlers' pool: a turn holds one while its
         # handler takes others, so one pool for both could run dry with every turn waiting.
         # Each is tried before use: a lock on a connection the server dropped would be none.
@@ -179,11 +185,11 @@ class SharedTurns:
     async def _write_back(self, chat: int, user: int, conversations: Conversations) -> None:
         """Write what the turn left in memory (unchanged rows are skipped by the persistence)."""
         app = self._application
-        await self.persistence.update_user_data(user, app.user_data[user])
-        await self.persistence.update_chat_data(chat, app.chat_data[chat])
+        await self.persistence.put_user_data(user, app.user_data[user])
+        await self.persistence.put_chat_data(chat, app.chat_data[chat])
         for handler, key in conversations:
             assert handler.name is not None  # persistent handlers have one
-            await self.persistence.update_conversation(
+            await self.persistence.put_conversation(
                 handler.name, key, handler._conversations.get(key)
             )
 

@@ -30,6 +30,7 @@ class OutboxWakeup:
         self._connection: AsyncConnection | None = None
         self._driver: Any = None  # asyncpg's connection, which has the listener API
         self._calls: set[asyncio.Task[None]] = set()
+        self._stopping = False
 
     async def start(self) -> None:
         """LISTEN (a failure is logged: the dispatcher's passes still run)."""
@@ -45,6 +46,7 @@ class OutboxWakeup:
 
     async def stop(self) -> None:
         """Stop listening and let the calls in flight finish."""
+        self._stopping = True
         if self._calls:
             await asyncio.wait(list(self._calls))
         connection, self._connection = self._connection, None
@@ -75,4 +77,6 @@ class OutboxWakeup:
         self.on_wake()  # our own call too: a second wake of an awake dispatcher is nothing
 
     def _lost(self, _connection: object) -> None:
+        if self._stopping:
+            return  # our own close
         log.warning("outbox wake-up: the listening connection closed; the passes go on")

@@ -295,3 +295,28 @@ async def test_a_running_app_writes_on_its_interval(engine: AsyncEngine) -> None
     finally:
         await app.stop()
         await app.shutdown()
+
+
+async def test_in_a_fleet_ptbs_late_copies_never_overwrite_another_process_step(
+    engine: AsyncEngine,
+) -> None:
+    # Process A handled a step (CATEGORY); B the next (DESCRIBE). PTB's periodic write in A
+    # then hands over the copy it took before: it must not put CATEGORY back.
+    a, b = await loaded(engine), await loaded(engine)
+    a.turns_only = b.turns_only = True  # as bot/turns.py sets it
+    key, row = (USER_ID, USER_ID), ("conversation:chat", f"[{USER_ID},{USER_ID}]")
+    await a.put_conversation("chat", key, 1)
+    await a.put_user_data(USER_ID, {"report": {"step": 1}})
+    assert (await b.read([row]))[row] == 1  # B's turn reads A's step …
+    await b.put_conversation("chat", key, 2)  # … and makes the next
+    await b.put_user_data(USER_ID, {"report": {"step": 2}})
+    await a.read([row, ("user", str(USER_ID))])  # A's next turn begins: it knows 2 now …
+    await a.update_conversation("chat", key, 1)  # … when its PTB, late, hands the old copy
+    await a.update_user_data(USER_ID, {"report": {"step": 1}})
+    await a.update_conversation("chat", key, None)
+    stored = await rows(engine)
+    assert stored[row] == 2 and stored[("user", str(USER_ID))] == {"report": {"step": 2}}
+    # a process alone (not a fleet) keeps PTB's writes
+    alone = await loaded(engine)
+    await alone.update_conversation("chat", key, 3)
+    assert (await rows(engine))[row] == 3
