@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, update
+from sqlalchemy import text as sql
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -155,6 +156,15 @@ async def seed(url: str, n: int) -> None:
         async with session_scope(engine) as s:
             await s.exec(insert(Issue), params=issues)  # type: ignore[call-overload]
             await s.exec(insert(IssueEvent), params=events)  # type: ignore[call-overload]
+    if engine.dialect.name == "postgresql":  # the ids were given: move the sequences past them
+        async with session_scope(engine) as s:
+            for table in ("issue", "issueevent"):
+                await s.exec(  # type: ignore[call-overload]
+                    sql(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT max(id) FROM {table}))"
+                    )
+                )
     await engine.dispose()
 
 

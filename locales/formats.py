@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -212,11 +213,18 @@ def moment(value: datetime | None, tz: ZoneInfo, locale: str) -> str:
     for none."""
     if value is None:
         return "—"
+    local = value.astimezone(tz)
+    return _moment(local.date(), local.time().replace(second=0, microsecond=0), locale)
+
+
+@lru_cache(maxsize=8192)
+def _moment(day: date, clock: time, locale: str) -> str:
+    """A local day and minute in words (a bulletin's list repeats them: babel once each)."""
     where = Locale.parse(locale if locale in LOCALES else DEFAULT_LOCALE)
-    day = format_date(value.astimezone(tz).date(), "medium", locale=where)
-    clock = format_time(value, "short", tzinfo=tz, locale=where)
+    day_text = format_date(day, "medium", locale=where)
+    clock_text = format_time(clock, "short", locale=where)  # no zone in the short pattern
     pattern = str(where.datetime_formats["medium"]).replace("'", "")
-    return pattern.replace("{1}", day).replace("{0}", clock)
+    return pattern.replace("{1}", day_text).replace("{0}", clock_text)
 
 
 def span_text(amount: int, unit: str, locale: str) -> str:

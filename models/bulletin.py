@@ -6,6 +6,10 @@ accepted, resolved, rated, escalated, new stages) count events inside the period
 states (open, overdue, unaccepted past a deadline) are as at the cut, read from each issue's
 history (the status and the running deadline its last event before the cut left), so a bulletin
 drawn again later shows the same figures. The rates are defined once in models/figures.py.
+
+The book holds only the issues the reports list (open at the cut, or active in the period) and
+each project's figures counted by the database (models/tallies.py): its size follows the
+backlog and the month, not the years of history.
 """
 
 from __future__ import annotations
@@ -15,20 +19,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from statistics import mean
 
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.codes import (
-    AWAITING_ACCEPT,
-    OPEN_STATUSES,
-    EventKind,
-    Level,
-    Rating,
-    RegionKind,
-    Status,
-)
+from models.codes import AWAITING_ACCEPT, EventKind, Rating, RegionKind, Status
 from models.figures import RATE_KEYS, rate_def, worse_than
-from models.issues.deadlines import RUNNING_DUE, running_due
 from models.periods import Period, year_elapsed
 from models.policy import RateKey, RegionTargets
 from models.progress import latest_invested
@@ -48,20 +43,22 @@ from models.report_data import (
     Unreachable,
 )
 from models.rules import Rules
-from models.tables.issue import Issue, IssueCoHandler, IssueEvent
+from models.tables.issue import IssueCoHandler
 from models.tables.org import Contact, Department, Enterprise, Official, Region
 from models.tables.project import Project
+from models.tallies import (
+    AtCut,
+    FlowEvent,
+    IssueFacts,
+    Window,
+    flow_events,
+    listed_issues,
+    project_tallies,
+    scoped,
+    state_at_cut,
+)
 
 YI = 10000  # 1亿元 in 万元
-_FLOWS = (
-    EventKind.ACCEPTED,
-    EventKind.RESOLVED,
-    EventKind.CONFIRMED,
-    EventKind.ESCALATED,
-    EventKind.DIRECT_LINE,
-    EventKind.REOPENED,  # an 不满意 rating reopens the issue: a rating all the same
-    EventKind.CLOSED_UNRATED,
-)
 _STAGE_DATES = {
     "signed": "signed_on",
     "started": "started_on",
@@ -69,35 +66,6 @@ _STAGE_DATES = {
     "in_production": "production_on",
     "listed": "listed_on",
 }
-
-
-@dataclass(frozen=True)
-class AtCut:
-    """An issue as it stood at the cut: its status, level and the deadline then running."""
-
-    status: Status
-    level: Level
-    due: datetime | None
-
-    @property
-    def open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
-
-def state_at_cut(issue: Issue, last: IssueEvent | None) -> AtCut:
-    """The issue at the cut from its last event before it (`last`); the row itself when it
-    has none. Events recorded before the deadline was kept on them: the row's deadlines."""
-    if last is None or last.to_status is None:
-        return AtCut(issue.status, issue.level, running_due(issue))
-    status = last.to_status
-    if RUNNING_DUE in last.data:
-        raw = last.data[RUNNING_DUE]
-        due = datetime.fromisoformat(raw) if raw else None
-    elif status in AWAITING_ACCEPT:
-        due = issue.accept_due
-    else:
-        due = issue.resolve_due if status == Status.ACCEPTED else None
-    return AtCut(status, last.to_level or issue.level, due)
 
 
 @dataclass
@@ -109,14 +77,15 @@ class Book:
     rules: Rules
     regions: list[Region]
     projects: list[Project]
-    issues: list[Issue]
-    events: list[IssueEvent]  # flow events inside the period
+    issues: list[IssueFacts]  # those open at the cut (or now) and those active in the period
+    events: list[FlowEvent]  # flow events inside the period
     names: dict[int, str]  # official id -> name
     enterprises: dict[int, str]
     invested: dict[int, int]  # project id -> latest cumulative investment reported by the cut
     unreachable: list[tuple[int | None, Unreachable]]  # (region id or None, person)
     cohandling: list[tuple[IssueCoHandler, Department]] = field(default_factory=list)
     states: dict[int, AtCut] = field(default_factory=dict)  # issue id -> as at the cut
+    tallies: dict[int, IssueCounts] = field(default_factory=dict)  # project id -> its figures
     by_id: dict[int, Project] = field(init=False)
     region_by_id: dict[int, Region] = field(init=False)
     touched: set[int] = field(init=False)  # issues with a flow event in the period
@@ -126,22 +95,23 @@ class Book:
         self.region_by_id = {r.id: r for r in self.regions if r.id is not None}
         self.touched = {e.issue_id for e in self.events}
 
-    def open_by_project(self, issues: Iterable[Issue] | None = None) -> dict[int, list[Issue]]:
+    def open_by_project(
+        self, issues: Iterable[IssueFacts] | None = None
+    ) -> dict[int, list[IssueFacts]]:
         """The open ones of `issues` (default: all), grouped by project id."""
-        grouped: dict[int, list[Issue]] = {}
+        grouped: dict[int, list[IssueFacts]] = {}
         for issue in self.issues if issues is None else issues:
             if self.at_cut(issue).open:
                 grouped.setdefault(issue.project_id, []).append(issue)
         return grouped
 
-    def at_cut(self, issue: Issue) -> AtCut:
+    def at_cut(self, issue: IssueFacts) -> AtCut:
         """The issue as it stood at the cut."""
-        return self.states.get(issue.id or 0) or state_at_cut(issue, None)
+        return self.states.get(issue.id) or state_at_cut(issue, None)
 
-    def overdue(self, issue: Issue) -> bool:
+    def overdue(self, issue: IssueFacts) -> bool:
         """Open and past the deadline running at the cut."""
-        state = self.at_cut(issue)
-        return state.open and state.due is not None and state.due <= self.cut
+        return self.at_cut(issue).late(self.cut)
 
     def local(self, moment: datetime) -> date:
         """A moment's local date."""
@@ -149,19 +119,12 @@ class Book:
 
 
 async def load_book(*, session: AsyncSession, rules: Rules, period: Period, cut: datetime) -> Book:
-    """Read the regions, projects, issues, the period's events and the people once."""
-    start, end = period.bounds(rules.tz)
+    """Read the regions, projects, the listed issues, the period's events, each project's
+    figures and the people once."""
+    window = Window(*period.bounds(rules.tz), cut)
     regions = list((await session.exec(select(Region).order_by(col(Region.code)))).all())
     projects = list((await session.exec(select(Project).order_by(col(Project.code)))).all())
-    born = select(Issue).where(col(Issue.created_at) <= cut)  # what did not exist is not counted
-    issues = list((await session.exec(born.order_by(col(Issue.id)))).all())
-    window = select(IssueEvent).where(
-        col(IssueEvent.kind).in_(_FLOWS),
-        col(IssueEvent.at) >= start,
-        col(IssueEvent.at) < end,
-        col(IssueEvent.at) <= cut,
-    )
-    events = list((await session.exec(window.order_by(col(IssueEvent.id)))).all())
+    issues, states = await listed_issues(session, window, active=True)
     officials = list((await session.exec(select(Official))).all())
     cohandling = select(IssueCoHandler, Department).join(
         Department, col(Department.id) == IssueCoHandler.department_id
@@ -174,29 +137,15 @@ async def load_book(*, session: AsyncSession, rules: Rules, period: Period, cut:
         regions=regions,
         projects=projects,
         issues=issues,
-        events=events,
+        events=await flow_events(session, window),
         names={o.id: o.name for o in officials if o.id is not None},
         enterprises=enterprises,
         invested=await latest_invested(session=session, until=cut),
         unreachable=await _unreachable(session, officials, projects),
         cohandling=[(row, department) for row, department in await session.exec(cohandling)],
-        states=await _states(session, issues, cut),
+        states=states,
+        tallies=await project_tallies(session, window, issues, states),
     )
-
-
-async def _states(session: AsyncSession, issues: list[Issue], cut: datetime) -> dict[int, AtCut]:
-    """Each issue as its last event at or before the cut left it (only that event is read: the
-    whole history was read once, and held in memory, for every bulletin and its context)."""
-    latest = (
-        select(func.max(IssueEvent.id))
-        .where(col(IssueEvent.at) <= cut)
-        .group_by(col(IssueEvent.issue_id))
-    )
-    last = {
-        event.issue_id: event
-        for event in (await session.exec(select(IssueEvent).where(col(IssueEvent.id).in_(latest))))
-    }
-    return {i.id: state_at_cut(i, last.get(i.id)) for i in issues if i.id is not None}
 
 
 async def _unreachable(
@@ -223,7 +172,6 @@ async def _unreachable(
 
 def bulletin_for(book: Book, scope: Region | None) -> Bulletin:
     """The bulletin of the city (scope None) or of one region."""
-    region_of = {p.id: p.region_id for p in book.projects}
     mine = {p.id for p in book.projects if scope is None or p.region_id == scope.id}
     issues = [i for i in book.issues if i.project_id in mine]
     projects = [p for p in book.projects if p.id in mine]
@@ -235,6 +183,7 @@ def bulletin_for(book: Book, scope: Region | None) -> Bulletin:
     )
     targets = _targets(book, scope)
     open_by = book.open_by_project(issues)
+    rows = {i.id: issue_row(book, i) for i in issues if _active(book, i)}  # the overdue among them
     return Bulletin(
         period=book.period.key,
         start=book.period.start,
@@ -243,23 +192,23 @@ def bulletin_for(book: Book, scope: Region | None) -> Bulletin:
         scope="city" if scope is None else scope.code,
         scope_name_zh=named.name_zh if named else "",
         scope_name_en=named.name_en if named else None,
-        issues=counts(book, issues),
-        overdue=[issue_row(book, i) for i in overdue],
+        issues=scoped(book.tallies, [p.id for p in projects if p.id is not None]),
+        overdue=[rows[i.id] for i in overdue],
         stages=stage_counts(book, projects),
         rates=four_rates(book, projects, targets),
         year=book.period.year,
         elapsed=year_elapsed(book.cut, book.rules.tz, year=book.period.year),
         targets=target_lines(book, projects, targets),
-        regions=ranking(book, region_of),
+        regions=ranking(book),
         unreachable=_people(book, scope),
-        issue_rows=[issue_row(book, i) for i in issues if _active(book, i)],
+        issue_rows=list(rows.values()),
         projects=[project_row(book, p, open_by.get(p.id or 0, [])) for p in projects],
         departments=department_rows(book, issues),
         limits=book.rules.policy.floors.model_dump(),
     )
 
 
-def department_rows(book: Book, issues: Sequence[Issue]) -> list[DepartmentRow]:
+def department_rows(book: Book, issues: Sequence[IssueFacts]) -> list[DepartmentRow]:
     """Each co-handling department's 按时协办率 over the scope's issues, and what it owes late."""
     start, end = book.period.bounds(book.rules.tz)
     by_issue = {i.id: i for i in issues}
@@ -285,17 +234,20 @@ def _in_year(book: Book, day: date | None) -> bool:
     return day is not None and day.year == book.period.year and _by(book, day)
 
 
-def counts(book: Book, issues: Sequence[Issue]) -> IssueCounts:
-    """The issue figures of a set of issues over the book's period, as at its cut."""
+def counts(book: Book, issues: Sequence[IssueFacts]) -> IssueCounts:
+    """The issue figures of a set of issues over the book's period, as at its cut, issue by
+    issue: for the scopes not made of projects (a department's, an official's). Every issue that
+    counts is in the book (new, moved or open at the cut). The bulletins' scopes read the same
+    figures from the projects' tallies (`book.tallies`)."""
     ids = {i.id for i in issues}
     start, end = book.period.bounds(book.rules.tz)
     events = [e for e in book.events if e.issue_id in ids]
     by_id = {i.id: i for i in issues}
 
-    def of(*kinds: EventKind) -> list[IssueEvent]:
+    def of(*kinds: EventKind) -> list[FlowEvent]:
         return [e for e in events if e.kind in kinds]
 
-    def resolved_in_time(event: IssueEvent) -> bool:
+    def resolved_in_time(event: FlowEvent) -> bool:
         if "on_time" in event.data:
             return bool(event.data["on_time"])
         due = by_id[event.issue_id].resolve_due  # recorded before events said so
@@ -304,7 +256,7 @@ def counts(book: Book, issues: Sequence[Issue]) -> IssueCounts:
     accepted, resolved = of(EventKind.ACCEPTED), of(EventKind.RESOLVED)
     ratings = [e for e in of(EventKind.CONFIRMED, EventKind.REOPENED) if "rating" in e.data]
     states = [book.at_cut(i) for i in issues]
-    late = [s for s in states if s.open and s.due is not None and s.due <= book.cut]
+    late = [s for s in states if s.late(book.cut)]
     return IssueCounts(
         new=sum(start <= i.created_at < end for i in issues),
         accepted=len(accepted),
@@ -400,13 +352,12 @@ def target_lines(
     return lines
 
 
-def ranking(book: Book, region_of: dict[int | None, int]) -> list[RegionRow]:
+def ranking(book: Book) -> list[RegionRow]:
     """Every region (the city level aside) with its rates, ranked best first, and flagged."""
     rows = []
     for region in (r for r in book.regions if r.kind != RegionKind.CITY):
-        issues = [i for i in book.issues if region_of.get(i.project_id) == region.id]
         projects = [p for p in book.projects if p.region_id == region.id]
-        figures = counts(book, issues)
+        figures = scoped(book.tallies, [p.id for p in projects if p.id is not None])
         rates = [
             r if rate_def(k).higher_is_better else 1 - r
             for k in RATE_KEYS
@@ -451,12 +402,12 @@ def _people(book: Book, scope: Region | None) -> list[Unreachable]:
     return sorted(seen.values(), key=lambda p: (p.kind != "official", p.code))
 
 
-def _active(book: Book, issue: Issue) -> bool:
+def _active(book: Book, issue: IssueFacts) -> bool:
     start, _ = book.period.bounds(book.rules.tz)
     return issue.id in book.touched or book.at_cut(issue).open or issue.created_at >= start
 
 
-def issue_row(book: Book, issue: Issue) -> IssueRow:
+def issue_row(book: Book, issue: IssueFacts) -> IssueRow:
     """An issue as the reports list it."""
     project = book.by_id[issue.project_id]
     region = book.region_by_id.get(project.region_id)
@@ -480,7 +431,7 @@ def issue_row(book: Book, issue: Issue) -> IssueRow:
     )
 
 
-def project_row(book: Book, project: Project, own: Sequence[Issue]) -> ProjectRow:
+def project_row(book: Book, project: Project, own: Sequence[IssueFacts]) -> ProjectRow:
     """A project as the reports list it, with its open issues `own` and how many are overdue."""
     start, end = book.period.start, book.period.end
     region = book.region_by_id.get(project.region_id)
@@ -519,45 +470,30 @@ async def with_context(
     if period.grain != "month":
         return drawn
     before = period.previous()
-    before_end = min(before.bounds(book.rules.tz)[1], book.cut)
-    last = await _context_book(session, book, before, before_end)
+    before_start, before_end = before.bounds(book.rules.tz)
+    before_window = Window(before_start, before_end, min(before_end, book.cut), to_cut=False)
+    issues, states = await listed_issues(session, before_window, active=False)
+    last = await project_tallies(session, before_window, issues, states)
     year = Period("year", str(period.year), date(period.year, 1, 1), period.end)
-    to_date = await _context_book(session, book, year, book.cut)
+    year_window = Window(*year.bounds(book.rules.tz), book.cut, to_cut=False)
+    born = [i for i in book.issues if i.created_at < book.cut]  # its states: the book's own
+    to_date = await project_tallies(session, year_window, born, book.states)
     return [
-        (scope, replace(b, previous=_scoped(last, scope), year_to_date=_scoped(to_date, scope)))
+        (
+            scope,
+            replace(
+                b, previous=_scoped(book, last, scope), year_to_date=_scoped(book, to_date, scope)
+            ),
+        )
         for scope, b in drawn
     ]
 
 
-async def _context_book(session: AsyncSession, book: Book, period: Period, cut: datetime) -> Book:
-    """`book` over another span and cut: the issues that existed then, the flows of that span
-    and each issue's state at that cut; the rest (regions, projects) is shared."""
-    start, end = period.bounds(book.rules.tz)
-    window = select(IssueEvent).where(
-        col(IssueEvent.kind).in_(_FLOWS),
-        col(IssueEvent.at) >= start,
-        col(IssueEvent.at) < min(end, cut),
-    )
-    events = list((await session.exec(window.order_by(col(IssueEvent.id)))).all())
-    issues = [i for i in book.issues if i.created_at < cut]
-    states = book.states if cut == book.cut else await _states(session, issues, cut)
-    return Book(
-        period=period,
-        cut=cut,
-        rules=book.rules,
-        regions=book.regions,
-        projects=book.projects,
-        issues=issues,
-        events=events,
-        names=book.names,
-        enterprises=book.enterprises,
-        invested={},
-        unreachable=[],
-        states=states,
-    )
-
-
-def _scoped(book: Book, scope: Region | None) -> IssueCounts:
-    """The issue figures of the city (None) or one region in `book`."""
-    mine = {p.id for p in book.projects if scope is None or p.region_id == scope.id}
-    return counts(book, [i for i in book.issues if i.project_id in mine])
+def _scoped(book: Book, tallies: dict[int, IssueCounts], scope: Region | None) -> IssueCounts:
+    """The issue figures of the city (None) or one region from its projects' tallies."""
+    mine = [
+        p.id
+        for p in book.projects
+        if p.id is not None and (scope is None or p.region_id == scope.id)
+    ]
+    return scoped(tallies, mine)

@@ -36,9 +36,9 @@ from models.report_data import (
 from models.rules import Rules
 from models.stats import period_cut
 from models.tables.infra import TELEGRAM, Outbox, Report, ScheduleRun
-from models.tables.issue import Issue
 from models.tables.org import Contact, Enterprise, Official, Region
 from models.tables.project import Project
+from models.tallies import IssueFacts
 
 Produce = Callable[..., Awaitable[list[Outbox]]]
 
@@ -192,7 +192,7 @@ async def digests(
     """周动态 (each handler's open issues) or 日跟踪 (their open urgent ones)."""
     book = await load_book(session=session, rules=rules, period=period, cut=now)
     urgent_only = job == "daily_chase"
-    mine: dict[int, list[Issue]] = {}
+    mine: dict[int, list[IssueFacts]] = {}
     for issue in book.issues:
         wanted = not urgent_only or issue.urgency == Urgency.URGENT
         if issue.status in OPEN_STATUSES and issue.assignee_id and wanted:

@@ -1,9 +1,11 @@
 """The figures of one scope (the city, a region, a department, an official's own) over a period,
 as at a moment: what `/stats`, `ztc stats` and `ztc bulletin --format json` show.
 
-Drawn from the same book and the same `counts` as the bulletins (models/bulletin.py), with the
-rates of models/figures.py, so a scope and period reads the same in every output. JSON keys are a
-contract (`<rate>_rate` with its numerator and denominator), used by other tools as written.
+Drawn from the same book as the bulletins (models/bulletin.py), issue by issue with `counts`
+(the bulletins sum the projects' tallies the database counted; tests/services/test_tallies.py
+holds the two to the same numbers), with the rates of models/figures.py, so a scope and period
+reads the same in every output. JSON keys are a contract (`<rate>_rate` with its numerator and
+denominator), used by other tools as written.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from models.periods import Period
 from models.permissions import Actor
 from models.report_data import Bulletin, IssueCounts
 from models.rules import Rules
-from models.tables.issue import Issue
 from models.tables.org import Department, Official, Region
+from models.tallies import IssueFacts
 
 ScopeKind = Literal["city", "region", "department", "official"]
 CITY_LEVELS = (Level.CITY_DEPUTY, Level.CITY_PRINCIPAL)
@@ -79,7 +81,9 @@ async def _officials_of(session: AsyncSession, department_id: int | None) -> set
     return {i for i in (await session.exec(query)).all() if i is not None}
 
 
-async def _issues_of(session: AsyncSession, book: Book, scope: Scope) -> tuple[list[Issue], Any]:
+async def _issues_of(
+    session: AsyncSession, book: Book, scope: Scope
+) -> tuple[list[IssueFacts], Any]:
     """The scope's issues in the book, and the table row that names the scope (or None)."""
     if scope.kind == "city":
         city = next((r for r in book.regions if r.kind == RegionKind.CITY), None)

@@ -24,6 +24,8 @@ def clean_text(value: str) -> str:
 
 def clean_line(value: str) -> str:
     """One-line text (a name, a code, a cell): every line break or tab a space, controls gone."""
+    if value.isprintable():  # no control, separator or surrogate: nothing to change (fast)
+        return value
     return _DROP.sub("", _SPACE.sub(" ", clean_text(value).replace("\n", " ")))
 
 

@@ -4,6 +4,7 @@ and when the sweep must next look at it. Pure functions of the issue's columns a
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from models.codes import AWAITING_ACCEPT, Status, Urgency
 from models.rules import Rules
@@ -14,7 +15,18 @@ from models.workcal import Due
 RUNNING_DUE = "running_due"
 
 
-def running_due(issue: Issue) -> datetime | None:
+class Clocked(Protocol):
+    """What `running_due` reads of an issue (the table row, or the reports' lean copy)."""
+
+    @property
+    def status(self) -> Status: ...
+    @property
+    def accept_due(self) -> datetime | None: ...
+    @property
+    def resolve_due(self) -> datetime | None: ...
+
+
+def running_due(issue: Clocked) -> datetime | None:
     """The deadline of the clock running now (None while paused or closed)."""
     if issue.status in AWAITING_ACCEPT:
         return issue.accept_due
