@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo
 
 from babel.lists import format_list
 from babel.numbers import format_percent
+from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from jobs.reports import (
@@ -40,7 +42,7 @@ from jobs.reports.xlsx import (
     local,
 )
 from locales import N_, gettext_for
-from models.figures import RATE_KEYS, RateKey, worse_than
+from models.figures import RATE_KEYS, RateKey, rate_def
 from models.report_data import RATE4_KEYS, STAGE_KEYS, Bulletin, Fraction, RegionRow
 
 HEAD = {
@@ -178,22 +180,27 @@ def write_issues(sheet: Worksheet, bulletin: Bulletin, locale: str) -> None:
             change = None if value is None or earlier is None else (value - earlier) * 100
             cells += [earlier, None if change is None else round(change, 1), to_date.rate(rate)]
             formats += [PERCENT, POINTS, PERCENT]
+        first_limit = len(cells) + 1  # the column of the red limit, then the yellow one
         for flag in limits:  # the policy's red and yellow limits beside the rate
             cells.append(bulletin.limits[flag].get(rate))
             formats.append(PERCENT)
         row = append_row(sheet, [*cells, _(RATE_DEFINITIONS[rate])], formats)
-        past = _flag(bulletin, rate, value)
-        if past is not None:  # the value on the wrong side of a limit, in that limit's colour
-            sheet.cell(row=row, column=2).fill = FLAG_FILLS[past]
+        for offset, flag in enumerate(limits):
+            if bulletin.limits[flag].get(rate) is not None:
+                flag_rule(sheet, row, rate, flag, first_limit + offset)
 
 
-def _flag(bulletin: Bulletin, rate: RateKey, value: float | None) -> str | None:
-    """ "red" or "yellow" when `value` is on the wrong side of that limit (red first)."""
-    for flag in ("red", "yellow"):
-        limit = bulletin.limits.get(flag, {}).get(rate)
-        if value is not None and limit is not None and worse_than(rate, value, limit):
-            return flag
-    return None
+def flag_rule(sheet: Worksheet, row: int, rate: RateKey, flag: str, limit_column: int) -> None:
+    """Conditional formatting: the rate's value (column B) in the limit's colour while it is on
+    the wrong side of it — red before yellow, and it follows the numbers if a reader edits
+    them. Excel, WPS and LibreOffice all draw it."""
+    value, limit = f"$B${row}", f"${get_column_letter(limit_column)}${row}"
+    wrong = "<" if rate_def(rate).higher_is_better else ">"
+    formula = f"AND(ISNUMBER({value}),ISNUMBER({limit}),{value}{wrong}{limit})"
+    rule = FormulaRule(  # type: ignore[no-untyped-call]  # untyped in types-openpyxl
+        formula=[formula], fill=FLAG_FILLS[flag], stopIfTrue=True
+    )
+    sheet.conditional_formatting.add(f"B{row}", rule)
 
 
 def write_stages(sheet: Worksheet, bulletin: Bulletin, locale: str) -> None:

@@ -124,8 +124,11 @@ def styled(
 
 def copy_sheet(source: Worksheet, target: WriteOnlyWorksheet) -> None:
     """Stream a small sheet drawn with random access (the summary) into a write-only one: its
-    values and styles, frozen panes and column widths."""
+    values and styles, frozen panes, column widths and conditional formatting."""
     target.freeze_panes = source.freeze_panes
+    for ranges in source.conditional_formatting:
+        for rule in ranges.rules:
+            _parts(target).conditional_formatting.add(str(ranges.sqref), rule)
     set_widths(target, {k: int(d.width) for k, d in source.column_dimensions.items()})
     for row in source.iter_rows():
         cells: list[Cell | SheetCell] = []

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import warnings
 import zipfile
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -505,11 +507,37 @@ def test_workbook_rates_stand_beside_their_limits_coloured_when_past_one(locale:
             ),
             None,
         )
-        colour = row[1].fill.fgColor.rgb if row[1].fill.fill_type == "solid" else None
-        seen[rate] = colour
+        seen[rate] = colour = drawn_colour(summary, row)
         fills = {"red": "00FFC7CE", "yellow": "00FFEB9C"}
         assert colour == (None if expected is None else fills[expected]), rate
     assert set(seen.values()) - {None}  # the fixture's rates are past at least one limit
+
+
+def drawn_colour(sheet: Any, row: tuple[Any, ...]) -> str | None:
+    """The fill the sheet's conditional formatting gives the rate's value (column B), as a
+    spreadsheet draws it: the first rule, by priority, whose formula holds."""
+    cell = row[1]
+    values = {c.coordinate: c.value for c in row}
+    rules = sorted(
+        (
+            rule
+            for ranges in sheet.conditional_formatting
+            if cell.coordinate in ranges.sqref
+            for rule in ranges.rules
+        ),
+        key=lambda rule: rule.priority,
+    )
+    for rule in rules:
+        value, wrong, limit = re.fullmatch(
+            r"AND\(ISNUMBER\((\$B\$\d+)\),ISNUMBER\(\$\w+\$\d+\),\$B\$\d+([<>])(\$\w+\$\d+)\)",
+            rule.formula[0],
+        ).groups()  # type: ignore[union-attr]
+        here, there = values[value.replace("$", "")], values[limit.replace("$", "")]
+        if isinstance(here, float | int) and isinstance(there, float | int):
+            if here < there if wrong == "<" else here > there:
+                return str(rule.dxf.fill.fgColor.rgb)
+    assert cell.fill.fill_type is None  # no colour of its own: only the rules draw
+    return None
 
 
 @pytest.mark.parametrize("locale", LOCALES)
