@@ -104,6 +104,8 @@ def card_text(
         )
     if view.files:
         lines.append(_("Files: {count}").format(count=view.files))
+    if i.repeats:  # the reporter came back with it while it was open
+        lines.append(_("Repeat reports: {count}").format(count=i.repeats))
     if i.rating is not None:
         lines.append(_("Rating: {rating}").format(rating=label(i.rating, locale)))
     text = i.text if len(i.text) <= DESCRIPTION_SHOWN else i.text[:DESCRIPTION_SHOWN] + "…"

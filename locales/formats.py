@@ -195,6 +195,8 @@ def issue_text(data: dict[str, Any], tz: ZoneInfo, locale: str) -> str:
         )
     if data["provisional"]:
         lines.append(_("Deadline provisional: next year's holidays are not known yet."))
+    if data.get("repeats"):
+        lines.append(_("Repeat reports: {count}").format(count=data["repeats"]))
     for event in data.get("events", []):
         note = f" — {event['note']}" if event["note"] else ""
         kind = label(EventKind(event["kind"]), locale)

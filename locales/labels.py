@@ -76,6 +76,7 @@ LABELS: dict[type[StrEnum], dict[StrEnum, str]] = {
         EventKind.RETIERED: N_("re-routed by new tier"),
         EventKind.UNASSIGNED: N_("nobody to assign"),
         EventKind.SUPPLIED: N_("material sent"),
+        EventKind.REPEATED: N_("reported again"),
         EventKind.OPINION: N_("co-handling opinion"),
         EventKind.TRANSFERRED: N_("transferred"),
         EventKind.COHANDLER_REMINDER: N_("co-handler reminded"),

@@ -151,6 +151,7 @@ class EventKind(StrEnum):
     RATING_REMINDER = "rating_reminder"
     CLOSED_UNRATED = "closed_unrated"
     DEADLINE_RECOMPUTED = "deadline_recomputed"  # a year's holidays were loaded
+    REPEATED = "repeated"  # its reporter reported it again (merged, not a second ticket)
 
 
 class Audience(StrEnum):

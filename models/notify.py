@@ -39,6 +39,7 @@ AUDIENCES: dict[EventKind, tuple[Audience, ...]] = {
     EventKind.REMINDER: (A.ASSIGNEE,),
     EventKind.OVERDUE: (A.ASSIGNEE, A.ADMINS),
     EventKind.SUPPLIED: (A.ASSIGNEE,),
+    EventKind.REPEATED: (A.ASSIGNEE,),  # the handler sees the problem came up again
     EventKind.OPINION: (A.ASSIGNEE,),
     EventKind.TRANSFERRED: (A.ASSIGNEE, A.PREVIOUS_ASSIGNEE, A.ENTERPRISE),
     EventKind.COHANDLER_REMINDER: (A.LATE_COHANDLERS,),

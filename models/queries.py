@@ -123,6 +123,7 @@ async def issue_json(
         "accept_due": _iso(issue.accept_due, tz),
         "resolve_due": _iso(issue.resolve_due, tz),
         "escalations": issue.escalations,
+        "repeats": issue.repeats,  # reported again by its reporter while open
         "direct_line": issue.direct_line,
         "provisional": issue.provisional,
     }

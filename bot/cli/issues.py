@@ -17,7 +17,7 @@ from models.codes import Action, Category, Rating, Status, Urgency
 from models.errors import InvalidInput
 from models.issues.commands import COMMANDS, Command, FileIn, command_for
 from models.issues.context import Ctx
-from models.issues.intake import report_issue
+from models.issues.intake import add_repeat, open_repeat, report_issue
 from models.issues.runner import run
 from models.permissions import SYSTEM, Actor, actor_of
 from models.queries import get_by_code, get_issue, issue_json, list_issues
@@ -110,6 +110,12 @@ def issues() -> None:
 @click.option("--urgent", is_flag=True, help="急事急办: the urgent clocks apply.")
 @click.option("--at", "at", help=AT_HELP)
 @click.option("--by", "by", help="Official code of who took the report (phone, visit).")
+@click.option(
+    "--separate",
+    is_flag=True,
+    help="A different problem: a new issue even if the same reporter has one open on this "
+    "project and category (otherwise the report is added to that one, counted in `repeats`).",
+)
 @click.option("--json", "as_json", is_flag=True)
 def issues_new(
     project: str,
@@ -118,6 +124,7 @@ def issues_new(
     urgent: bool,
     at: str | None,
     by: str | None,
+    separate: bool,
     as_json: bool,
 ) -> None:
     """Log a problem received by phone or visit; it is routed like any other."""
@@ -126,14 +133,24 @@ def issues_new(
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         target = await get_by_code(session=session, model=Project, code=project, entity="project")
-        ctx = Ctx(session=session, rules=env.rules, actor=await _actor(session, by), now=now)
-        issue = await report_issue(
-            ctx,
-            project=target,
-            category=Category(category),
-            text=text,
-            urgency=Urgency.URGENT if urgent else Urgency.NORMAL,
-        )
+        actor = await _actor(session, by)
+        ctx = Ctx(session=session, rules=env.rules, actor=actor, now=now)
+        assert target.id is not None
+        repeated = None
+        if not separate:
+            repeated = await open_repeat(
+                session=session, reporter=actor, project_id=target.id, category=Category(category)
+            )
+        if repeated is not None:
+            issue = await add_repeat(ctx, repeated, text)
+        else:
+            issue = await report_issue(
+                ctx,
+                project=target,
+                category=Category(category),
+                text=text,
+                urgency=Urgency.URGENT if urgent else Urgency.NORMAL,
+            )
         data = await issue_json(session=session, issue=issue, tz=env.settings.tz, rules=env.rules)
         return data if as_json else await _readable(session, env, data)
 

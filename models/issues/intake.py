@@ -3,21 +3,27 @@
 Idempotent by a submission key (the chat's draft id): the same report submitted again — a
 double tap, or a press repeated after a crash between the commit and the reply — is the issue
 the first submit made.
+
+A repeat — the same reporter, the same project and category, while their issue is open — is
+merged into that issue (`open_repeat`, `add_repeat`: counted in `Issue.repeats`, its text on a
+REPEATED event the handler is told of) instead of a second ticket that would inflate the counts
+and split the work; unless the reporter says it is a different problem (`ztc issues new
+--separate`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.codes import Category, EventKind, Status, Urgency
+from models.codes import OPEN_STATUSES, Category, EventKind, Status, Urgency
 from models.errors import NotAllowed
 from models.issues.actions import join_cohandler, move_to_level
 from models.issues.context import Change, Ctx
 from models.issues.runner import record
-from models.permissions import may_report
+from models.permissions import Actor, may_report
 from models.routing import department_for
 from models.tables.issue import Issue
 from models.tables.project import Project
@@ -86,4 +92,36 @@ async def report_issue(
     await record(ctx, issue, created, (level, Status.SUBMITTED))
     if issue.assignee_id is None:
         await record(ctx, issue, Change(EventKind.UNASSIGNED))
+    return issue
+
+
+async def open_repeat(
+    *, session: AsyncSession, reporter: Actor, project_id: int, category: Category
+) -> Issue | None:
+    """The reporter's open issue on this project and category (the oldest, if several), which
+    a new report of theirs would repeat; None for the system, or when there is none."""
+    if reporter.kind == "contact":
+        mine = col(Issue.reporter_contact_id) == reporter.id
+    elif reporter.kind == "official":
+        mine = col(Issue.reporter_official_id) == reporter.id
+    else:
+        return None
+    query = (
+        select(Issue)
+        .where(
+            mine,
+            col(Issue.project_id) == project_id,
+            col(Issue.category) == category,
+            col(Issue.status).in_(OPEN_STATUSES),
+        )
+        .order_by(col(Issue.id))
+    )
+    return (await session.exec(query)).first()
+
+
+async def add_repeat(ctx: Ctx, issue: Issue, text: str) -> Issue:
+    """Count a repeat report on `issue` and keep its text on the timeline (the handler is told)."""
+    body = checked_text(text, "text", required=True)
+    issue.repeats += 1
+    await record(ctx, issue, Change(EventKind.REPEATED, note=body))
     return issue

@@ -50,6 +50,7 @@ class Issue(SQLModel, table=True):
     escalations: int = 0
     missed_deadlines: int = 0
     reopen_count: int = 0
+    repeats: int = 0  # the reporter reported it again while it was open (models/issues/intake.py)
     direct_line: bool = False
     provisional: bool = False
     rating: Rating | None = Field(default=None, sa_type=code_enum(Rating))

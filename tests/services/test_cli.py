@@ -1120,3 +1120,20 @@ def test_without_a_url_the_database_lives_in_the_data_folder(
     assert "数据库" in ztc("db", "current").stdout  # the data folder's .env is read
     (tmp_path / ".env").write_text("ZTC_DEFAULT_LOCALE=en\n", encoding="utf-8")
     assert "Database is at schema revision" in ztc("db", "current").stdout  # the folder's wins
+
+
+def test_a_repeat_report_is_added_to_the_open_issue_unless_separate(samples: str) -> None:
+    first = new_issue("P04", "--by", "xyx-agent")
+    assert first["repeats"] == 0  # in every issue's JSON
+    again = new_issue("P04", "--by", "xyx-agent", at="2026-11-20T15:00")
+    assert (again["number"], again["repeats"]) == (first["number"], 1)
+    timeline = show(first["number"])["events"]
+    assert [e["kind"] for e in timeline].count("repeated") == 1
+    assert "重复反映" not in ztc("issues", "show", first["number"]).stdout  # English here
+    assert "Repeat reports: 1" in ztc("issues", "show", first["number"]).stdout
+    # a different problem, said so: a ticket of its own
+    separate = new_issue("P04", "--by", "xyx-agent", "--separate")
+    assert separate["number"] != first["number"] and separate["repeats"] == 0
+    # another category, or the system (no reporter to repeat): new ones too
+    assert new_issue("P04", "--by", "xyx-agent", category="permits")["repeats"] == 0
+    assert new_issue("P04")["number"] not in (first["number"], separate["number"])
