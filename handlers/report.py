@@ -23,7 +23,7 @@ from locales.labels import label
 from models.attachments import MAX_FILES, attach_files, check_file
 from models.codes import Category, Urgency
 from models.errors import DomainError, InvalidInput, NotFound
-from models.issues.intake import issue_by_submission, report_issue
+from models.issues.intake import add_repeat, issue_by_submission, open_repeat, report_issue
 from models.permissions import may_report
 from models.queries import enterprise_projects, team_projects
 from models.tables.issue import Issue
@@ -340,7 +340,15 @@ async def submit(update: Update, context: ZtcContext, turn: Turn) -> int | None:
     if draft is None or not draft.complete:
         await redraw_buttons(update)
         return END
+    parts = unpack(query.data)  # []: the first press; ["add", id] or ["new"] after the offer
+    choice, chosen = (parts or [""])[0], parse_id(parts[1]) if len(parts) > 1 else None
     try:
+        repeat = await _open_repeat(turn, draft) if choice != "new" else None
+        if repeat is not None and choice == "":
+            await _offer_repeat(update, context, turn, draft, repeat)
+            return State.CONFIRM
+        if repeat is not None and choice == "add" and chosen == repeat.id:
+            return await _add_repeat(update, context, turn, draft, repeat)
         issue, handler = await _file(turn, draft)
     except DomainError as exc:
         await turn.rollback()
@@ -365,6 +373,70 @@ async def submit(update: Update, context: ZtcContext, turn: Turn) -> int | None:
             accept=deadline_text(issue, issue.accept_due, tz=turn.rt.rules.tz, locale=turn.locale),
             span=span_text(resolve.amount, resolve.unit, turn.locale),
         ),
+    )
+    return END
+
+
+async def _open_repeat(turn: Turn, draft: Draft) -> Issue | None:
+    """The reporter's open issue this draft would repeat (issue 17: one ticket per problem);
+    None when there is none, or when this draft was submitted already."""
+    assert draft.project is not None and draft.category
+    if await issue_by_submission(session=turn.session, key=draft.key) is not None:
+        return None  # a double tap, or a press again after a crash: the first submit answers
+    return await open_repeat(
+        session=turn.session,
+        reporter=turn.actor,
+        project_id=draft.project,
+        category=Category(draft.category),
+    )
+
+
+async def _offer_repeat(
+    update: Update, context: ZtcContext, turn: Turn, draft: Draft, repeat: Issue
+) -> None:
+    """Ask whether the report adds to the open issue or is a different problem."""
+    project = await turn.session.get(Project, draft.project)
+    assert project is not None and repeat.number is not None
+    question = turn._(
+        "You reported this before: issue {number} ({category}) is still open.\n"
+        "Add this report to it, or is it a different problem?"
+    ).format(number=repeat.number, category=label(repeat.category, turn.locale))
+    buttons = [
+        [
+            InlineKeyboardButton(
+                turn._("Add to {number}").format(number=repeat.number),
+                callback_data=pack(CB.SUBMIT, "add", repeat.id),
+            )
+        ],
+        [
+            InlineKeyboardButton(
+                turn._("A different problem"), callback_data=pack(CB.SUBMIT, "new")
+            ),
+            InlineKeyboardButton(turn._("Cancel"), callback_data=pack(CB.ABORT)),
+        ],
+    ]
+    text = f"{summary(turn, draft, project)}\n\n{question}"
+    await redraw(update, context, text, InlineKeyboardMarkup(buttons))
+
+
+async def _add_repeat(
+    update: Update, context: ZtcContext, turn: Turn, draft: Draft, repeat: Issue
+) -> int:
+    """Count the draft as a repeat of `repeat` (its files too), commit, and say so."""
+    assert draft.text is not None
+    await add_repeat(turn.ctx(), repeat, draft.text, submission_key=draft.key)
+    await attach_files(session=turn.session, issue=repeat, files=draft.files, now=turn.ctx().now)
+    await turn.commit()  # kept before anybody is told
+    (context.user_data or {}).pop("report", None)
+    turn.rt.wake_dispatcher()
+    await redraw_buttons(update)
+    await reply(
+        update,
+        context,
+        turn._(
+            "Added to issue {number}: reported {count} times now, and its handler is told.\n"
+            "Follow it with /my."
+        ).format(number=repeat.number, count=repeat.repeats + 1),
     )
     return END
 

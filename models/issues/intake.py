@@ -25,9 +25,11 @@ from models.issues.context import Change, Ctx
 from models.issues.runner import record
 from models.permissions import Actor, may_report
 from models.routing import department_for
-from models.tables.issue import Issue
+from models.tables.issue import Issue, IssueEvent
 from models.tables.project import Project
 from models.text import checked_text
+
+SUBMISSION = "submission"  # a REPEATED event's draft key (the chat's), for a repeated press
 
 
 async def issue_by_submission(*, session: AsyncSession, key: str) -> Issue | None:
@@ -119,9 +121,21 @@ async def open_repeat(
     return (await session.exec(query)).first()
 
 
-async def add_repeat(ctx: Ctx, issue: Issue, text: str) -> Issue:
-    """Count a repeat report on `issue` and keep its text on the timeline (the handler is told)."""
+async def add_repeat(
+    ctx: Ctx, issue: Issue, text: str, *, submission_key: str | None = None
+) -> Issue:
+    """Count a repeat report on `issue` and keep its text on the timeline (the handler is told).
+    With a `submission_key` counted before (a double tap, a press again after a crash), the
+    issue unchanged."""
     body = checked_text(text, "text", required=True)
+    if submission_key is not None:
+        query = select(IssueEvent).where(
+            col(IssueEvent.issue_id) == issue.id, col(IssueEvent.kind) == EventKind.REPEATED
+        )
+        seen = (await ctx.session.exec(query)).all()
+        if any(event.data.get(SUBMISSION) == submission_key for event in seen):
+            return issue
     issue.repeats += 1
-    await record(ctx, issue, Change(EventKind.REPEATED, note=body))
+    data = {SUBMISSION: submission_key} if submission_key is not None else {}
+    await record(ctx, issue, Change(EventKind.REPEATED, note=body, data=data))
     return issue

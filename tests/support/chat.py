@@ -12,14 +12,19 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, select
 from telegram.ext import Application
 
 from bot.app import build_application, start_in_loop, stop_in_loop
 from bot.sandbox import FakeBotAPI
 from bot.settings import Settings
+from locales import LOCALES
+from locales.labels import label
+from models.codes import OPEN_STATUSES, Category
 from models.db import session_scope
 from models.invites import create_invite
 from models.rules import Rules
+from models.tables.issue import Issue
 from models.tables.org import Contact, Official
 
 Json = dict[str, Any]
@@ -127,7 +132,10 @@ class Chat:
     async def report(
         self, who: str, *, category: str, urgency: str, submit: str, text: str
     ) -> Json:
-        """Walk /report to the end (one project, so no project step); returns the confirmation."""
+        """Walk /report to the end (one project, so no project step); returns the confirmation.
+        When the person has an issue of that category open, the chat asks whether this repeats
+        it (tests/e2e/test_chat_repeats.py): here it is a different problem."""
+        repeats = await self._has_open(who, category)
         categories = await self.say(who, "/report")
         await self.press(who, categories, category)
         prompt = await self.next(who)
@@ -135,8 +143,33 @@ class Chat:
         urgencies = await self.say(who, text)
         summary = await self.press_and_wait(who, urgencies, urgency)
         assert text in summary["text"]
-        await self.press(who, summary, submit)
+        if repeats:
+            offer = await self.press_and_wait(who, summary, submit)
+            await self.press(who, offer, self._different(offer))
+        else:
+            await self.press(who, summary, submit)
         return await self.next(who)
+
+    async def _has_open(self, who: str, category: str) -> bool:
+        """Whether `who` has an open issue of the category labelled `category` (any language)."""
+        codes = [c for c in Category for lang in LOCALES if label(c, lang) == category]
+        async with session_scope(self.engine) as session:
+            contact = (await session.exec(select(Contact).where(Contact.code == who))).first()
+            official = (await session.exec(select(Official).where(Official.code == who))).first()
+            mine = (
+                col(Issue.reporter_contact_id) == contact.id
+                if contact is not None
+                else col(Issue.reporter_official_id) == (official.id if official else -1)
+            )
+            query = select(Issue).where(
+                mine, col(Issue.category).in_(codes), col(Issue.status).in_(OPEN_STATUSES)
+            )
+            return (await session.exec(query)).first() is not None
+
+    def _different(self, offer: Json) -> str:
+        """The offer's "a different problem" button, in whichever language it speaks."""
+        choices = [text for text, _data in self.api.buttons(offer)]
+        return next(text for text in choices if text in ("另一个问题", "A different problem"))
 
     async def next(self, code: str) -> Json:
         """The next message the bot sends this person."""
