@@ -172,10 +172,10 @@ async def test_an_update_delivered_to_both_instances_is_handled_once(
     assert len(chat.api.sent(CONTACT)) == before + 1
 
 
-async def _walk_to_confirm(chat: Chat, who: str, text: str) -> Json:
+async def _walk_to_confirm(chat: Chat, who: str, text: str, category: str = "土地") -> Json:
     """/report up to its summary with the submit button (one project: no project step)."""
     categories = await chat.say(who, "/report")
-    await chat.press(who, categories, "土地")
+    await chat.press(who, categories, category)
     await chat.next(who)
     urgencies = await chat.say(who, text)
     return await chat.press_and_wait(who, urgencies, "普通")
@@ -228,7 +228,8 @@ async def test_the_fleet_recovers_when_the_database_drops_every_connection(
     await chat.bind(world.contact, CONTACT)
     answered: list[str] = []
     for n in range(3):
-        summary = await _walk_to_confirm(chat, "C1", f"第{n + 1}件")
+        # three problems of three kinds (the same kind again would be offered as a repeat)
+        summary = await _walk_to_confirm(chat, "C1", f"第{n + 1}件", ("土地", "规划", "审批")[n])
         # Between two turns (one still writing its step back when its lock's session is
         # dropped may be overtaken by the next: see bot/turns.py)
         await asyncio.gather(*(app.update_queue.join() for app in apps))
