@@ -101,13 +101,14 @@ async def open_repeat(
     *, session: AsyncSession, reporter: Actor, project_id: int, category: Category
 ) -> Issue | None:
     """The reporter's open issue on this project and category (the oldest, if several), which
-    a new report of theirs would repeat; None for the system, or when there is none."""
+    a new report of theirs would repeat, or None. The system's are the unattributed ones (the
+    staff's `ztc issues new` without `--by`, the intake API's)."""
     if reporter.kind == "contact":
         mine = col(Issue.reporter_contact_id) == reporter.id
     elif reporter.kind == "official":
         mine = col(Issue.reporter_official_id) == reporter.id
     else:
-        return None
+        mine = col(Issue.reporter_contact_id).is_(None) & col(Issue.reporter_official_id).is_(None)
     query = (
         select(Issue)
         .where(

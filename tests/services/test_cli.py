@@ -1134,6 +1134,10 @@ def test_a_repeat_report_is_added_to_the_open_issue_unless_separate(samples: str
     # a different problem, said so: a ticket of its own
     separate = new_issue("P04", "--by", "xyx-agent", "--separate")
     assert separate["number"] != first["number"] and separate["repeats"] == 0
-    # another category, or the system (no reporter to repeat): new ones too
+    # another category, or another reporter: new ones too
     assert new_issue("P04", "--by", "xyx-agent", category="permits")["repeats"] == 0
-    assert new_issue("P04")["number"] not in (first["number"], separate["number"])
+    unattributed = new_issue("P04")  # no --by: the staff's intake, a reporter of its own
+    assert unattributed["number"] not in (first["number"], separate["number"])
+    # … which repeats itself like anyone: the same project and category again, merged
+    assert new_issue("P04", at="2026-11-20T16:00")["number"] == unattributed["number"]
+    assert show(unattributed["number"])["repeats"] == 1

@@ -63,7 +63,7 @@ async def test_no_repeat_for_another_category_reporter_the_system_or_a_closed_is
 
     assert await repeat_of(world.contact_actor, Category.PERMITS) is None
     assert await repeat_of(actor_of(world.officials["r1-head"])) is None  # not their report
-    assert await repeat_of(SYSTEM) is None
+    assert await repeat_of(SYSTEM) is None  # the contact's is attributed: not the system's
     issue.status = Status.CLOSED  # closed (rated, or closed unrated): a new report is new
     session.add(issue)
     await session.commit()
