@@ -10,13 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from telegram.ext import BasePersistence, PersistenceInput
 
-from models.db import session_scope
+from models.db import session_scope, upsert_into
 from models.tables.infra import ChatState
 
 _LOG = logging.getLogger("ztc.persistence")
@@ -129,9 +127,8 @@ class DbPersistence(BasePersistence[Data, Data, Data]):
         text = _canonical(data)
         if self._written.get((kind, key)) == text:
             return
-        insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
         values = {"kind": kind, "key": key, "data": data, "updated_at": datetime.now(UTC)}
-        upsert = insert(ChatState).values(values)
+        upsert = upsert_into(self._engine, ChatState).values(values)
         upsert = upsert.on_conflict_do_update(
             index_elements=["kind", "key"],
             set_={"data": upsert.excluded.data, "updated_at": upsert.excluded.updated_at},

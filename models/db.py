@@ -8,6 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -91,6 +95,13 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "checkout", _sqlite_foreign_keys)
     return engine
+
+
+def upsert_into(engine: AsyncEngine, table: Any) -> PgInsert | SqliteInsert:
+    """An INSERT into `table` (a model or a Table) with the engine's ON CONFLICT clauses
+    (`on_conflict_do_nothing`, `on_conflict_do_update`): PostgreSQL's or SQLite's, the same API."""
+    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    return insert(table)
 
 
 @asynccontextmanager

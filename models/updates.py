@@ -8,11 +8,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
+from models.db import upsert_into
 from models.tables.infra import SeenUpdate
 
 KEPT = timedelta(days=2)
@@ -20,9 +19,8 @@ KEPT = timedelta(days=2)
 
 async def first_time(*, engine: AsyncEngine, bot_id: int, update_id: int, now: datetime) -> bool:
     """Record the update as taken up; False when it was already (a copy: drop it)."""
-    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(SeenUpdate)
+        upsert_into(engine, SeenUpdate)
         .values(bot_id=bot_id, update_id=update_id, seen_at=now)
         .on_conflict_do_nothing(index_elements=["bot_id", "update_id"])
     )
