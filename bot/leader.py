@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.instance import hold_advisory_lock, let_go
+from bot.logctx import first_line
 
 log = logging.getLogger(__name__)
 LEADER_KEY = zlib.crc32(b"ztc:scheduler-leader")  # apart from the bot-process lock's key
@@ -76,7 +77,7 @@ class Leadership:
         try:
             connection = await hold_advisory_lock(self.engine, LEADER_KEY)
         except Exception as exc:  # the database is away: try again later
-            log.warning("scheduler leader: no connection (%s)", str(exc).splitlines()[0])
+            log.warning("scheduler leader: no connection (%s)", first_line(exc))
             return
         if connection is not None:
             self._connection = connection
@@ -91,7 +92,7 @@ class Leadership:
             held = (await self._connection.execute(_MINE, {"key": LEADER_KEY})).scalar()
             await self._connection.commit()
         except Exception as exc:
-            log.warning("scheduler leader: lost its connection (%s)", str(exc).splitlines()[0])
+            log.warning("scheduler leader: lost its connection (%s)", first_line(exc))
             held = False
         if not held:
             log.warning("scheduler leader: this process no longer leads")

@@ -20,3 +20,10 @@ class UpdateTag(logging.Filter):
         record.update_id = update_id
         record.update = "" if update_id is None else f" [update {update_id}]"
         return True
+
+
+def first_line(exc: BaseException) -> str:
+    """An error as one short log phrase: its message's first line, or its type's name when it
+    has no message (`TimeoutError()` says nothing, and `"".splitlines()[0]` would raise)."""
+    lines = str(exc).splitlines()
+    return lines[0] if lines else type(exc).__name__

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.logctx import first_line
 from models.codes import EventKind
 from models.tables.infra import Outbox, ScheduleRun
 from models.tables.issue import IssueEvent
@@ -205,7 +206,7 @@ class Ops:
                 await connection.execute(text("SELECT 1"))
             snapshot = await read_snapshot(self.engine, self.clock())
         except Exception as exc:  # any driver failure: the database is not there for us
-            log.warning("healthz: the database failed: %s", str(exc).splitlines()[0])
+            log.warning("healthz: the database failed: %s", first_line(exc))
             body["database"] = "error"
             return 503, body
         body["outbox_backlog"] = snapshot.backlog
@@ -218,7 +219,7 @@ class Ops:
         try:
             snapshot: Snapshot | None = await read_snapshot(self.engine, self.clock())
         except Exception as exc:
-            log.warning("metrics: the database failed: %s", str(exc).splitlines()[0])
+            log.warning("metrics: the database failed: %s", first_line(exc))
             snapshot = None
         return self.metrics.exposition(snapshot)
 

@@ -40,6 +40,7 @@ from telegram import Update
 from telegram.ext import Application, ConversationHandler
 from telegram.ext._utils.trackingdict import TrackingDict
 
+from bot.logctx import first_line
 from bot.persistence import (
     CHAT,
     CONVERSATION,
@@ -122,7 +123,7 @@ class SharedTurns:
         rows = _rows(chat, user, conversations)
 
         async def read() -> None:
-            self._remember(await self.persistence.read(rows), chat, user, conversations)
+            self._remember(await self.persistence.read(rows), rows, chat, user, conversations)
 
         if (problem := await _twice(read)) is not None:
             log.warning("chat %s: its state could not be read (%s)", chat, problem)
@@ -165,18 +166,24 @@ class SharedTurns:
                 await _discard(connection)
 
     def _remember(
-        self, stored: Stored, chat: int, user: int, conversations: Conversations
+        self,
+        stored: Stored,
+        rows: list[tuple[str, str]],
+        chat: int,
+        user: int,
+        conversations: Conversations,
     ) -> None:
-        """Put what the database holds into memory, in place (no row: nothing)."""
+        """Put what the database holds into memory, in place (no row: nothing); `rows` as
+        `_rows` lists them."""
         app = self._application
-        user_row, chat_row = _rows(chat, user, [])
+        user_row, chat_row, *conversation_rows = rows
         for data, row in ((app.user_data[user], user_row), (app.chat_data[chat], chat_row)):
             data.clear()
             data.update(stored.get(row) or {})
-        for handler, key in conversations:
+        for (handler, key), row in zip(conversations, conversation_rows, strict=True):
             states = handler._conversations
             assert isinstance(states, TrackingDict)  # PTB's since initialize(); PTB 22's names
-            state = stored.get(_conversation_row(handler, key))
+            state = stored.get(row)
             if state is None or state == ConversationHandler.END:
                 states.data.pop(key, None)  # untracked: nothing to write back
             else:
@@ -208,7 +215,7 @@ async def _twice(step: Callable[[], Awaitable[None]]) -> str | None:
             return None
         except Exception as exc:
             if attempt == 2:
-                return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                return first_line(exc)
     return None
 
 

@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.logctx import first_line
+
 log = logging.getLogger(__name__)
 CHANNEL = "ztc_outbox"
 
@@ -41,7 +43,7 @@ class OutboxWakeup:
             await self._driver.add_listener(CHANNEL, self._heard)
             self._driver.add_termination_listener(self._lost)
         except Exception as exc:
-            log.warning("outbox wake-up: not listening (%s)", str(exc).splitlines()[0])
+            log.warning("outbox wake-up: not listening (%s)", first_line(exc))
             await self.stop()
 
     async def stop(self) -> None:
@@ -71,7 +73,7 @@ class OutboxWakeup:
                 await connection.execute(text(f"NOTIFY {CHANNEL}"))
                 await connection.commit()
         except Exception as exc:  # the leader's next pass picks the rows up anyway
-            log.warning("outbox wake-up: no call (%s)", str(exc).splitlines()[0])
+            log.warning("outbox wake-up: no call (%s)", first_line(exc))
 
     def _heard(self, _connection: object, _pid: int, _channel: str, _payload: str) -> None:
         self.on_wake()  # our own call too: a second wake of an awake dispatcher is nothing
