@@ -154,6 +154,8 @@ class Dispatcher:
         # send; their database work takes turns here, below the engine's pool (5 + 10), so 200
         # of them never wait out the pool's timeout for a connection.
         self._database = asyncio.Semaphore(DATABASE_SLOTS)
+        # PostgreSQL: a pass claims its batch at once (and hands back what it does not deliver)
+        self._claims_batches = engine.dialect.name == "postgresql"
         self._stop = asyncio.Event()  # run() puts its own here; run_once alone never stops
 
     def wake(self) -> None:
@@ -172,10 +174,9 @@ class Dispatcher:
         try:
             while not stop.is_set():
                 try:
-                    if active is not None and not active():
-                        pass
-                    elif (await self.run_once()).picked >= self.batch:
-                        continue  # a full batch: more are due, no pause
+                    if active is None or active():  # (a fleet's follower makes none)
+                        if (await self.run_once()).picked >= self.batch:
+                            continue  # a full batch: more are due, no pause
                 except Exception:
                     logger.exception("outbox pass failed")
                 waits = [asyncio.ensure_future(e.wait()) for e in (stop, self._wake)]
@@ -228,7 +229,7 @@ class Dispatcher:
         query = select(Outbox).where(due, go, ~behind).order_by(col(Outbox.id)).limit(self.batch)
         counts = select(func.count().filter(~go), func.count().filter(go & behind)).where(due)
         async with AsyncSession(self.engine) as session:
-            if self.engine.dialect.name == "postgresql":
+            if self._claims_batches:
                 rows = await self._claim(session, query.with_for_update(skip_locked=True))
             else:  # SQLite has one writer at a time: each row's own claim (_deliver) suffices
                 rows = list((await session.exec(query)).all())
@@ -256,7 +257,7 @@ class Dispatcher:
     async def _release(self, rows: list[Outbox]) -> None:
         """Hand back rows this pass claimed but does not deliver now (PostgreSQL's batch
         claim): due again at once, not when the lease ends."""
-        if rows and self.engine.dialect.name == "postgresql":
+        if rows and self._claims_batches:
             leased = col(Outbox.next_attempt_at) == rows[0].next_attempt_at
             ids = col(Outbox.id).in_([row.id for row in rows])
             back = update(Outbox).where(ids, leased, *_PENDING)
