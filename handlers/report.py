@@ -424,8 +424,7 @@ async def _add_repeat(
 ) -> int:
     """Count the draft as a repeat of `repeat` (its files too), commit, and say so."""
     assert draft.text is not None
-    await add_repeat(turn.ctx(), repeat, draft.text, submission_key=draft.key)
-    await attach_files(session=turn.session, issue=repeat, files=draft.files, now=turn.ctx().now)
+    await add_repeat(turn.ctx(), repeat, draft.text, files=draft.files, submission_key=draft.key)
     await turn.commit()  # kept before anybody is told
     (context.user_data or {}).pop("report", None)
     turn.rt.wake_dispatcher()

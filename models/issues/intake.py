@@ -18,6 +18,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.attachments import attach_files
 from models.codes import OPEN_STATUSES, Category, EventKind, Status, Urgency
 from models.errors import NotAllowed
 from models.issues.actions import join_cohandler, move_to_level
@@ -123,11 +124,16 @@ async def open_repeat(
 
 
 async def add_repeat(
-    ctx: Ctx, issue: Issue, text: str, *, submission_key: str | None = None
+    ctx: Ctx,
+    issue: Issue,
+    text: str,
+    *,
+    files: list[dict[str, Any]] | None = None,
+    submission_key: str | None = None,
 ) -> Issue:
-    """Count a repeat report on `issue` and keep its text on the timeline (the handler is told).
-    With a `submission_key` counted before (a double tap, a press again after a crash), the
-    issue unchanged."""
+    """Count a repeat report on `issue` and keep its text (and `files`) on it; the handler is
+    told. With a `submission_key` counted before (a double tap, a press again after a crash),
+    the issue unchanged: neither counted nor its files attached again."""
     body = checked_text(text, "text", required=True)
     if submission_key is not None:
         query = select(IssueEvent).where(
@@ -139,4 +145,5 @@ async def add_repeat(
     issue.repeats += 1
     data = {SUBMISSION: submission_key} if submission_key is not None else {}
     await record(ctx, issue, Change(EventKind.REPEATED, note=body, data=data))
+    await attach_files(session=ctx.session, issue=issue, files=files or [], now=ctx.now)
     return issue

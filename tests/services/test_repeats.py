@@ -12,7 +12,7 @@ from models.issues.intake import add_repeat, open_repeat
 from models.permissions import SYSTEM, actor_of
 from models.rules import Rules
 from models.tables.infra import Outbox
-from models.tables.issue import Issue, IssueEvent
+from models.tables.issue import Attachment, Issue, IssueEvent
 from models.tables.project import Project
 from tests.support.factories import World, at, make_issue
 
@@ -68,3 +68,18 @@ async def test_no_repeat_for_another_category_reporter_the_system_or_a_closed_is
     session.add(issue)
     await session.commit()
     assert await repeat_of(world.contact_actor) is None
+
+
+async def test_a_repeat_pressed_again_counts_once_and_attaches_its_files_once(
+    session: AsyncSession, rules: Rules, world: World
+) -> None:
+    project = await the_project(session)
+    issue = await make_issue(session, rules, world, project, at("2026-11-20 10:00"))
+    await session.commit()
+    ctx = Ctx(session=session, rules=rules, actor=world.contact_actor, now=at("2026-11-20 15:00"))
+    photo = [{"kind": "photo", "file_id": "AgAD-1", "size": 1000}]
+    for _press in range(2):  # a double tap, or a press again after a crash before the reply
+        await add_repeat(ctx, issue, "围挡还在", files=photo, submission_key="draft-7")
+        await session.commit()
+    files = (await session.exec(select(Attachment).where(Attachment.issue_id == issue.id))).all()
+    assert issue.repeats == 1 and [f.file_id for f in files] == ["AgAD-1"]
