@@ -17,6 +17,8 @@ from handlers.context import BotRuntime, ZtcContext
 from jobs.clocks import run_clocks
 from jobs.cycle import CycleRun, catch_up, run_cycle_job
 from jobs.schedule import trigger_for
+from models.audit import seal_all
+from models.db import session_scope
 from models.updates import forget_old
 
 log = logging.getLogger(__name__)
@@ -41,12 +43,15 @@ def schedule_jobs(job_queue: JobQueue[ZtcContext], runtime: Runtime) -> None:
 
 async def _clock_tick(context: ZtcContext) -> None:
     """The clock watcher: reminders and escalations as at now; then deliver what it queued.
-    It also forgets the ids of updates handled more than two days ago (models/updates.py)."""
+    It also forgets the ids of updates handled more than two days ago (models/updates.py) and
+    anchors the events written since the last tick in the record's chain (models/audit.py)."""
     rt = context.rt
     if not rt.leading():
         return  # another process leads the scheduler
     report = await run_clocks(engine=rt.engine, rules=rt.rules, now=rt.now())
     await forget_old(engine=rt.engine, now=rt.now())  # the update ids past Telegram's 24 hours
+    async with session_scope(rt.engine) as session:
+        await seal_all(session=session, now=rt.now())
     if report.changed:
         log.info("clock sweep: %s", report)
         rt.wake_dispatcher()

@@ -58,6 +58,13 @@ DOMAIN_ERRORS = {
     "at_top": N_("Issue {issue} is already with the city's principal leaders: nowhere higher."),
     "invalid_input": N_("Invalid {field}."),
     "invite_refused": N_("This invitation cannot be used."),
+    "too_many": N_("Over the limit: {count} today, {allowed} allowed."),
+}
+LIMITS = {  # TooMany by the policy's [limits] key
+    "reports_per_contact_per_day": N_(
+        "This contact has reported {count} new problems today; the limit is {allowed} a day. "
+        "Anything more today can be logged by an official on their behalf."
+    ),
 }
 INVITE_REASONS = {
     "unknown": N_("This invitation link is not valid. Please ask for a new one."),
@@ -138,6 +145,8 @@ def error_text(error: DomainError, locale: str) -> str:
     reason = params.get("reason")
     if error.code == "invite_refused" and reason in INVITE_REASONS:
         return _(INVITE_REASONS[reason])
+    if error.code == "too_many" and params.get("limit") in LIMITS:
+        return _(LIMITS[params["limit"]]).format_map(_Blank(params))
     if error.code == "invalid_input" and reason in INPUT_REASONS:
         field = params.get("field", "")
         params["field"] = _(FIELDS[field]) if field in FIELDS else field

@@ -22,6 +22,7 @@ from statistics import mean
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.audit import verify
 from models.codes import AWAITING_ACCEPT, EventKind, Rating, RegionKind, Status
 from models.figures import RATE_KEYS, rate_def, worse_than
 from models.periods import Period, year_elapsed
@@ -37,6 +38,7 @@ from models.report_data import (
     IssueCounts,
     IssueRow,
     ProjectRow,
+    RecordCheck,
     RegionRow,
     StageCounts,
     TargetLine,
@@ -86,6 +88,7 @@ class Book:
     cohandling: list[tuple[IssueCoHandler, Department]] = field(default_factory=list)
     states: dict[int, AtCut] = field(default_factory=dict)  # issue id -> as at the cut
     tallies: dict[int, IssueCounts] = field(default_factory=dict)  # project id -> its figures
+    record: RecordCheck | None = None  # the record verified before the figures were drawn
     by_id: dict[int, Project] = field(init=False)
     region_by_id: dict[int, Region] = field(init=False)
     touched: set[int] = field(init=False)  # issues with a flow event in the period
@@ -118,9 +121,20 @@ class Book:
         return moment.astimezone(self.rules.tz).date()
 
 
-async def load_book(*, session: AsyncSession, rules: Rules, period: Period, cut: datetime) -> Book:
+async def load_book(
+    *,
+    session: AsyncSession,
+    rules: Rules,
+    period: Period,
+    cut: datetime,
+    verified_at: datetime | None = None,
+) -> Book:
     """Read the regions, projects, the listed issues, the period's events, each project's
-    figures and the people once."""
+    figures and the people once; a bulletin's book (`verified_at`: now) verifies the record
+    first (models/audit.py), and says so."""
+    record = None
+    if verified_at is not None:
+        record = await record_check(session=session, now=verified_at)
     window = Window(*period.bounds(rules.tz), cut)
     regions = list((await session.exec(select(Region).order_by(col(Region.code)))).all())
     projects = list((await session.exec(select(Project).order_by(col(Project.code)))).all())
@@ -145,6 +159,21 @@ async def load_book(*, session: AsyncSession, rules: Rules, period: Period, cut:
         cohandling=[(row, department) for row, department in await session.exec(cohandling)],
         states=states,
         tallies=await project_tallies(session, window, issues, states),
+        record=record,
+    )
+
+
+async def record_check(*, session: AsyncSession, now: datetime) -> RecordCheck:
+    """The record's hash chains walked (models/audit.py): what a bulletin says of its record."""
+    verdict = await verify(session=session)
+    first = verdict.first
+    return RecordCheck(
+        at=now,
+        events=verdict.events,
+        head_seq=verdict.head_seq,
+        head_hash=verdict.head_hash,
+        broken_issue=first.issue if first else None,
+        broken_event=first.event_id if first else None,
     )
 
 
@@ -205,6 +234,7 @@ def bulletin_for(book: Book, scope: Region | None) -> Bulletin:
         projects=[project_row(book, p, open_by.get(p.id or 0, [])) for p in projects],
         departments=department_rows(book, issues),
         limits=book.rules.policy.floors.model_dump(),
+        record=book.record,
     )
 
 
@@ -450,10 +480,18 @@ def project_row(book: Book, project: Project, own: Sequence[IssueFacts]) -> Proj
 
 
 async def city_and_regions(
-    *, session: AsyncSession, rules: Rules, period: Period, cut: datetime
+    *,
+    session: AsyncSession,
+    rules: Rules,
+    period: Period,
+    cut: datetime,
+    verified_at: datetime | None = None,
 ) -> list[tuple[Region | None, Bulletin]]:
-    """The city's bulletin and each region's, from one read."""
-    book = await load_book(session=session, rules=rules, period=period, cut=cut)
+    """The city's bulletin and each region's, from one read (the record verified at
+    `verified_at`, when given: the scheduled ones)."""
+    book = await load_book(
+        session=session, rules=rules, period=period, cut=cut, verified_at=verified_at
+    )
     scopes: list[Region | None] = [None]
     scopes += [r for r in book.regions if r.kind != RegionKind.CITY]
     drawn = [(scope, bulletin_for(book, scope)) for scope in scopes]

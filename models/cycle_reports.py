@@ -10,6 +10,7 @@ reminders go to the people concerned.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, datetime
 
@@ -41,6 +42,8 @@ from models.tables.project import Project
 from models.tallies import IssueFacts
 
 Produce = Callable[..., Awaitable[list[Outbox]]]
+
+log = logging.getLogger(__name__)
 
 
 async def _report(
@@ -107,7 +110,17 @@ async def bulletins(
     """月初一通报 / 一季一点评 / 全年一考核: the city's bulletin and each region's, drawn as at the
     period's end (or now, for a period still running) — the cut `ztc bulletin` uses too."""
     cut = period_cut(period, rules, now)
-    drawn = await city_and_regions(session=session, rules=rules, period=period, cut=cut)
+    drawn = await city_and_regions(
+        session=session, rules=rules, period=period, cut=cut, verified_at=now
+    )
+    record = drawn[0][1].record
+    if record is not None and not record.verified:  # ztc doctor says so too
+        log.error(
+            "the record does not verify (issue %s, event %s): the %s bulletins say so",
+            record.broken_issue,
+            record.broken_event,
+            period.key,
+        )
     return await _publish(session, rules, job, period, now, [(r, b.scope, b) for r, b in drawn])
 
 

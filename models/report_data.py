@@ -213,6 +213,25 @@ class DepartmentRow:
 
 
 @dataclass(frozen=True)
+class RecordCheck:
+    """The record's hash chains as verified before a bulletin's figures were drawn
+    (models/audit.py): when, how many events, the global chain's head, and the first broken
+    link if it did not verify (the issue's number and the event's id)."""
+
+    at: datetime
+    events: int
+    head_seq: int
+    head_hash: str
+    broken_issue: str | None = None
+    broken_event: int | None = None
+
+    @property
+    def verified(self) -> bool:
+        """Whether the record verified."""
+        return self.broken_issue is None
+
+
+@dataclass(frozen=True)
 class Bulletin:
     """月初一通报 (month), 一季一点评 (quarter), 全年一考核 (year) of the city or a region."""
 
@@ -241,6 +260,7 @@ class Bulletin:
     # A month's bulletin only: the month before, as at its own end, and 1 January to the cut.
     previous: IssueCounts | None = None
     year_to_date: IssueCounts | None = None
+    record: RecordCheck | None = None  # None: drawn before the record was hash-chained
 
     @property
     def red(self) -> list[RegionRow]:

@@ -23,7 +23,7 @@ from models.errors import NotFound
 from models.figures import RATE_KEYS, json_key
 from models.periods import Period
 from models.permissions import Actor
-from models.report_data import Bulletin, IssueCounts
+from models.report_data import Bulletin, IssueCounts, RecordCheck
 from models.rules import Rules
 from models.tables.org import Department, Official, Region
 from models.tallies import IssueFacts
@@ -173,7 +173,23 @@ def bulletin_json(bulletin: Bulletin, rules: Rules) -> dict[str, Any]:
             }
             for row in bulletin.regions
         ],
+    } | _record(bulletin.record, rules)
+
+
+def _record(record: RecordCheck | None, rules: Rules) -> dict[str, Any]:
+    """`record`: what a bulletin's check of the record found (models/audit.py); nothing for
+    figures drawn without one (`ztc stats`)."""
+    if record is None:
+        return {}
+    broken = {"issue": record.broken_issue, "event_id": record.broken_event}
+    check = {
+        "verified": record.verified,
+        "at": _iso(record.at, rules),
+        "events": record.events,
+        "head": {"seq": record.head_seq, "hash": record.head_hash},
+        "first_broken": None if record.verified else broken,
     }
+    return {"record": check}
 
 
 def scope_json(figures: ScopeFigures, rules: Rules) -> dict[str, Any]:

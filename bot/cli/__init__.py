@@ -13,6 +13,10 @@ COMMANDS = {
         "bot.cli.api:api",
         "The intake API for other systems (a 12345 platform …): its server and its keys.",
     ),
+    "audit": (
+        "bot.cli.audit:audit",
+        "The record nobody can quietly change: verify its hash chains, or anchor new events.",
+    ),
     "bulletin": (
         "bot.cli.cycle:bulletin",
         "Draw a bulletin from the data, in ZTC_DEFAULT_LOCALE: text or JSON to the screen (or "

@@ -233,7 +233,13 @@ def bulletin(period: str, region: str | None, fmt: str, out: Path | None, at: st
         scope = None
         if region is not None:
             scope = await get_by_code(session=session, model=Region, code=region, entity="region")
-        book = await load_book(session=session, rules=env.rules, period=chosen, cut=now)
+        book = await load_book(
+            session=session,
+            rules=env.rules,
+            period=chosen,
+            cut=now,
+            verified_at=env.parse_at(None),
+        )
         drawn = [(scope, bulletin_for(book, scope))]  # with 环比 and 年内, as the scheduled one
         return (await with_context(session=session, book=book, drawn=drawn))[0][1]
 

@@ -1,4 +1,5 @@
-"""`ztc doctor`: is this deployment ready? Settings, policy, database, migrations, calendar."""
+"""`ztc doctor`: is this deployment ready? Settings, policy, database, migrations, calendar, and
+the record's hash chains."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.channels import unset_variables
+from bot.cli.audit import link
 from bot.cli.common import Env, echo_json, load_env
 from bot.cli.group import EXIT_ERROR
 from bot.settings import SettingsError, load_settings
@@ -18,6 +20,7 @@ from jobs.reports import period_title
 from locales import gettext_for
 from locales.formats import moment
 from locales.labels import job_label
+from models.audit import verify
 from models.cycle import skipped_runs
 from models.db import DatabaseFolderMissing, make_engine, sqlite_file
 from models.migrate import current_revision, head_revision
@@ -80,6 +83,7 @@ def doctor(as_json: bool) -> None:
     if not any(mark == BAD for mark, _text in lines):  # the database is there and current
         lines += _skipped(env)
         lines += _groups(env)
+        lines.append(_record(env))
     if settings.bot_token is None:
         lines.append((WARN, _("ZTC_BOT_TOKEN is not set: the bot cannot run yet.")))
     _print(lines, as_json)
@@ -128,6 +132,19 @@ async def _database(url: str, gettext: Callable[[str], str]) -> list[tuple[str, 
         return [(OK, text.format(revision=head))]
     text = gettext("Database schema is at {current}, the code needs {head}: run `ztc db upgrade`.")
     return [(BAD, text.format(current=current or "—", head=head))]
+
+
+def _record(env: Env) -> tuple[str, str]:
+    """The record's hash chains (models/audit.py): intact, or the first broken link."""
+    verdict = env.run(lambda session: verify(session=session))
+    first = verdict.first
+    if first is None:
+        text = env._("The record verifies: {events} events, head {seq}:{hash}.")
+        return OK, text.format(events=verdict.events, seq=verdict.head_seq, hash=verdict.head_hash)
+    text = env._(
+        "The record does not verify: first broken link at {link}. See `ztc audit verify`."
+    )
+    return BAD, text.format(link=link(first, env._))
 
 
 def _targets(env: Env, gettext: Callable[[str], str]) -> tuple[str, str]:

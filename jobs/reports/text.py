@@ -183,7 +183,34 @@ def bulletin_text(
     ]
     parts += [_targets(bulletin, locale), _ranking(bulletin, locale)]
     parts += [_flags(bulletin, locale), _unreachable(bulletin, locale, lists)]
+    parts.append(record_line(bulletin, locale, tz))
     return "\n\n".join(p for p in parts if p)
+
+
+def record_line(bulletin: Bulletin, locale: str, tz: ZoneInfo) -> str:
+    """What the bulletin says of its record: verified when (with the chain's head, which anyone
+    can check later with `ztc audit verify --head`), or the first broken link."""
+    record = bulletin.record
+    if record is None:
+        return ""
+    _ = gettext_for(locale)
+    if record.verified:
+        text = _("Record verified at {moment}: {events} events, head {seq}:{hash}.").format(
+            moment=when(record.at, tz, locale),
+            events=record.events,
+            seq=record.head_seq,
+            hash=record.head_hash,
+        )
+        return "<i>" + escape(text, quote=False) + "</i>"
+    text = _(
+        "⚠ The record did not verify at {moment}: issue {issue}, event {event} was changed "
+        "outside the bot. These figures are not confirmed: see `ztc audit verify`."
+    ).format(
+        moment=when(record.at, tz, locale),
+        issue=record.broken_issue,
+        event=record.broken_event if record.broken_event is not None else "—",
+    )
+    return _b(text)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.audit import chain_event
 from models.codes import Audience, EventKind, Level, Status
 from models.errors import NotFound
 from models.issues.actions import REGISTRY
@@ -107,6 +108,7 @@ async def record(
         # deadline of that moment from the history (models/bulletin.py), not today's row.
         data={**change.data, RUNNING_DUE: _iso(running_due(issue))},
     )
+    chain_event(issue, event)  # its issue's hash chain (models/audit.py)
     ctx.session.add(event)
     await ctx.session.flush()
     log.info(

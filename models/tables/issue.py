@@ -59,6 +59,8 @@ class Issue(SQLModel, table=True):
     # The report's idempotency key (the chat's draft id): a second submit of the same draft —
     # a double tap, or a press again after a crash between commit and reply — finds this issue.
     submission_key: str | None = Field(default=None, max_length=64, unique=True)
+    # The hash of its last event: the head of its chain (models/audit.py).
+    audit_head: str | None = Field(default=None, max_length=64)
     version: int = Field(default=1, sa_column=_VERSION)
 
 
@@ -94,6 +96,22 @@ class IssueEvent(SQLModel, table=True):
     to_status: Status | None = Field(default=None, sa_type=code_enum(Status))
     note: str | None = Field(default=None, sa_column=Column(Text))
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Its issue's hash chain (models/audit.py): the hash of the event before it (the first's:
+    # the issue's genesis), and its own over that and its content.
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64)
+
+
+class AuditLink(SQLModel, table=True):
+    """One link of the chain over all issues' events (models/audit.py): appended by the
+    sealer, never updated. No foreign keys: a link to a deleted event is evidence, kept."""
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    event_id: int = Field(unique=True)
+    issue_id: int
+    event_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+    at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Attachment(SQLModel, table=True):

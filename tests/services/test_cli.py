@@ -28,7 +28,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import text
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.error import InvalidToken
 
@@ -46,6 +46,7 @@ from models.periods import Period
 from models.report_data import Bulletin, load
 from models.stats import Scope, scope_figures
 from models.tables.infra import Invite, Report
+from models.tables.issue import Issue, IssueEvent
 from models.tables.org import Enterprise, Official, Region
 from models.tables.project import Project
 from tests.support.database import PG_URL, reset_database
@@ -283,6 +284,53 @@ def test_every_click_module_that_translates_is_spoken_for() -> None:
 
 
 # --- schema and doctor ---
+
+
+def test_audit_verify_names_the_first_broken_link_and_doctor_fails_on_it(samples: str) -> None:
+    """The contract: `ztc audit verify [--json]` exits 0 when the record verifies, 1 naming the
+    issue number and the event id of the first broken link; `ztc doctor` runs it."""
+    ztc("sample", "--from", "2026-11-02T00:00", "--to", "2026-11-13T18:00")
+    before = ztc_json("audit", "verify")
+    assert before["ok"] and before["events"] > 0 and before["first_broken"] is None
+    assert before["pending"] == before["events"]  # nothing anchored until a seal
+    assert ztc_json("audit", "seal") == {"anchored": before["events"]}
+    after = ztc_json("audit", "verify")
+    assert (after["anchored"], after["pending"]) == (before["events"], 0)
+    head = f"{after['head']['seq']}:{after['head']['hash']}"
+    assert "The record verifies." in ztc("audit", "verify", "--head", head).stdout
+    assert "The record verifies" in ztc("doctor").stdout
+    assert f"events, head {head}." in ztc("bulletin", "--period", "2026-11").stdout
+
+    async def tamper(session: AsyncSession) -> tuple[str, int]:
+        query = select(IssueEvent, Issue).join(Issue).where(IssueEvent.kind == "resolved")
+        event, issue = (await session.exec(query.order_by(col(IssueEvent.id)))).first()
+        named = (str(issue.number), int(event.id or 0))
+        connection = await session.connection()
+        await connection.execute(
+            text("UPDATE issueevent SET note = 'x' WHERE id = :id"), {"id": event.id}
+        )
+        await session.commit()
+        return named
+
+    number, event_id = run_db(samples, tamper)
+    result = ztc("audit", "verify", "--json", code=1)
+    broken = json.loads(result.stdout)
+    assert broken["ok"] is False
+    assert broken["first_broken"] == {
+        "issue": number,
+        "event_id": event_id,
+        "reason": "content",
+        "detail": broken["first_broken"]["detail"],
+    }
+    said = ztc("audit", "verify", code=1).stdout
+    assert f"issue {number}, event {event_id}" in said.splitlines()[0]
+    assert f"issue {number}, event {event_id}" in ztc("doctor", code=1).stdout
+    bulletin = ztc("bulletin", "--period", "2026-11").stdout  # still drawn, and says so
+    assert (
+        "The record did not verify at" in bulletin
+        and f"issue {number}, event {event_id}" in bulletin
+    )
+    assert "Usage" in ztc("audit", "verify", "--head", "12:abc", code=2).stderr
 
 
 def test_doctor_before_upgrade_fails_then_upgrade_makes_it_current(env: str) -> None:
@@ -1053,6 +1101,8 @@ def test_every_output_of_a_period_shows_the_same_figures(samples: str, tmp_path:
     ztc("sample", "--from", "2026-10-12T00:00", "--to", "2026-11-30T18:00")
     stats = ztc_json("stats", "--period", "2026-11")
     as_json = json.loads(ztc("bulletin", "--period", "2026-11", "--format", "json").stdout)
+    record = as_json.pop("record")  # a bulletin says whether its record verified; stats do not
+    assert record["verified"] and record["events"] > 0 and record["first_broken"] is None
     assert stats == as_json  # the city's figures and the ranking
     assert stats["as_at"] == "2026-12-01T00:00:00+08:00"  # the month's end, not "now"
     figures = _rates_of(stats)

@@ -1,0 +1,365 @@
+"""A record nobody can quietly change: each issue's events form a hash chain, and every event is
+anchored in one chain over all issues.
+
+- **The issue's chain.** Every event carries `prev_hash` — the hash of the issue's event before
+  it, or for its first event the issue's *genesis* (a hash of what never changes about the
+  issue: its id, number, project, category, urgency, reporter, creation moment) — and `hash` =
+  SHA-256(prev_hash ":" SHA-256(its content)). The content is everything the event says: kind,
+  moment, actor, levels, statuses, note and data (a rating lives in its CONFIRMED event's data).
+  The issue row keeps the head of its chain (`issue.audit_head`), so a deleted last event shows.
+  `chain_event` is called by the one place events are written (models/issues/runner.record).
+- **The anchor.** The sealer (`seal`: every clock tick of the scheduler's leader, and `ztc
+  audit seal`; migration 0013 chained and anchored the events there were) appends each event
+  not yet anchored to one global chain, in the order it finds them: `AuditLink(seq, event, the
+  event's hash, hash)` with hash = SHA-256(the link before's hash ":" event id ":" event hash).
+  An issue deleted whole, or an event deleted together with the issue's head rewritten, leaves
+  a link pointing at nothing. The head of that chain (seq and hash) is printed by `ztc audit
+  verify` and in each bulletin: a head written down elsewhere (`--head SEQ:HASH`) proves the
+  chain has not been rebuilt since.
+- **What the rows must agree with.** The issue row's status, level, rating, reopen count,
+  repeats and text are what the figures read; `verify` replays them from the events.
+
+The hashes have no key: someone with write access to the database and this code can rebuild
+every chain after an edit. What they cannot do is make a head published before the edit
+still verify (SECURITY.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.codes import EventKind
+from models.tables.issue import AuditLink, Issue, IssueEvent
+
+VERSION = "ztc-audit-1"  # part of every genesis: a later scheme would start a new name
+SEAL_BATCH = 5000  # events anchored per transaction
+# The sealer's PostgreSQL advisory lock (transaction-scoped): two sealers never fork the chain.
+SEAL_LOCK = zlib.crc32(b"ztc:audit-seal")
+ORIGIN = hashlib.sha256(VERSION.encode()).hexdigest()  # the global chain's "link before" seq 1
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256(":".join(parts).encode()).hexdigest()
+
+
+def _canonical(value: Any) -> str:
+    """One spelling of a JSON value: sorted keys, no spaces, characters as they are."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _moment(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _code(value: Any) -> str | None:
+    return None if value is None else str(getattr(value, "value", value))
+
+
+def genesis(issue: Issue) -> str:
+    """The hash an issue's first event links to: what never changes about the issue."""
+    return _digest(
+        VERSION,
+        _canonical(
+            {
+                "issue": issue.id,
+                "number": issue.number,
+                "project": issue.project_id,
+                "category": _code(issue.category),
+                "urgency": _code(issue.urgency),
+                "reporter_contact": issue.reporter_contact_id,
+                "reporter_official": issue.reporter_official_id,
+                "created_at": _moment(issue.created_at),
+            }
+        ),
+    )
+
+
+def content_hash(event: IssueEvent) -> str:
+    """SHA-256 of everything the event says (its id and hashes aside)."""
+    content = {
+        "issue": event.issue_id,
+        "at": _moment(event.at),
+        "kind": _code(event.kind),
+        "official": event.actor_official_id,
+        "contact": event.actor_contact_id,
+        "from_level": _code(event.from_level),
+        "to_level": _code(event.to_level),
+        "from_status": _code(event.from_status),
+        "to_status": _code(event.to_status),
+        "note": event.note,
+        # As the JSON column gives it back: tuples become lists, keys strings.
+        "data": json.loads(json.dumps(event.data or {})),
+    }
+    return hashlib.sha256(_canonical(content).encode()).hexdigest()
+
+
+def event_hash(prev_hash: str, event: IssueEvent) -> str:
+    """The event's link in its issue's chain."""
+    return _digest(prev_hash, content_hash(event))
+
+
+def link_hash(prev_hash: str, event_id: int, event_hash: str) -> str:
+    """A link of the global chain."""
+    return _digest(prev_hash, str(event_id), event_hash)
+
+
+def chain_event(issue: Issue, event: IssueEvent) -> None:
+    """Link a new event into its issue's chain and move the issue's head to it."""
+    event.prev_hash = issue.audit_head or genesis(issue)
+    event.hash = event_hash(event.prev_hash, event)
+    issue.audit_head = event.hash
+
+
+# --- the anchor -------------------------------------------------------------------------------
+
+
+async def seal(*, session: AsyncSession, now: datetime, batch: int = SEAL_BATCH) -> int:
+    """Anchor the events not yet in the global chain (at most `batch`, oldest first); how many.
+    The caller commits."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEAL_LOCK})
+    last = (
+        await session.exec(select(AuditLink).order_by(col(AuditLink.seq).desc()).limit(1))
+    ).first()
+    seq, prev = (last.seq, last.hash) if last is not None else (0, ORIGIN)
+    anchored = select(AuditLink.event_id).where(col(AuditLink.event_id) == IssueEvent.id)
+    pending = await session.exec(
+        select(IssueEvent.id, IssueEvent.issue_id, IssueEvent.hash)
+        .where(~anchored.exists(), col(IssueEvent.hash).is_not(None))
+        .order_by(col(IssueEvent.id))
+        .limit(batch)
+    )
+    count = 0
+    for event_id, issue_id, digest in pending.all():
+        assert event_id is not None and digest is not None
+        seq, prev = seq + 1, link_hash(prev, event_id, digest)
+        link = AuditLink(
+            seq=seq, event_id=event_id, issue_id=issue_id, event_hash=digest, hash=prev, at=now
+        )
+        session.add(link)
+        count += 1
+    await session.flush()
+    return count
+
+
+async def seal_all(*, session: AsyncSession, now: datetime) -> int:
+    """Anchor every pending event, a batch at a time (one transaction: the caller commits)."""
+    total = 0
+    while count := await seal(session=session, now=now):
+        total += count
+    return total
+
+
+# --- verification ----------------------------------------------------------------------------
+
+REASONS = ("genesis", "order", "content", "head", "missing", "row", "anchor", "published")
+
+
+@dataclass(frozen=True)
+class Break:
+    """A broken link: the issue (its number, or `#id` when the issue row is gone), the event id
+    (None when the issue has no events at all), and why (one of REASONS) with a detail."""
+
+    issue: str
+    event_id: int | None
+    reason: str
+    detail: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        """The break as the CLI's JSON prints it."""
+        return {
+            "issue": self.issue,
+            "event_id": self.event_id,
+            "reason": self.reason,
+            "detail": self.detail,
+        }
+
+
+@dataclass
+class Verdict:
+    """What `verify` found: counts, the global chain's head, and the breaks (the first first)."""
+
+    issues: int = 0
+    events: int = 0
+    anchored: int = 0
+    pending: int = 0  # events written since the last seal (chained, not yet anchored)
+    head_seq: int = 0
+    head_hash: str = ORIGIN
+    breaks: list[Break] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the record verifies."""
+        return not self.breaks
+
+    @property
+    def ordered(self) -> list[Break]:
+        """The breaks by event id (the ones without an event last)."""
+        return sorted(self.breaks, key=lambda b: (b.event_id is None, b.event_id or 0))
+
+    @property
+    def first(self) -> Break | None:
+        """The first broken link."""
+        return self.ordered[0] if self.breaks else None
+
+    def as_json(self) -> dict[str, Any]:
+        """The verdict as `ztc audit verify --json` prints it."""
+        first = self.first
+        return {
+            "ok": self.ok,
+            "issues": self.issues,
+            "events": self.events,
+            "anchored": self.anchored,
+            "pending": self.pending,
+            "head": {"seq": self.head_seq, "hash": self.head_hash},
+            "first_broken": first.as_json() if first else None,
+            "breaks": [b.as_json() for b in self.ordered],
+        }
+
+
+@dataclass
+class _Replay:
+    """An issue's fields as its events say they are, walked in order."""
+
+    head: str
+    last_id: int | None = None
+    status: str | None = None
+    level: str | None = None
+    rating: str | None = None
+    reopened: int = 0
+    repeats: int = 0
+    text: str | None = None
+
+
+async def verify(*, session: AsyncSession, published: Iterable[tuple[int, str]] = ()) -> Verdict:
+    """Walk every issue's chain and the global chain; the record verifies when nothing breaks.
+    `published`: heads (seq, hash) written down before (a bulletin's), which must still be
+    links of the chain."""
+    verdict = Verdict()
+    issues: dict[int, Issue] = {}
+    for issue in (await session.exec(select(Issue))).all():
+        assert issue.id is not None
+        issues[issue.id] = issue
+    verdict.issues = len(issues)
+    replays: dict[int, _Replay] = {}
+    hashes: dict[int, tuple[int, str | None]] = {}  # event id -> (issue id, hash)
+    events = await session.stream_scalars(select(IssueEvent).order_by(col(IssueEvent.id)))
+    async for event in events:
+        assert event.id is not None
+        hashes[event.id] = (event.issue_id, event.hash)
+        owner = issues.get(event.issue_id)
+        if owner is None:
+            continue  # an event whose issue is gone: its anchor names it
+        replay = replays.get(event.issue_id)
+        if replay is None:
+            replay = replays[event.issue_id] = _Replay(head=genesis(owner))
+        _walk(verdict, owner, replay, event)
+    verdict.events = len(hashes)
+    for issue_id, issue in issues.items():
+        _row(verdict, issue, replays.get(issue_id))
+    links = await _anchor(session, verdict, hashes, issues)
+    for seq, digest in published:
+        if links.get(seq) != digest:
+            verdict.breaks.append(Break("—", None, "published", f"seq {seq} {_short(digest)}"))
+    return verdict
+
+
+def _number(issue: Issue | None, issue_id: int) -> str:
+    return issue.number if issue is not None and issue.number else f"#{issue_id}"
+
+
+def _walk(verdict: Verdict, issue: Issue, replay: _Replay, event: IssueEvent) -> None:
+    """One event of an issue's chain, checked and replayed."""
+    number, first = _number(issue, event.issue_id), replay.last_id is None
+    if event.prev_hash != replay.head:
+        reason = "genesis" if first else "order"
+        verdict.breaks.append(Break(number, event.id, reason, _short(event.prev_hash)))
+    elif event.hash != event_hash(replay.head, event):
+        verdict.breaks.append(Break(number, event.id, "content", _short(event.hash)))
+    replay.head = event.hash or ""
+    replay.last_id = event.id
+    replay.status, replay.level = _code(event.to_status), _code(event.to_level)
+    if isinstance(event.data, dict) and "rating" in event.data:
+        replay.rating = str(event.data["rating"])
+    if event.kind == EventKind.REOPENED:
+        replay.reopened += 1
+    elif event.kind == EventKind.REPEATED:
+        replay.repeats += 1
+    elif event.kind == EventKind.CREATED:
+        replay.text = event.note
+
+
+def _row(verdict: Verdict, issue: Issue, replay: _Replay | None) -> None:
+    """The issue row against its replayed events: its head, and the fields the figures read."""
+    assert issue.id is not None
+    number = _number(issue, issue.id)
+    if replay is None:
+        verdict.breaks.append(Break(number, None, "missing", "no events"))
+        return
+    if issue.audit_head != replay.head:
+        verdict.breaks.append(Break(number, replay.last_id, "head", _short(issue.audit_head)))
+    row = {
+        "status": _code(issue.status),
+        "level": _code(issue.level),
+        "rating": _code(issue.rating),
+        "reopen_count": issue.reopen_count,
+        "repeats": issue.repeats,
+        "text": issue.text,
+    }
+    events = {
+        "status": replay.status,
+        "level": replay.level,
+        "rating": replay.rating,
+        "reopen_count": replay.reopened,
+        "repeats": replay.repeats,
+        "text": replay.text,
+    }
+    differ = [name for name in row if row[name] != events[name]]
+    if differ:
+        verdict.breaks.append(Break(number, replay.last_id, "row", ", ".join(differ)))
+
+
+async def _anchor(
+    session: AsyncSession,
+    verdict: Verdict,
+    hashes: dict[int, tuple[int, str | None]],
+    issues: dict[int, Issue],
+) -> dict[int, str]:
+    """The global chain: each link over the one before, each pointing at its event as it is.
+    Returns seq -> hash of every link."""
+    prev, expected, seen = ORIGIN, 1, {}
+    links = await session.stream_scalars(select(AuditLink).order_by(col(AuditLink.seq)))
+    async for link in links:
+        number = _number(issues.get(link.issue_id), link.issue_id)
+        found = hashes.get(link.event_id)
+        where = f"seq {link.seq}"
+        if link.seq != expected or link.hash != link_hash(prev, link.event_id, link.event_hash):
+            verdict.breaks.append(Break(number, link.event_id, "anchor", where))
+        elif found is None:
+            verdict.breaks.append(Break(number, link.event_id, "missing", where))
+        elif found != (link.issue_id, link.event_hash):
+            verdict.breaks.append(Break(number, link.event_id, "anchor", where))
+        prev, expected = link.hash, link.seq + 1
+        seen[link.seq] = link.hash
+        verdict.anchored += 1
+        verdict.head_seq, verdict.head_hash = link.seq, link.hash
+        hashes.pop(link.event_id, None)
+    verdict.pending = len(hashes)  # what is left: events no link points at yet
+    return seen
+
+
+def _short(value: str | None) -> str:
+    return (value or "—")[:12]
