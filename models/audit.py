@@ -35,10 +35,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.codes import EventKind
+from models.db import select_columns
 from models.tables.issue import AuditLink, Issue, IssueEvent
 
 VERSION = "ztc-audit-1"  # part of every genesis: a later scheme would start a new name
@@ -128,9 +129,11 @@ def chain_event(issue: Issue, event: IssueEvent) -> None:
 async def seal(*, session: AsyncSession, now: datetime, batch: int = SEAL_BATCH) -> int:
     """Anchor the events not yet in the global chain (at most `batch`, oldest first); how many.
     The caller commits."""
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEAL_LOCK})
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEAL_LOCK})
+    else:  # SQLite: take the write lock before reading the chain's end (an empty UPDATE does)
+        await connection.execute(text("UPDATE auditlink SET seq = seq WHERE 0"))
     last = (
         await session.exec(select(AuditLink).order_by(col(AuditLink.seq).desc()).limit(1))
     ).first()
@@ -244,44 +247,85 @@ class _Replay:
     text: str | None = None
 
 
+# What verification reads: plain rows, streamed (a city's year is hundreds of thousands of
+# events: no ORM objects, nothing kept but the issue rows and one replay at a time).
+_ISSUE_COLUMNS = (
+    Issue.id,
+    Issue.number,
+    Issue.project_id,
+    Issue.category,
+    Issue.urgency,
+    Issue.reporter_contact_id,
+    Issue.reporter_official_id,
+    Issue.created_at,
+    Issue.audit_head,
+    Issue.status,
+    Issue.level,
+    Issue.rating,
+    Issue.reopen_count,
+    Issue.repeats,
+    Issue.text,
+)
+_EVENT_COLUMNS = (
+    IssueEvent.id,
+    IssueEvent.issue_id,
+    IssueEvent.at,
+    IssueEvent.kind,
+    IssueEvent.actor_official_id,
+    IssueEvent.actor_contact_id,
+    IssueEvent.from_level,
+    IssueEvent.to_level,
+    IssueEvent.from_status,
+    IssueEvent.to_status,
+    IssueEvent.note,
+    IssueEvent.data,
+    IssueEvent.prev_hash,
+    IssueEvent.hash,
+)
+_BATCH = 2000
+
+
 async def verify(*, session: AsyncSession, published: Iterable[tuple[int, str]] = ()) -> Verdict:
     """Walk every issue's chain and the global chain; the record verifies when nothing breaks.
     `published`: heads (seq, hash) written down before (a bulletin's), which must still be
     links of the chain."""
     verdict = Verdict()
-    issues: dict[int, Issue] = {}
-    for issue in (await session.exec(select(Issue))).all():
-        assert issue.id is not None
-        issues[issue.id] = issue
+    issues: dict[int, Any] = {}
+    for row in (await session.exec(select_columns(*_ISSUE_COLUMNS))).all():
+        issues[row[0]] = row
     verdict.issues = len(issues)
-    replays: dict[int, _Replay] = {}
-    hashes: dict[int, tuple[int, str | None]] = {}  # event id -> (issue id, hash)
-    events = await session.stream_scalars(select(IssueEvent).order_by(col(IssueEvent.id)))
-    async for event in events:
-        assert event.id is not None
-        hashes[event.id] = (event.issue_id, event.hash)
-        owner = issues.get(event.issue_id)
-        if owner is None:
-            continue  # an event whose issue is gone: its anchor names it
-        replay = replays.get(event.issue_id)
-        if replay is None:
-            replay = replays[event.issue_id] = _Replay(head=genesis(owner))
-        _walk(verdict, owner, replay, event)
-    verdict.events = len(hashes)
-    for issue_id, issue in issues.items():
-        _row(verdict, issue, replays.get(issue_id))
-    links = await _anchor(session, verdict, hashes, issues)
+    walked: set[int] = set()
+    replay: _Replay | None = None
+    issue: Any = None
+    order = (col(IssueEvent.issue_id), col(IssueEvent.id))
+    query = select_columns(*_EVENT_COLUMNS).order_by(*order).execution_options(yield_per=_BATCH)
+    async for event in await session.stream(query):
+        verdict.events += 1
+        if issue is None or event.issue_id != issue.id:
+            if replay is not None:
+                _row(verdict, issue, replay)
+            issue = issues.get(event.issue_id)
+            replay = None if issue is None else _Replay(head=genesis(issue))
+            walked.add(event.issue_id)
+        if replay is not None:  # else an event whose issue is gone: its anchor names it
+            _walk(verdict, issue, replay, event)
+    if replay is not None:
+        _row(verdict, issue, replay)
+    for issue_id in issues.keys() - walked:
+        number = _number(issues[issue_id], issue_id)
+        verdict.breaks.append(Break(number, None, "missing", "no events"))
+    links = await _anchor(session, verdict, issues)
     for seq, digest in published:
         if links.get(seq) != digest:
             verdict.breaks.append(Break("—", None, "published", f"seq {seq} {_short(digest)}"))
     return verdict
 
 
-def _number(issue: Issue | None, issue_id: int) -> str:
+def _number(issue: Any, issue_id: int) -> str:
     return issue.number if issue is not None and issue.number else f"#{issue_id}"
 
 
-def _walk(verdict: Verdict, issue: Issue, replay: _Replay, event: IssueEvent) -> None:
+def _walk(verdict: Verdict, issue: Any, replay: _Replay, event: Any) -> None:
     """One event of an issue's chain, checked and replayed."""
     number, first = _number(issue, event.issue_id), replay.last_id is None
     if event.prev_hash != replay.head:
@@ -302,13 +346,9 @@ def _walk(verdict: Verdict, issue: Issue, replay: _Replay, event: IssueEvent) ->
         replay.text = event.note
 
 
-def _row(verdict: Verdict, issue: Issue, replay: _Replay | None) -> None:
+def _row(verdict: Verdict, issue: Any, replay: _Replay) -> None:
     """The issue row against its replayed events: its head, and the fields the figures read."""
-    assert issue.id is not None
     number = _number(issue, issue.id)
-    if replay is None:
-        verdict.breaks.append(Break(number, None, "missing", "no events"))
-        return
     if issue.audit_head != replay.head:
         verdict.breaks.append(Break(number, replay.last_id, "head", _short(issue.audit_head)))
     row = {
@@ -333,31 +373,34 @@ def _row(verdict: Verdict, issue: Issue, replay: _Replay | None) -> None:
 
 
 async def _anchor(
-    session: AsyncSession,
-    verdict: Verdict,
-    hashes: dict[int, tuple[int, str | None]],
-    issues: dict[int, Issue],
+    session: AsyncSession, verdict: Verdict, issues: dict[int, Any]
 ) -> dict[int, str]:
-    """The global chain: each link over the one before, each pointing at its event as it is.
-    Returns seq -> hash of every link."""
+    """The global chain: each link over the one before, each pointing at its event as it is
+    (joined in SQL). Returns seq -> hash of every link."""
     prev, expected, seen = ORIGIN, 1, {}
-    links = await session.stream_scalars(select(AuditLink).order_by(col(AuditLink.seq)))
-    async for link in links:
+    query = (
+        select(AuditLink, IssueEvent.issue_id, IssueEvent.hash)
+        .outerjoin(IssueEvent, col(IssueEvent.id) == AuditLink.event_id)
+        .order_by(col(AuditLink.seq))
+        .execution_options(yield_per=_BATCH)
+    )
+    async for link, issue_id, digest in await session.stream(query):
         number = _number(issues.get(link.issue_id), link.issue_id)
-        found = hashes.get(link.event_id)
         where = f"seq {link.seq}"
         if link.seq != expected or link.hash != link_hash(prev, link.event_id, link.event_hash):
             verdict.breaks.append(Break(number, link.event_id, "anchor", where))
-        elif found is None:
+        elif issue_id is None:
             verdict.breaks.append(Break(number, link.event_id, "missing", where))
-        elif found != (link.issue_id, link.event_hash):
+        elif (issue_id, digest) != (link.issue_id, link.event_hash):
             verdict.breaks.append(Break(number, link.event_id, "anchor", where))
+        else:
+            verdict.anchored += 1
         prev, expected = link.hash, link.seq + 1
         seen[link.seq] = link.hash
-        verdict.anchored += 1
         verdict.head_seq, verdict.head_hash = link.seq, link.hash
-        hashes.pop(link.event_id, None)
-    verdict.pending = len(hashes)  # what is left: events no link points at yet
+    anchored = select(AuditLink.event_id).where(col(AuditLink.event_id) == IssueEvent.id)
+    pending = select(func.count()).select_from(IssueEvent).where(~anchored.exists())
+    verdict.pending = (await session.exec(pending)).one()
     return seen
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
 
 _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -114,3 +115,8 @@ async def session_scope(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+
+
+def select_columns(*columns: Any) -> Select[*tuple[Any, ...]]:
+    """A select of these columns, any number (sqlmodel's `select` is typed for four at most)."""
+    return Select(*columns)

@@ -20,7 +20,6 @@ from sqlalchemy import ColumnElement, and_, case, distinct, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import Select
 
 from models.codes import (
     AWAITING_ACCEPT,
@@ -32,6 +31,7 @@ from models.codes import (
     Status,
     Urgency,
 )
+from models.db import select_columns
 from models.issues.deadlines import RUNNING_DUE, running_due
 from models.report_data import IssueCounts
 from models.tables.issue import Issue, IssueCoHandler, IssueEvent
@@ -68,11 +68,6 @@ class IssueFacts:
 
 
 _FACTS = tuple(col(getattr(Issue, f.name)) for f in fields(IssueFacts))
-
-
-def _columns(*columns: Any) -> Select[*tuple[Any, ...]]:
-    """A select of these columns (sqlmodel's `select` is typed for four at most)."""
-    return Select(*columns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +159,7 @@ async def listed_issues(
     then = case((col(last.to_status).is_(None), col(Issue.status)), else_=col(last.to_status))
     wanted = [then.in_(OPEN_STATUSES), *(_active(window) if active else [])]
     query = (
-        _columns(*_FACTS, last.to_status, last.to_level, last.data)
+        select_columns(*_FACTS, last.to_status, last.to_level, last.data)
         .select_from(Issue)
         .outerjoin(latest, latest.c.issue_id == Issue.id)
         .outerjoin(last, col(last.id) == latest.c.last_id)
@@ -202,7 +197,7 @@ def _active(window: Window) -> list[ColumnElement[bool]]:
 async def flow_events(session: AsyncSession, window: Window) -> list[FlowEvent]:
     """The window's flow events of the issues born by its cut."""
     query = (
-        _columns(IssueEvent.issue_id, IssueEvent.kind, IssueEvent.at, IssueEvent.data)
+        select_columns(IssueEvent.issue_id, IssueEvent.kind, IssueEvent.at, IssueEvent.data)
         .join(Issue, col(Issue.id) == IssueEvent.issue_id)
         .where(window.flows(), window.born())
         .order_by(col(IssueEvent.id))
@@ -264,7 +259,7 @@ def _flow_sums(window: Window) -> Any:
         return func.sum(case((condition, 1), else_=0))
 
     return (
-        _columns(
+        select_columns(
             Issue.project_id,
             IssueEvent.kind,
             func.count(),

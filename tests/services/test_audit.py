@@ -4,6 +4,7 @@ and named — the issue's number and the event's id of the first broken link."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -300,3 +301,23 @@ async def test_upgrading_a_database_chains_and_anchors_the_events_already_there(
         assert [(e.id, e.prev_hash, e.hash) for e in rechained] == live
         verdict = await verify(session=again)
     assert verdict.ok and verdict.pending == 0 and verdict.anchored == verdict.events
+
+
+async def test_two_sealers_at_once_never_fork_the_chain(
+    session: AsyncSession, rules: Rules, world: World, engine: AsyncEngine
+) -> None:
+    """Two processes' clocks sealing at the same moment (a leader handing over): the advisory
+    lock on PostgreSQL (SQLite: one writer) makes one wait, so each event is linked once."""
+    await journey(session, rules, world)
+    total = len((await session.exec(select(IssueEvent))).all())
+
+    async def sealer() -> int:
+        async with AsyncSession(engine) as own:
+            count = await seal_all(session=own, now=START)
+            await own.commit()
+            return count
+
+    counts = await asyncio.gather(sealer(), sealer())
+    assert sorted(counts) == [0, total]
+    verdict = await fresh_verdict(engine)
+    assert verdict.ok and verdict.anchored == total and verdict.head_seq == total
