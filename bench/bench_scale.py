@@ -43,6 +43,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 
 from bench_core import EXAMPLES, projects_csv  # noqa: E402
 
+from models.audit import chain_existing, verify  # noqa: E402
 from models.codes import OPEN_STATUSES, Category, EventKind, Level, Rating, Status, Urgency  # noqa: E402
 from models.db import make_engine, session_scope  # noqa: E402
 from models.importer import KINDS, import_csv  # noqa: E402
@@ -138,6 +139,10 @@ async def seed(url: str, n: int) -> None:
                 )
             for at, kind, before, after in steps:
                 event_id += 1
+                # as the services write them: the report's text on CREATED, the rating on
+                # CONFIRMED (the record's check compares the row with its events)
+                note = issues[-1]["text"] if kind == EventKind.CREATED else None
+                data = {"rating": Rating.SATISFIED.value} if kind == EventKind.CONFIRMED else {}
                 events.append(
                     {
                         "id": event_id,
@@ -149,13 +154,19 @@ async def seed(url: str, n: int) -> None:
                         "to_level": level,
                         "from_status": before,
                         "to_status": after,
-                        "note": None,
-                        "data": {},
+                        "note": note,
+                        "data": data,
                     }
                 )
         async with session_scope(engine) as s:
             await s.exec(insert(Issue), params=issues)  # type: ignore[call-overload]
             await s.exec(insert(IssueEvent), params=events)  # type: ignore[call-overload]
+    started = time.perf_counter()
+    async with engine.begin() as connection:  # hash-chained and anchored, as migration 0013 does
+        await connection.run_sync(chain_existing)
+    print(
+        f"<!-- chained and anchored in {time.perf_counter() - started:.1f} s -->", file=sys.stderr
+    )
     if engine.dialect.name == "postgresql":  # the ids were given: move the sequences past them
         async with session_scope(engine) as s:
             for table in ("issue", "issueevent"):
@@ -228,6 +239,9 @@ async def measure(url: str) -> dict[str, Any]:
     async with session_scope(engine) as s:
         seconds, report = await _timed(process_clocks(session=s, rules=rules, now=NOW))
     out["escalate_1000"] = f"{seconds:.2f} s ({len(report.escalated)} escalated)"
+    async with AsyncSession(engine) as s:
+        seconds, verdict = await _timed(verify(session=s))
+    out["verify"] = f"{seconds:.2f} s ({verdict.events} events, ok: {verdict.ok})"
     out["bulletin"] = await _bulletin(engine, rules)
     await engine.dispose()
     out["rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
@@ -245,7 +259,7 @@ async def _bulletin(engine: Any, rules: Rules) -> str:
     period = Period.parse("2026-11")
     started = time.perf_counter()
     async with AsyncSession(engine) as s:
-        book = await load_book(session=s, rules=rules, period=period, cut=NOW)
+        book = await load_book(session=s, rules=rules, period=period, cut=NOW, verified_at=NOW)
         drawn = (
             await with_context(session=s, book=book, drawn=[(None, bulletin_for(book, None))])
         )[0][1]
@@ -272,9 +286,10 @@ def main() -> None:
         url = url or f"sqlite:///{folder}/bench.db"
         print(
             "| database | issues | open | inbox busiest p50/p95 (its open) | inbox median | "
-            "quiet sweep | sweep 1 % due | 1,000 escalations | monthly bulletin | peak RSS |"
+            "quiet sweep | sweep 1 % due | 1,000 escalations | audit verify | monthly bulletin | "
+            "peak RSS |"
         )
-        print("|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for n in sizes:
             started = time.perf_counter()
             asyncio.run(seed(url, n))
@@ -291,7 +306,7 @@ def main() -> None:
             print(
                 f"| {backend} | {n} | {r['open']} | {r['inbox_busiest']} | {r['inbox_median']} | "
                 f"{r['quiet_sweep']} | {r['sweep_1pct']} | {r['escalate_1000']} | "
-                f"{r['bulletin']} | {r['rss_mib']} MiB |",
+                f"{r['verify']} | {r['bulletin']} | {r['rss_mib']} MiB |",
                 flush=True,
             )
             print(f"<!-- seeded in {seeded:.0f} s -->", file=sys.stderr)

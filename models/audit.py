@@ -34,13 +34,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.codes import EventKind
 from models.db import select_columns
 from models.tables.issue import AuditLink, Issue, IssueEvent
+from models.tables.types import UTCDateTime
 
 VERSION = "ztc-audit-1"  # part of every genesis: a later scheme would start a new name
 SEAL_BATCH = 5000  # events anchored per transaction
@@ -121,6 +124,69 @@ def chain_event(issue: Issue, event: IssueEvent) -> None:
     event.prev_hash = issue.audit_head or genesis(issue)
     event.hash = event_hash(event.prev_hash, event)
     issue.audit_head = event.hash
+
+
+def chain_existing(bind: Connection) -> None:
+    """Chain every issue's events and anchor them all, as the code does for new ones, on a
+    synchronous connection: migration 0013 on the events there were (and the benchmarks on
+    the ones they insert in bulk). Every event must be unchained."""
+    issue = sa.table(
+        "issue",
+        *(sa.column(n) for n in ("id", "number", "project_id", "category", "urgency")),
+        *(sa.column(n) for n in ("reporter_contact_id", "reporter_official_id", "audit_head")),
+        sa.column("created_at", UTCDateTime()),
+    )
+    event = sa.table(
+        "issueevent",
+        *(sa.column(n) for n in ("id", "issue_id", "kind", "note", "prev_hash", "hash")),
+        *(sa.column(n) for n in ("actor_official_id", "actor_contact_id")),
+        *(sa.column(n) for n in ("from_level", "to_level", "from_status", "to_status")),
+        sa.column("at", UTCDateTime()),
+        sa.column("data", sa.JSON()),
+    )
+    heads: dict[int, str] = {}
+    issues: dict[int, Any] = {row.id: row for row in bind.execute(sa.select(issue))}
+    chained: list[dict[str, Any]] = []
+    for found in bind.execute(sa.select(event).order_by(event.c.id)):
+        one: Any = found  # a row with the event's columns: what content_hash reads
+        prev = heads.get(one.issue_id) or genesis(issues[one.issue_id])
+        heads[one.issue_id] = digest = event_hash(prev, one)
+        chained.append(
+            {"key": one.id, "prev": prev, "digest": digest, "issue": one.issue_id, "at": one.at}
+        )
+    if not chained:
+        return
+    bind.execute(
+        event.update()
+        .where(event.c.id == sa.bindparam("key"))
+        .values(prev_hash=sa.bindparam("prev"), hash=sa.bindparam("digest")),
+        chained,
+    )
+    bind.execute(
+        issue.update()
+        .where(issue.c.id == sa.bindparam("key"))
+        .values(audit_head=sa.bindparam("head")),
+        [{"key": key, "head": head} for key, head in heads.items()],
+    )
+    link = sa.table(
+        "auditlink",
+        *(sa.column(n) for n in ("seq", "event_id", "issue_id", "event_hash", "hash")),
+        sa.column("at", UTCDateTime()),
+    )
+    prev, links = ORIGIN, []  # each link dated as its event: what was there is anchored as it was
+    for seq, item in enumerate(chained, start=1):
+        prev = link_hash(prev, item["key"], item["digest"])
+        links.append(
+            {
+                "seq": seq,
+                "event_id": item["key"],
+                "issue_id": item["issue"],
+                "event_hash": item["digest"],
+                "hash": prev,
+                "at": item["at"],
+            }
+        )
+    bind.execute(link.insert(), links)
 
 
 # --- the anchor -------------------------------------------------------------------------------

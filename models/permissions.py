@@ -276,11 +276,15 @@ def allowed_actions(
 def may_report(
     actor: Actor, *, enterprise_id: int, region_id: int, team_ids: frozenset[int]
 ) -> bool:
-    """Whether the actor may report (or log by phone) a problem on a project."""
+    """Whether the actor may report (or log by phone, 代为登记) a problem on a project: its
+    enterprise's contacts; admins and the city's leaders on any project; the region's staff
+    (agents, heads) on their region's projects; anyone on the projects whose service team they
+    are in (docs/DOMAIN.md §8, "Who may report")."""
     if actor.kind == "system":
         return True
     if actor.kind == "contact":
         return actor.enterprise_id == enterprise_id
     if actor.role in (Role.ADMIN, Role.CITY_PRINCIPAL, Role.CITY_DEPUTY):
         return True
-    return actor.id in team_ids or (actor.region_id is not None and actor.region_id == region_id)
+    regional = actor.role in (Role.SERVICE_AGENT, Role.REGION_HEAD)
+    return actor.id in team_ids or (regional and actor.region_id == region_id)
