@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +37,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncResult
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -91,7 +92,8 @@ def genesis(issue: Issue) -> str:
 
 
 def content_hash(event: IssueEvent) -> str:
-    """SHA-256 of everything the event says (its id and hashes aside)."""
+    """SHA-256 of everything the event says (its id and hashes aside), spelled as canonical
+    JSON: an object with these keys, sorted, no spaces, characters as they are."""
     content = {
         "issue": event.issue_id,
         "at": _moment(event.at),
@@ -103,10 +105,13 @@ def content_hash(event: IssueEvent) -> str:
         "from_status": _code(event.from_status),
         "to_status": _code(event.to_status),
         "note": event.note,
-        # As the JSON column gives it back: tuples become lists, keys strings.
-        "data": json.loads(json.dumps(event.data or {})),
+        "data": event.data or {},
     }
-    return hashlib.sha256(_canonical(content).encode()).hexdigest()
+    try:  # the data as the JSON column gives it back (tuples are lists in JSON already)
+        spelled = _canonical(content)
+    except TypeError:  # keys of mixed kinds: as stored, they are all strings
+        spelled = _canonical(json.loads(json.dumps(content)))
+    return hashlib.sha256(spelled.encode()).hexdigest()
 
 
 def event_hash(prev_hash: str, event: IssueEvent) -> str:
@@ -365,7 +370,7 @@ async def verify(*, session: AsyncSession, published: Iterable[tuple[int, str]] 
     issue: Any = None
     order = (col(IssueEvent.issue_id), col(IssueEvent.id))
     query = select_columns(*_EVENT_COLUMNS).order_by(*order).execution_options(yield_per=_BATCH)
-    async for event in await session.stream(query):
+    async for event in _rows(await session.stream(query)):
         verdict.events += 1
         if issue is None or event.issue_id != issue.id:
             if replay is not None:
@@ -387,17 +392,26 @@ async def verify(*, session: AsyncSession, published: Iterable[tuple[int, str]] 
     return verdict
 
 
+async def _rows(result: AsyncResult[Any]) -> AsyncIterator[Any]:
+    """A streamed result's rows, fetched a batch at a time (one hop to the driver per batch,
+    not per row)."""
+    async for batch in result.partitions(_BATCH):
+        for row in batch:
+            yield row
+
+
 def _number(issue: Any, issue_id: int) -> str:
     return issue.number if issue is not None and issue.number else f"#{issue_id}"
 
 
 def _walk(verdict: Verdict, issue: Any, replay: _Replay, event: Any) -> None:
     """One event of an issue's chain, checked and replayed."""
-    number, first = _number(issue, event.issue_id), replay.last_id is None
     if event.prev_hash != replay.head:
-        reason = "genesis" if first else "order"
+        reason = "genesis" if replay.last_id is None else "order"
+        number = _number(issue, event.issue_id)
         verdict.breaks.append(Break(number, event.id, reason, _short(event.prev_hash)))
     elif event.hash != event_hash(replay.head, event):
+        number = _number(issue, event.issue_id)
         verdict.breaks.append(Break(number, event.id, "content", _short(event.hash)))
     replay.head = event.hash or ""
     replay.last_id = event.id
@@ -445,22 +459,32 @@ async def _anchor(
     (joined in SQL). Returns seq -> hash of every link."""
     prev, expected, seen = ORIGIN, 1, {}
     query = (
-        select(AuditLink, IssueEvent.issue_id, IssueEvent.hash)
+        select_columns(
+            AuditLink.seq,
+            AuditLink.event_id,
+            AuditLink.issue_id,
+            AuditLink.event_hash,
+            AuditLink.hash,
+            col(IssueEvent.issue_id).label("found_issue"),
+            col(IssueEvent.hash).label("found_hash"),
+        )
         .outerjoin(IssueEvent, col(IssueEvent.id) == AuditLink.event_id)
         .order_by(col(AuditLink.seq))
         .execution_options(yield_per=_BATCH)
     )
-    async for link, issue_id, digest in await session.stream(query):
-        number = _number(issues.get(link.issue_id), link.issue_id)
-        where = f"seq {link.seq}"
+    async for link in _rows(await session.stream(query)):
         if link.seq != expected or link.hash != link_hash(prev, link.event_id, link.event_hash):
-            verdict.breaks.append(Break(number, link.event_id, "anchor", where))
-        elif issue_id is None:
-            verdict.breaks.append(Break(number, link.event_id, "missing", where))
-        elif (issue_id, digest) != (link.issue_id, link.event_hash):
-            verdict.breaks.append(Break(number, link.event_id, "anchor", where))
+            broken: str | None = "anchor"
+        elif link.found_issue is None:
+            broken = "missing"
+        elif (link.found_issue, link.found_hash) != (link.issue_id, link.event_hash):
+            broken = "anchor"
         else:
+            broken = None
             verdict.anchored += 1
+        if broken is not None:
+            number = _number(issues.get(link.issue_id), link.issue_id)
+            verdict.breaks.append(Break(number, link.event_id, broken, f"seq {link.seq}"))
         prev, expected = link.hash, link.seq + 1
         seen[link.seq] = link.hash
         verdict.head_seq, verdict.head_hash = link.seq, link.hash
