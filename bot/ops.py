@@ -2,7 +2,8 @@
 their own (`ZTC_OPS_PORT`), served by `ztc run` beside the bot.
 
 Two kinds of figures. What this process does is counted as it happens: updates by type and how
-long each took, deliveries by channel and result, the platforms' "too many requests" answers.
+long each took, deliveries by channel and result, the platforms' "too many requests" answers,
+what the policy's abuse limits refused (`ztc_limited_total`).
 What the database holds is read at each scrape, so every instance reports the same totals and
 a restart loses none: the outbox backlog and its oldest pending row, the cycle's runs by job and
 outcome, escalations by kind (`escalated`, `direct_line`).
@@ -160,6 +161,13 @@ class Metrics:
             ["channel"],
             registry=self.registry,
         )
+        self.limited = Counter(
+            "ztc_limited",
+            "Refused by the policy's abuse limits: a contact's report over the day's limit "
+            "(reports_per_day), an account's update over the minute's (messages_per_minute).",
+            ["limit"],
+            registry=self.registry,
+        )
         self.database = _DatabaseFigures()
         self.registry.register(self.database)
 
@@ -175,6 +183,11 @@ class Metrics:
             self.rate_limited.labels(channel).inc()
         elif result != "waiting":  # another dispatcher's row: nothing happened here
             self.sends.labels(channel, result).inc()
+
+    def refused(self, limit: str) -> None:
+        """An abuse limit refused one report or update (`limit`: reports_per_day or
+        messages_per_minute)."""
+        self.limited.labels(limit).inc()
 
     def exposition(self, snapshot: Snapshot | None) -> bytes:
         """The text a scrape gets, with the database's figures as of `snapshot`."""

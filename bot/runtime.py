@@ -83,6 +83,10 @@ class Runtime:
         """Whether this process runs the policy's jobs now: it schedules them and leads."""
         return self.scheduled and (self.leader is None or self.leader.held)
 
+    def refused(self, limit: str) -> None:
+        """An abuse limit refused something: counted in the metrics."""
+        self.metrics.refused(limit)
+
     def sending(self) -> bool:
         """Whether this process delivers the outbox: alone, or the fleet's leader. One sender
         keeps the token's one budget (30 messages a second) whole without sharing it in the

@@ -43,6 +43,10 @@ class BotRuntime(Protocol):
     def leading(self) -> bool:
         """Whether this process runs the policy's jobs now (the scheduler's leader)."""
 
+    def refused(self, limit: str) -> None:
+        """An abuse limit refused something: counted in the metrics (reports_per_day,
+        messages_per_minute)."""
+
 
 @runtime_checkable
 class HasRuntime(Protocol):

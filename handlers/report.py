@@ -22,7 +22,7 @@ from locales.formats import error_text, span_text
 from locales.labels import label
 from models.attachments import MAX_FILES, attach_files, check_file
 from models.codes import Category, Urgency
-from models.errors import DomainError, InvalidInput, NotFound
+from models.errors import DomainError, InvalidInput, NotFound, TooMany
 from models.issues.intake import add_repeat, issue_by_submission, open_repeat, report_issue
 from models.permissions import may_report
 from models.queries import enterprise_projects, team_projects
@@ -350,6 +350,11 @@ async def submit(update: Update, context: ZtcContext, turn: Turn) -> int | None:
         if repeat is not None and choice == "add" and chosen == repeat.id:
             return await _add_repeat(update, context, turn, draft, repeat)
         issue, handler = await _file(turn, draft)
+    except TooMany as exc:  # the day's limit of new reports: the draft is kept for tomorrow
+        await turn.rollback()
+        turn.rt.refused("reports_per_day")
+        await _over_the_limit(update, context, turn, draft, exc)
+        return State.CONFIRM
     except DomainError as exc:
         await turn.rollback()
         await redraw(update, context, error_text(exc, turn.locale))
@@ -375,6 +380,32 @@ async def submit(update: Update, context: ZtcContext, turn: Turn) -> int | None:
         ),
     )
     return END
+
+
+async def _over_the_limit(
+    update: Update, context: ZtcContext, turn: Turn, draft: Draft, exc: TooMany
+) -> None:
+    """Say the day's limit of new reports is reached; the summary stays, with its buttons,
+    so the same draft can be submitted another day (or cancelled)."""
+    project = await turn.session.get(Project, draft.project)
+    if project is not None:
+        buttons = [
+            InlineKeyboardButton(turn._("Submit"), callback_data=pack(CB.SUBMIT)),
+            InlineKeyboardButton(turn._("Cancel"), callback_data=pack(CB.ABORT)),
+        ]
+        markup = InlineKeyboardMarkup([buttons])
+        await redraw(update, context, summary(turn, draft, project), markup)
+    text = turn._(
+        "New problems you reported today: {count}. The limit is {allowed} a day. "
+        "For anything urgent, please call your service agent.\n"
+        "Your report is kept: press {submit} on it again tomorrow, or {cancel}."
+    ).format(
+        count=exc.params.get("count"),
+        allowed=exc.params.get("allowed"),
+        submit=turn._("Submit"),
+        cancel=turn._("Cancel"),
+    )
+    await reply(update, context, text)
 
 
 async def _open_repeat(turn: Turn, draft: Draft) -> Issue | None:

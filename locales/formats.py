@@ -62,7 +62,7 @@ DOMAIN_ERRORS = {
 }
 LIMITS = {  # TooMany by the policy's [limits] key
     "reports_per_contact_per_day": N_(
-        "This contact has reported {count} new problems today; the limit is {allowed} a day. "
+        "New problems this contact reported today: {count}; the limit is {allowed} a day. "
         "Anything more today can be logged by an official on their behalf."
     ),
 }

@@ -51,3 +51,10 @@ class InviteRefused(DomainError):
     """An invite cannot be used: param `reason` is unknown, used or expired."""
 
     code = "invite_refused"
+
+
+class TooMany(DomainError):
+    """Over an abuse limit of the policy ([limits]): params `limit` (its key, such as
+    reports_per_contact_per_day), `allowed` (the limit) and `count` (how many were had)."""
+
+    code = "too_many"

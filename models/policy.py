@@ -164,6 +164,16 @@ class Invites(_Strict):
     ttl_days: int = Field(default=14, ge=1, le=365)
 
 
+class Limits(_Strict):
+    """Abuse limits (0: no limit). Reports: a contact's new issues per local calendar day
+    (repeats merged into an open issue do not count; officials and the system are not
+    limited). Messages: one Telegram account's messages and presses in a rolling minute, per
+    bot process (handlers/gate.py)."""
+
+    reports_per_contact_per_day: int = Field(default=10, ge=0, le=10000)
+    messages_per_account_per_minute: int = Field(default=30, ge=0, le=10000)
+
+
 class Progress(_Strict):
     """Enterprises' monthly progress: when the project's agent hears of a report still missing."""
 
@@ -396,6 +406,7 @@ class Policy(_Strict):
     cohandling: CoHandling = CoHandling()
     closeout: CloseOut = CloseOut()
     invites: Invites = Invites()
+    limits: Limits = Limits()
     progress: Progress = Progress()
     schedule: Schedule
     meeting: Meeting = Meeting()

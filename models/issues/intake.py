@@ -9,18 +9,24 @@ merged into that issue (`open_repeat`, `add_repeat`: counted in `Issue.repeats`,
 REPEATED event the handler is told of) instead of a second ticket that would inflate the counts
 and split the work; unless the reporter says it is a different problem (`ztc issues new
 --separate`).
+
+A contact opens at most `[limits] reports_per_contact_per_day` new issues per calendar day in the
+city's zone (`TooMany`, before anything is written); repeats are not new issues and do not count,
+and officials logging a call (代为登记) and the system are not limited.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.attachments import attach_files
 from models.codes import OPEN_STATUSES, Category, EventKind, Status, Urgency
-from models.errors import NotAllowed
+from models.errors import NotAllowed, TooMany
 from models.issues.actions import join_cohandler, move_to_level
 from models.issues.context import Change, Ctx
 from models.issues.runner import record
@@ -67,6 +73,7 @@ async def report_issue(
         raise NotAllowed(action="report", issue=project.code)
     body = checked_text(text, "text", required=True)
     assert body is not None and project.id is not None
+    await _within_daily_limit(ctx)
     level = ctx.rules.level_for(project.investment_wan)
     issue = Issue(
         project_id=project.id,
@@ -96,6 +103,28 @@ async def report_issue(
     if issue.assignee_id is None:
         await record(ctx, issue, Change(EventKind.UNASSIGNED))
     return issue
+
+
+async def _within_daily_limit(ctx: Ctx) -> None:
+    """Refuse a contact's new issue past the day's limit (TooMany); anyone else passes."""
+    allowed = ctx.rules.policy.limits.reports_per_contact_per_day
+    if ctx.actor.kind != "contact" or allowed == 0:
+        return
+    count = await reports_today(ctx)
+    if count >= allowed:
+        raise TooMany(limit="reports_per_contact_per_day", allowed=allowed, count=count)
+
+
+async def reports_today(ctx: Ctx) -> int:
+    """How many issues the acting contact opened on `ctx.now`'s day in the city's zone."""
+    day, tz = ctx.now.astimezone(ctx.rules.tz).date(), ctx.rules.tz
+    start, end = (datetime.combine(d, time(0), tz) for d in (day, day + timedelta(days=1)))
+    query = select(func.count()).where(
+        col(Issue.reporter_contact_id) == ctx.actor.id,
+        col(Issue.created_at) >= start,
+        col(Issue.created_at) < end,
+    )
+    return int((await ctx.session.exec(query)).one())
 
 
 async def open_repeat(

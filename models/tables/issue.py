@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Integer, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.codes import Category, EventKind, Level, Rating, Status, Urgency
@@ -26,6 +26,10 @@ class Issue(SQLModel, table=True):
     """
 
     __mapper_args__ = {"version_id_col": _VERSION}
+    # A contact's reports of a day, counted against the policy's limit at each new report.
+    __table_args__ = (
+        Index("ix_issue_reporter_contact_created", "reporter_contact_id", "created_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     number: str | None = Field(default=None, max_length=20, unique=True)

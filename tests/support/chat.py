@@ -42,6 +42,7 @@ class Chat:
     app: Application | None = None  # type: ignore[type-arg]
     users: dict[str, int] = field(default_factory=dict)
     scheduler: bool = False  # True: the policy's jobs run, and catch up at start-up
+    app_rules: Rules | None = None  # the app's rules instead of the shipped policy's
 
     def settings(self, **extra: Any) -> Settings:
         """Settings pointing at the fake server."""
@@ -59,6 +60,7 @@ class Chat:
             engine=self.engine,
             clock=lambda: self.now,
             scheduler=self.scheduler,
+            rules=self.app_rules,
         )
         await start_in_loop(app, poll_timeout=1)
         self.app = app
