@@ -9,6 +9,7 @@ from pathlib import Path
 
 from telegram import Update, User
 from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
@@ -35,6 +36,14 @@ PACKAGES = ("bot", "handlers", "jobs", "locales", "models")  # ours, for an erro
 TEXT = filters.TEXT & ~filters.COMMAND
 MATERIAL = TEXT | filters.PHOTO | filters.Document.ALL
 BUTTONS_ONLY = filters.ALL & ~filters.COMMAND  # a progress step that waits for a press
+# Telegram's 400s for a message or a press that is gone (deleted, too old): no bug of ours.
+GONE = (
+    "message to edit not found",
+    "message can't be edited",
+    "query is too old",
+    "message to delete not found",
+    "message to be replied not found",
+)
 
 
 @speaker(strangers=True)
@@ -60,8 +69,10 @@ async def nudge(update: Update, context: ZtcContext, turn: Turn) -> None:
 @speaker(strangers=True)
 async def dead_button(update: Update, context: ZtcContext, turn: Turn) -> None:
     """A button from a finished step: answer it so the phone stops spinning."""
-    assert update.callback_query is not None
-    await update.callback_query.answer(turn._("This button is no longer active."))
+    query = update.callback_query
+    assert query is not None
+    log.info("dead or unknown button by user %s: %r", turn.user_id, (query.data or "")[:64])
+    await query.answer(turn._("This button is no longer active."))
 
 
 async def on_error(update: object, context: ZtcContext) -> None:
@@ -70,11 +81,24 @@ async def on_error(update: object, context: ZtcContext) -> None:
     The update's handling ends here (no later handler group runs after a failure), and nothing
     escapes: a failure to apologise is logged, and that is the end of it.
     """
-    log.error("error while handling %s", describe(update), exc_info=context.error)
-    await _tell_admins(update, context)
+    if telegram_side(context.error):  # Telegram's trouble: nothing for the admins to fix
+        log.warning("Telegram failed while handling %s", describe(update), exc_info=context.error)
+    else:
+        log.error("error while handling %s", describe(update), exc_info=context.error)
+        await _tell_admins(update, context)
     if isinstance(update, Update) and update.effective_user is not None:
         await _apologise(update, context, update.effective_user)
     raise ApplicationHandlerStop  # PTB's signal, not an error: stop the other handler groups
+
+
+def telegram_side(error: BaseException | None) -> bool:
+    """Whether Telegram failed or refused a call for a reason outside our code: the person
+    blocked the bot (403), Telegram is down or slow (5xx, a timeout), it still says wait after
+    the rate limiter's retries (429), or the message or press is gone. Any other 400 (a text
+    too long, a malformed button) is a bug of ours."""
+    if isinstance(error, BadRequest):  # (a NetworkError in PTB's hierarchy)
+        return any(gone in str(error).lower() for gone in GONE)
+    return isinstance(error, Forbidden | NetworkError | RetryAfter)
 
 
 async def _tell_admins(update: object, context: ZtcContext) -> None:

@@ -156,9 +156,25 @@ def speaker(kind: Kind = "any", *, strangers: bool = False) -> Callable[[TurnHan
     return wrap
 
 
+def not_valid(turn: Turn) -> str:
+    """The one answer to every forged or foreign press, whether the issue exists or not (no
+    oracle)."""
+    return turn._("This button does not work here. Nothing was done.")
+
+
+async def refuse_press(update: Update, turn: Turn, what: str) -> None:
+    """A forged or foreign press: logged once (who, and the data it carried), answered
+    politely, nothing done."""
+    query = update.callback_query
+    assert query is not None
+    log.warning("%s by user %s: %r", what, turn.user_id, (query.data or "")[:64])
+    await query.answer(not_valid(turn))
+
+
 async def point_to_buttons(update: Update, context: ZtcContext, turn: Turn) -> None:
     """A message that fits no step: say what to do (strangers get the refusal)."""
     if turn.person is None:
+        log.info("refused %s to user %s (an unregistered account)", _what(update), turn.user_id)
         await reply(update, context, refusal_text())
         return
     await reply(update, context, turn._("Please use the buttons above or /help."))
@@ -167,9 +183,22 @@ async def point_to_buttons(update: Update, context: ZtcContext, turn: Turn) -> N
 async def refuse(update: Update, context: ZtcContext, turn: Turn, *, stranger: bool) -> None:
     """Tell a stranger to get an invite, or a person that the command is not theirs."""
     text = refusal_text() if stranger else turn._("This command is not available to you. /help")
+    who = "an unregistered account" if stranger else f"a {turn.kind}"
+    log.info("refused %s to user %s (%s)", _what(update), turn.user_id, who)
     if update.callback_query is not None:
         await update.callback_query.answer()
     await reply(update, context, text)
+
+
+def _what(update: Update) -> str:
+    """What an update asked for, for the log: a command's name or a button's prefix (never
+    what a person typed)."""
+    if update.callback_query is not None:
+        return "button " + repr((update.callback_query.data or "").split(":")[0][:8])
+    text = update.message.text if update.message is not None else None
+    if text and text.startswith("/"):
+        return repr(text.split()[0][:40])
+    return "a message"
 
 
 async def reply(update: Update, context: ZtcContext, text: str, **kwargs: Any) -> None:

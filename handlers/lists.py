@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from handlers.callbacks import CB, pack, unpack
 from handlers.cards import deadline_text
-from handlers.common import Turn, redraw, reply, speaker
+from handlers.common import Turn, redraw, refuse_press, reply, speaker
 from handlers.context import ZtcContext
 from jobs.progress import day_text
 from jobs.reports import stage_label
@@ -121,9 +121,10 @@ async def page(update: Update, context: ZtcContext, turn: Turn) -> None:
     query = update.callback_query
     assert query is not None
     parts = unpack(query.data)
-    await query.answer()
     if len(parts) != 2 or parts[0] not in EMPTY or not (parts[1].isascii() and parts[1].isdigit()):
+        await refuse_press(update, turn, "malformed page press")
         return
+    await query.answer()
     which, number = parts[0], int(parts[1][:6])  # more pages than that: the last one
     text, markup = _page(turn, which, await _issues(turn, which, number))
     await redraw(update, context, text, markup)

@@ -18,7 +18,7 @@ from telegram.ext import ConversationHandler
 from handlers import material
 from handlers.callbacks import CB, State, pack, parse_id, unpack
 from handlers.cards import render_card, stamp
-from handlers.common import Turn, redraw, redraw_buttons, reply, speaker
+from handlers.common import Turn, not_valid, redraw, redraw_buttons, refuse_press, reply, speaker
 from handlers.context import ZtcContext
 from locales import N_
 from locales.formats import department_name, error_text
@@ -91,11 +91,12 @@ async def show_fresh(
 async def finish(
     update: Update, context: ZtcContext, turn: Turn, issue_id: str, toast: str | None
 ) -> None:
-    """After a press: a forged one (no toast) gets a bare answer; any other, the fresh card."""
+    """After a press: a forged one (no toast, logged by `_run`) gets the polite refusal; any
+    other, the fresh card."""
     number = parse_id(issue_id)
     if toast is None or number is None:
         assert update.callback_query is not None
-        await update.callback_query.answer()
+        await update.callback_query.answer(not_valid(turn))
         return
     await show_fresh(update, context, turn, number, toast)
 
@@ -108,18 +109,28 @@ async def _run(
     issue, _facts = await _issue(turn, turn.session, issue_id)
     if issue is None or issue.id is None:
         query = update.callback_query
-        log.warning("forged or foreign press by user %s: %s", turn.user_id, query and query.data)
+        data = (query.data or "")[:64] if query else f"{action.value} on {issue_id}"
+        log.warning("forged or foreign press by user %s: %r", turn.user_id, data)
         return None
     if card_stamp != stamp(issue):
+        log.info("stale %s press by user %s on issue %s", action.value, turn.user_id, issue.id)
         return turn._(TOASTS[STALE])
+    number = issue.id  # a rollback expires the row: keep what the log needs
     try:
-        await run(turn.ctx(), command_for(action, issue.id, **given), issue=issue)
+        await run(turn.ctx(), command_for(action, number, **given), issue=issue)
         await turn.commit()
     except StaleDataError:  # somebody else changed the issue first: their change stands
         await turn.rollback()
         return turn._(TOASTS[RACED])
     except DomainError as exc:
         await turn.rollback()
+        log.info(
+            "%s press by user %s on issue %s refused: %s",
+            action.value,
+            turn.user_id,
+            number,
+            exc.code,
+        )
         return error_text(exc, turn.locale)
     turn.rt.wake_dispatcher()
     return turn._(TOASTS[DONE])
@@ -134,8 +145,7 @@ async def card(update: Update, context: ZtcContext, turn: Turn) -> None:
     session = turn.session
     issue, _facts = await _issue(turn, session, issue_id)
     if issue is None or issue.id is None:
-        log.warning("forged card request by user %s: %s", turn.user_id, query.data)
-        await query.answer()
+        await refuse_press(update, turn, "forged card request")
         return
     text, markup = await card_for(turn, issue.id)
     await query.answer()
@@ -149,8 +159,7 @@ async def act(update: Update, context: ZtcContext, turn: Turn) -> int | None:
     assert query is not None and context.user_data is not None
     parts = unpack(query.data)
     if len(parts) != 3 or parts[0] not in ACTIONS:
-        log.warning("malformed press by user %s: %s", turn.user_id, query.data)
-        await query.answer()
+        await refuse_press(update, turn, "malformed press")
         return None
     action, issue_id, card_stamp = Action(parts[0]), parts[1], parts[2]
     if COMMANDS[action].asks is not None:
@@ -169,19 +178,10 @@ async def _ask(
     assert query is not None and context.user_data is not None
     session = turn.session
     issue, facts = await _issue(turn, session, issue_id)
-    if issue is None:
-        log.warning("forged press by user %s: %s", turn.user_id, query.data)
-        await query.answer()
+    if issue is None or issue.id is None:
+        await refuse_press(update, turn, "forged press")
         return None
-    denial = check(turn.actor, action, facts, turn.rt.rules.policy, turn.rt.now())
-    if card_stamp != stamp(issue) or denial is not None:
-        toast = (
-            turn._(TOASTS[STALE])
-            if card_stamp != stamp(issue) or denial is None  # not stale: so denied
-            else error_text(denial.error(action, facts), turn.locale)
-        )
-        assert issue.id is not None
-        await show_fresh(update, context, turn, issue.id, toast)
+    if await _refused(update, context, turn, action, issue, facts, card_stamp):
         return None
     await query.answer()
     assert issue.id is not None
@@ -195,6 +195,38 @@ async def _ask(
     context.user_data["pending"] = {"action": action.value, "issue": issue_id, "stamp": card_stamp}
     await reply(update, context, turn._(PROMPTS[action]).format(number=issue.number))
     return State.NOTE
+
+
+async def _refused(
+    update: Update,
+    context: ZtcContext,
+    turn: Turn,
+    action: Action,
+    issue: Issue,
+    facts: Any,
+    card_stamp: str,
+) -> bool:
+    """Before asking for anything: a stale card or an action not allowed now is answered with
+    why and the fresh card, and logged once (True); else False."""
+    assert issue.id is not None
+    if card_stamp != stamp(issue):
+        log.info("stale %s press by user %s on issue %s", action.value, turn.user_id, issue.id)
+        await show_fresh(update, context, turn, issue.id, turn._(TOASTS[STALE]))
+        return True
+    denial = check(turn.actor, action, facts, turn.rt.rules.policy, turn.rt.now())
+    if denial is None:
+        return False
+    log.info(
+        "%s press by user %s on issue %s refused: %s",
+        action.value,
+        turn.user_id,
+        issue.id,
+        denial.reason,
+    )
+    await show_fresh(
+        update, context, turn, issue.id, error_text(denial.error(action, facts), turn.locale)
+    )
+    return True
 
 
 async def _choices(
@@ -227,7 +259,7 @@ async def transfer_chosen(update: Update, context: ZtcContext, turn: Turn) -> in
     parts = unpack(query.data)
     target = parse_id(parts[1]) if len(parts) == 3 else None
     if target is None:
-        await query.answer()
+        await refuse_press(update, turn, "malformed transfer press")
         return None
     issue_id, card_stamp = parts[0], parts[2]
     pending = {"action": Action.TRANSFER.value, "issue": issue_id, "stamp": card_stamp}
@@ -240,16 +272,15 @@ async def _ask_note(
     """Keep what the press chose and ask for the words it needs (a stale card: its state)."""
     query = update.callback_query
     assert query is not None and context.user_data is not None
-    issue, _facts = await _issue(turn, turn.session, str(pending["issue"]))
+    issue, facts = await _issue(turn, turn.session, str(pending["issue"]))
     if issue is None or issue.id is None:
-        await query.answer()
+        await refuse_press(update, turn, "forged press")
         return None
-    if pending["stamp"] != stamp(issue):
-        await show_fresh(update, context, turn, issue.id, turn._(TOASTS[STALE]))
-        return None
+    action = Action(pending["action"])
+    if await _refused(update, context, turn, action, issue, facts, str(pending["stamp"])):
+        return None  # checked now, not only once the words are in: no prompt to refuse later
     await query.answer()
     context.user_data["pending"] = pending
-    action = Action(pending["action"])
     await reply(update, context, turn._(PROMPTS[action]).format(number=issue.number))
     return State.NOTE
 
@@ -292,7 +323,7 @@ async def cohandler_chosen(update: Update, context: ZtcContext, turn: Turn) -> N
     parts = unpack(query.data)
     department_id = parse_id(parts[1]) if len(parts) == 3 else None
     if department_id is None:
-        await query.answer()
+        await refuse_press(update, turn, "malformed co-handler press")
         return
     toast = await _run(
         update, turn, parts[0], parts[2], Action.ADD_COHANDLER, department_id=department_id
@@ -307,7 +338,7 @@ async def rated(update: Update, context: ZtcContext, turn: Turn) -> int | None:
     assert query is not None
     parts = unpack(query.data)
     if len(parts) != 3 or parts[1] not in RATINGS:
-        await query.answer()
+        await refuse_press(update, turn, "malformed rating press")
         return None
     issue_id, rating, card_stamp = parts[0], Rating(parts[1]), parts[2]
     if rating == Rating.UNSATISFIED:
@@ -325,11 +356,11 @@ async def files(update: Update, context: ZtcContext, turn: Turn) -> None:
     assert query is not None
     session = turn.session
     issue, _facts = await _issue(turn, session, (unpack(query.data) or [""])[0])
-    found = await issue_files(session=session, issue=issue) if issue else []
-    await query.answer()
     if issue is None:
-        log.warning("forged files request by user %s: %s", turn.user_id, query.data)
+        await refuse_press(update, turn, "forged files request")
         return
+    found = await issue_files(session=session, issue=issue)
+    await query.answer()
     for file in found:
         caption = f"{issue.number} · {file.file_name or file.kind}"
         content = file.file_id or InputFile(file.data or b"", filename=file.file_name)

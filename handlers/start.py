@@ -14,7 +14,16 @@ from telegram import (
 from telegram.error import TelegramError
 
 from handlers.callbacks import CB, pack, unpack
-from handlers.common import Turn, client_locale, load_turn, redraw, refusal_text, reply, speaker
+from handlers.common import (
+    Turn,
+    client_locale,
+    load_turn,
+    redraw,
+    refusal_text,
+    refuse_press,
+    reply,
+    speaker,
+)
 from handlers.context import ZtcContext
 from locales import LANGUAGE_NAMES, LOCALES, N_, gettext_for
 from locales.formats import error_text
@@ -82,6 +91,8 @@ async def start(update: Update, context: ZtcContext, turn: Turn) -> None:
             await turn.commit()
         except DomainError as exc:
             await turn.session.rollback()
+            # never the token: a guessed one may be a real one's neighbour
+            log.info("invite refused for user %s: %s", user.id, exc.params.get("reason"))
             await reply(update, context, error_text(exc, turn.locale))
             return
         turn = await load_turn(update, context, turn.session, fresh=True)
@@ -92,6 +103,7 @@ async def start(update: Update, context: ZtcContext, turn: Turn) -> None:
 async def greet(update: Update, context: ZtcContext, turn: Turn) -> None:
     """Welcome a known person with what they can do; refuse a stranger."""
     if turn.person is None:
+        log.info("refused /start without an invite to user %s", turn.user_id)
         await reply(update, context, refusal_text())
         return
     await set_menu(turn, context)
@@ -134,7 +146,7 @@ async def lang_chosen(update: Update, context: ZtcContext, turn: Turn) -> None:
     assert query is not None
     choice = (unpack(query.data) or [""])[0]
     if choice not in LOCALES:
-        await query.answer()
+        await refuse_press(update, turn, "malformed language press")
         return
     if turn.person is not None:
         turn.person.locale = choice

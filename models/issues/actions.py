@@ -22,6 +22,7 @@ from models.issues.deadlines import (
     closeout_moments,
     cohandler_check,
     cohandler_due,
+    cohandler_moments,
     reminders_passed,
     running_due,
     start_accept_clock,
@@ -287,8 +288,9 @@ async def chase_cohandlers(ctx: Ctx, issue: Issue, command: c.ChaseCoHandlers) -
         if row.due_at <= ctx.now:
             row.overdue = True
             late.append(department)
-        else:
-            row.reminders_sent += 1
+        else:  # every reminder fallen by now, in one notice (a sweep after a pause), as `remind`
+            passed = sum(m <= ctx.now for m in cohandler_moments(row, issue, ctx.rules))
+            row.reminders_sent = max(row.reminders_sent + 1, passed)
             reminded.append(department)
         row.next_check_at = cohandler_check(row, issue, ctx.rules)
         ctx.session.add(row)

@@ -94,14 +94,21 @@ def cohandler_due(issue: Issue, rules: Rules, start: datetime) -> datetime:
     return rules.due(start, spans.urgent if issue.urgency == Urgency.URGENT else spans.normal).at
 
 
-def cohandler_check(row: IssueCoHandler, issue: Issue, rules: Rules) -> datetime | None:
-    """When the sweep must next look at a co-handler: a reminder, or its deadline."""
-    if row.answered_at is not None or row.overdue or row.due_at is None:
-        return None
+def cohandler_moments(row: IssueCoHandler, issue: Issue, rules: Rules) -> list[datetime]:
+    """The moments of a co-handler's reminders within its span (as `reminder_moments`)."""
+    assert row.due_at is not None
     span = row.due_at - row.added_at
     moments = [row.added_at + span * f for f in rules.policy.reminders.fractions]
     if issue.urgency != Urgency.URGENT:
         moments = [rules.working_morning(moment) for moment in moments]
+    return moments
+
+
+def cohandler_check(row: IssueCoHandler, issue: Issue, rules: Rules) -> datetime | None:
+    """When the sweep must next look at a co-handler: a reminder, or its deadline."""
+    if row.answered_at is not None or row.overdue or row.due_at is None:
+        return None
+    moments = cohandler_moments(row, issue, rules)
     return min((*moments[row.reminders_sent :], row.due_at))
 
 
