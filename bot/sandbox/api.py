@@ -45,6 +45,7 @@ class FakeBotAPI(SandboxDriver):
         # Telegram matches method names case-insensitively; `calls` records the canonical name.
         self._methods = {name.lower(): (name, method) for name, method in tables.items()}
         self._faults: list[Fault] = []
+        self._chaos = None
         self._runner: web.AppRunner | None = None
         self._pusher: asyncio.Task[None] | None = None
         self.url = ""
@@ -98,9 +99,15 @@ class FakeBotAPI(SandboxDriver):
             self.state.changed()
             if method is None:
                 raise bad_request("method not found")  # not 404: PTB reads 404 as a bad token
-            self._inject_fault(name, params)
+            if (fault := self._fault_for(name, params)) is not None:
+                if fault.hang:
+                    await asyncio.sleep(fault.hang)  # held, nothing done: a timeout
+                raise ApiError(fault.code, fault.description, retry_after=fault.retry_after)
             result = method(params)
-            return ok(await result if inspect.isawaitable(result) else result)
+            if inspect.isawaitable(result):
+                result = await result
+            self.state.succeeded.append((name, params))
+            return ok(result)
         except ApiError as error:
             self.state.too_many += error.code == 429
             return error.response()

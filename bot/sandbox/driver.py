@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import copy
+import random
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bot.sandbox.admin import BotAdmin, scope_key
 from bot.sandbox.messages import document_of, photo_sizes
 from bot.sandbox.state import ChatLog, Json, SandboxState
-from bot.sandbox.wire import ApiError, Params, default_description
+from bot.sandbox.wire import Params, default_description
 
 T = TypeVar("T")
 
@@ -35,11 +37,37 @@ class Fault:
     retry_after: int | None
     times: int
     chat_id: int | None
+    hang: float = 0.0  # seconds the call is held, undone, before its error is answered
 
     def matches(self, method: str, params: Params) -> bool:
         """Whether this fault applies to a call of `method` with `params`."""
         same_chat = self.chat_id is None or str(self.chat_id) == str(params.get("chat_id"))
         return self.method == method.lower() and same_chat
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """One kind of failure the calls `fail_randomly` picks meet, named `kind`."""
+
+    kind: str
+    code: int
+    description: str | None = None
+    retry_after: int | None = None
+    hang: float = 0.0  # > the client's read timeout: it gives up, nothing was done
+    methods: frozenset[str] = frozenset()  # only calls of these (lower case); empty: any
+
+
+@dataclass
+class Chaos:
+    """Random failures: a call of a method in `shares` fails with that probability, as the
+    next of `troubles` that fits the method (in turn, so every kind comes up); `injected`
+    counts them by (method, kind)."""
+
+    rng: random.Random
+    shares: dict[str, float]
+    troubles: Sequence[Trouble]
+    injected: Counter[tuple[str, str]]
+    turns: Counter[str] = field(default_factory=Counter)
 
 
 def command_entities(text: str | None) -> list[Json]:
@@ -54,6 +82,7 @@ class SandboxDriver:
     state: SandboxState
     _admin: BotAdmin
     _faults: list[Fault]
+    _chaos: Chaos | None
     _methods: dict[str, tuple[str, Callable[[Params], Any]]]
 
     # --- fault injection -------------------------------------------------------------------
@@ -67,21 +96,50 @@ class SandboxDriver:
         retry_after: int | None = None,
         times: int = 1,
         chat_id: int | None = None,
+        hang: float = 0.0,
     ) -> None:
-        """Fail the next `times` calls of `method` (optionally to `chat_id` only) with an error."""
+        """Fail the next `times` calls of `method` (optionally to `chat_id` only) with an error;
+        `hang`: hold each such call that many seconds first, doing nothing (a timeout: the
+        client gives up when `hang` is longer than its read timeout)."""
         if code == 429 and retry_after is None:
             retry_after = 1  # Telegram never sends a 429 without saying how long to wait
         text = description or default_description(code, retry_after)
-        self._faults.append(Fault(method.lower(), code, text, retry_after, times, chat_id))
+        fault = Fault(method.lower(), code, text, retry_after, times, chat_id, hang)
+        self._faults.append(fault)
 
-    def _inject_fault(self, name: str, params: Params) -> None:
+    def fail_randomly(
+        self, shares: Mapping[str, float], *, troubles: Sequence[Trouble], seed: int
+    ) -> Counter[tuple[str, str]]:
+        """From now on fail a random share of the calls of each method in `shares` (seeded),
+        each failure the method's next trouble in turn; returns the count of failures injected,
+        by (method, kind), which grows as they happen. `calm()` stops it."""
+        injected: Counter[tuple[str, str]] = Counter()
+        wanted = {method.lower(): share for method, share in shares.items()}
+        self._chaos = Chaos(random.Random(seed), wanted, tuple(troubles), injected)
+        return injected
+
+    def calm(self) -> None:
+        """Stop failing calls at random (`fail_randomly`)."""
+        self._chaos = None
+
+    def _fault_for(self, name: str, params: Params) -> Fault | None:
+        """The fault this call meets, if any: a planned one first, else a random one."""
         fault = next((f for f in self._faults if f.matches(name, params)), None)
-        if fault is None:
-            return
-        fault.times -= 1
-        if fault.times <= 0:
-            self._faults.remove(fault)
-        raise ApiError(fault.code, fault.description, retry_after=fault.retry_after)
+        if fault is not None:
+            fault.times -= 1
+            if fault.times <= 0:
+                self._faults.remove(fault)
+            return fault
+        chaos, method = self._chaos, name.lower()
+        if chaos is None or chaos.rng.random() >= chaos.shares.get(method, 0.0):
+            return None
+        fitting = [t for t in chaos.troubles if not t.methods or method in t.methods]
+        trouble = fitting[chaos.turns[method] % len(fitting)]
+        chaos.turns[method] += 1
+        chaos.injected[(name, trouble.kind)] += 1
+        retry_after = trouble.retry_after if trouble.code != 429 else trouble.retry_after or 1
+        text = trouble.description or default_description(trouble.code, retry_after)
+        return Fault(name.lower(), trouble.code, text, retry_after, 1, None, trouble.hang)
 
     def block(self, user_id: int) -> None:
         """The user blocks the bot: sends to their private chat answer 403."""
@@ -246,6 +304,11 @@ class SandboxDriver:
     def chat_types(self) -> dict[int, str]:
         """Every chat the sandbox knows, by id: private, group, supergroup or channel."""
         return {chat_id: log.chat.get("type", "") for chat_id, log in self.state.chats.items()}
+
+    def delivered_of(self, method: str) -> list[Params]:
+        """The parameters of every call of `method` that succeeded, in order."""
+        wanted = method.lower()
+        return [params for name, params in self.state.succeeded if name.lower() == wanted]
 
     def calls_of(self, method: str) -> list[Params]:
         """The parameters of every call of `method` so far, in order (failed ones too)."""

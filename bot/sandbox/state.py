@@ -85,6 +85,7 @@ class SandboxState:
         self.files: dict[str, StoredFile] = {}
         self.updates: list[Json] = []
         self.calls: list[tuple[str, Params]] = []
+        self.succeeded: list[tuple[str, Params]] = []  # the calls answered ok, in order
         self.open_queries: set[str] = set()
         self.answers: dict[str, Params] = {}
         self.blocked: set[int] = set()

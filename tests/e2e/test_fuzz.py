@@ -37,6 +37,16 @@ sent to its chat meanwhile). What is due:
 "While it is handled" counts the messages the bot sent to the update's chat between the start
 and the end of its handling: a chat's updates are handled one at a time, so only the outbox
 dispatcher (notices) can add to that count — it can hide a missing answer, never invent one.
+
+With Telegram failing (issue 17), the same fuzz runs its first 500 updates with the fake failing
+a random 10 % of sendMessage, answerCallbackQuery and sendDocument calls and every
+editMessageText (each method's failures take the kinds in turn: 429, 403 blocked, 500, 502, a
+timeout that holds the call past the bot's read timeout, 400 "message to edit not found", 400
+"message is too long"), then 300 without. Due: no update stuck or out of its chat's order; no
+record at ERROR but those of a 400 "too long" (a bug of ours to the bot: logged, the admins
+told); the 300 later updates keep every rule above; every outbox row ends sent with each part
+taken once (Telegram holds exactly what the rows sent), or failed for good on a 400, or held
+for a person who never bound.
 """
 
 from __future__ import annotations
@@ -52,24 +62,32 @@ import re
 import time
 import traceback
 from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import or_
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from telegram import Update
 
+from bot.runtime import ztc_application
 from bot.sandbox import FakeBotAPI
-from bot.sandbox.driver import command_entities
+from bot.sandbox.driver import Trouble, command_entities
+from jobs.channels import Attachment
+from models.codes import Category
 from models.db import session_scope
 from models.invites import create_invite
+from models.rules import Rules
 from models.tables.infra import Outbox
 from models.tables.org import Contact, Enterprise, Official
 from models.tables.project import Project
 from tests.support import paths
 from tests.support.chat import ADMIN, CONTACT, DEPUTY, HEAD, OTHER_CONTACT, OTHER_HEAD, Chat
-from tests.support.factories import World, make_issue
+from tests.support.factories import World, at, make_issue
 from tests.support.fuzz_updates import (
     BUSINESS_CHATS,
     CHANNELS,
@@ -104,6 +122,44 @@ STUBBED = (
     "approveChatJoinRequest", "declineChatJoinRequest", "setMessageReaction",
 )  # fmt: skip
 CURRENT: contextvars.ContextVar[int | None] = contextvars.ContextVar("fuzz_update", default=None)
+
+
+# Telegram failing a share of the bot's calls (issue 17): the kinds, how often each is picked.
+FAULTY_UPDATES = int(os.environ.get("ZTC_FUZZ_FAULTY_UPDATES", "500"))
+CALM_UPDATES = 300  # handled after the faults stop: every rule above holds for them again
+# The share of each method's calls that fail (few presses reach a real card, so edits are rare:
+# each fails); the bot sends no document in the fuzz, so sendDocument never comes up here.
+SHARES = {"sendMessage": 0.1, "answerCallbackQuery": 0.1, "sendDocument": 0.1}
+SHARES["editMessageText"] = 1.0
+HANG = 6.0  # longer than PTB's read timeout (5 s): the bot gives up on the call, nothing done
+TOO_LONG = "Bad Request: message is too long"
+EDITS = frozenset({"editmessagetext"})
+TROUBLES = (  # taken in turn by each method's failures, those that fit it
+    Trouble("edit gone", 400, "Bad Request: message to edit not found", methods=EDITS),
+    Trouble("too long", 400, TOO_LONG, methods=frozenset({"sendmessage"}) | EDITS),
+    Trouble("429", 429, retry_after=1),
+    Trouble("403", 403, "Forbidden: bot was blocked by the user"),
+    Trouble("500", 500, "Internal Server Error"),
+    Trouble("502", 502, "Bad Gateway"),
+    Trouble("timeout", 504, "Gateway Timeout", hang=HANG),
+)
+
+
+@pytest.fixture
+async def chat(
+    api: FakeBotAPI, engine: AsyncEngine, rules: Rules, world: World
+) -> AsyncIterator[Chat]:
+    """The running bot (tests/e2e/conftest.py's) without the per-minute message limit: the
+    fuzz floods on purpose, and a limited account's updates go unanswered by design
+    (handlers/gate.py; tests/e2e/test_chat_limits.py tests the limit)."""
+    limits = rules.policy.limits.model_copy(update={"messages_per_account_per_minute": 0})
+    unlimited = Rules.build(rules.policy.model_copy(update={"limits": limits}), rules.tz)
+    harness = Chat(api=api, engine=engine, rules=rules, now=at("2026-11-20 10:00"))
+    harness.app_rules = unlimited
+    await harness.start()
+    yield harness
+    if harness.app is not None:
+        await harness.stop()
 
 
 # --- watching the running app --------------------------------------------------------------
@@ -225,6 +281,13 @@ class Run:
     spans: dict[int, Span] = field(default_factory=dict)
     stuck: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    calm_from: int = 0  # the first update handled with no faults injected
+
+    def since(self, first: int) -> Run:
+        """The updates from update id `first` on (every span kept: order is judged on all)."""
+        later = {uid: update for uid, update in self.updates.items() if uid >= first}
+        counts = Counter(kind_of(update) for update in later.values())
+        return Run(later, counts, self.spans, self.stuck, self.seconds, first)
 
 
 async def bind_all(chat: Chat, world: World) -> list[str]:
@@ -276,8 +339,22 @@ async def set_up(chat: Chat, world: World, rng: random.Random) -> Cast:
     return Cast(chat.api.state.bot, people, strangers, GROUPS, CHANNELS, tokens, ids)
 
 
-async def fuzz(chat: Chat, world: World, count: int, seed: int) -> tuple[Run, Cast, Errors]:
-    """Feed `count` updates in waves, each wave handled before the next."""
+@dataclass
+class Faults:
+    """Telegram failing a random share (`SHARES`) of the bot's calls while the first
+    `updates` updates are handled; `injected` counts the failures by (method, kind)."""
+
+    updates: int
+    seed: int
+    injected: Counter[tuple[str, str]] = field(default_factory=Counter)
+    during: Callable[[], Awaitable[None]] | None = None  # after each wave with faults
+
+
+async def fuzz(
+    chat: Chat, world: World, count: int, seed: int, *, faults: Faults | None = None
+) -> tuple[Run, Cast, Errors]:
+    """Feed `count` updates in waves, each wave handled before the next (`faults`: the first
+    ones with Telegram failing calls at random, the rest without)."""
     assert chat.app is not None
     errors = Errors()
     logging.getLogger().addHandler(errors)
@@ -288,12 +365,22 @@ async def fuzz(chat: Chat, world: World, count: int, seed: int) -> tuple[Run, Ca
         trace.install(chat.app)
         fuzzer = Fuzzer(rng, cast, chat.api, int(chat.now.timestamp()))
         run, started = Run(), time.monotonic()
+        faulty = faults.updates if faults is not None else 0
+        if faults is not None:
+            faults.injected = chat.api.fail_randomly(SHARES, troubles=TROUBLES, seed=faults.seed)
         while len(run.updates) < count and not run.stuck:
-            wave = [
-                fuzzer.next() for _ in range(min(rng.randint(10, 60), count - len(run.updates)))
-            ]
+            room = count - len(run.updates)
+            if len(run.updates) < faulty:  # a wave ends where the faults do
+                room = min(room, faulty - len(run.updates))
+            wave = [fuzzer.next() for _ in range(min(rng.randint(10, 60), room))]
             run.updates.update((u["update_id"], u) for u in wave)
             run.stuck = await drain(chat.app, trace, [u["update_id"] for u in wave])
+            if faults is not None and faults.during and len(run.updates) < faulty:
+                await faults.during()
+            if len(run.updates) == faulty:
+                chat.api.calm()
+                run.calm_from = max(run.updates) + 1
+        chat.api.calm()
         run.seconds = time.monotonic() - started
         run.counts, run.spans = Counter(fuzzer.counts), trace.spans
     finally:
@@ -576,6 +663,202 @@ async def test_fuzz_every_update_type_against_the_real_app(chat: Chat, world: Wo
     assert not (errors.records or broken or leaked or run.stuck), verdict
     assert len(run.updates) == UPDATES
     assert UPDATES < len(KINDS) or set(run.counts) == set(KINDS), run.counts
+
+
+# --- Telegram failing (issue 17) ---------------------------------------------------------------
+
+
+Key = tuple[str, str]  # (chat id, a message's text or caption)
+
+
+class Deliveries:
+    """What the outbox dispatcher sent, by outbox row: each part Telegram took, as (chat,
+    text). Wraps the dispatcher's `_send` (one part; it returns once Telegram took it)."""
+
+    def __init__(self, chat: Chat) -> None:
+        assert chat.app is not None
+        dispatcher = ztc_application(chat.app).runtime.dispatcher
+        assert dispatcher is not None
+        self.sent: dict[int, list[Key]] = {}
+        original = dispatcher._send
+
+        async def send(row: Outbox, channel: Any, address: str, part: Any, until: float) -> str:
+            address = await original(row, channel, address, part, until)
+            assert row.id is not None
+            text = part.caption or "<file>" if isinstance(part, Attachment) else part.text
+            self.sent.setdefault(row.id, []).append((address, text))
+            return address
+
+        dispatcher._send = send  # type: ignore[method-assign]
+
+    def taken(self) -> Counter[Key]:
+        """Every part the dispatcher sent, counted by (chat, text)."""
+        return Counter(key for keys in self.sent.values() for key in keys)
+
+
+def telegram_took(api: FakeBotAPI) -> Counter[Key]:
+    """Every message the fake Telegram accepted, counted by (chat, text)."""
+    found: Counter[Key] = Counter()
+    for method in ("sendMessage", "sendDocument", "sendPhoto"):
+        for params in api.delivered_of(method):
+            text = params.get("text") or params.get("caption") or "<file>"
+            found[(str(params.get("chat_id")), str(text))] += 1
+    return found
+
+
+async def outbox_settles(chat: Chat) -> tuple[list[Outbox], set[tuple[str, int | None]]]:
+    """The faults over, every bound person writes (reachable again after a 403) and the clock
+    moves on 20 minutes at a time (each back-off ends) until no row is pending but those of
+    people who never bound (held for them by design); all rows, and those people."""
+    assert chat.app is not None
+    runtime = ztc_application(chat.app).runtime
+    for uid in BOUND.values():
+        chat.api.user_says(uid, "/help")
+    await chat.settle()
+    async with session_scope(chat.engine) as session:
+        unbound = {("official", o.id) for o in (await session.exec(select(Official))).all()}
+        unbound |= {("contact", c.id) for c in (await session.exec(select(Contact))).all()}
+        unbound -= {("official", o.id) for o in await _bound(session, Official)}
+        unbound -= {("contact", c.id) for c in await _bound(session, Contact)}
+    pending = select(Outbox).where(col(Outbox.sent_at).is_(None), col(Outbox.failed_at).is_(None))
+    for _ in range(60):
+        async with session_scope(chat.engine) as session:
+            if all(_whose(row) in unbound for row in (await session.exec(pending)).all()):
+                break
+        chat.now += timedelta(minutes=20)
+        runtime.wake_dispatcher()
+        await asyncio.sleep(0.5)
+    async with session_scope(chat.engine) as session:
+        rows = list((await session.exec(select(Outbox).order_by(col(Outbox.id)))).all())
+    return rows, unbound
+
+
+async def _bound(session: Any, kind: type[Official] | type[Contact]) -> list[Any]:
+    return list((await session.exec(select(kind).where(col(kind.chat_id).is_not(None)))).all())
+
+
+def _whose(row: Outbox) -> tuple[str, int | None]:
+    if row.official_id is not None:
+        return ("official", row.official_id)
+    return ("contact", row.contact_id)
+
+
+def outbox_verdict(
+    rows: list[Outbox],
+    unbound: set[tuple[str, int | None]],
+    deliveries: Deliveries,
+    api: FakeBotAPI,
+) -> list[str]:
+    """Each row final: sent with each part taken once, skipped with none, or failed for good
+    on a 400 (parts before it taken once), or held for a person who never bound (nothing
+    sent); and Telegram holds exactly what the rows sent."""
+    wrong = []
+    for row in rows:
+        parts = deliveries.sent.get(row.id or 0, [])
+        what = f"outbox {row.id} ({row.dedupe_key}, {row.attempts} attempts, {row.last_error})"
+        if len(set(parts)) != len(parts):
+            wrong.append(f"{what}: a part sent twice: {Counter(parts).most_common(1)}")
+        if row.sent_at is None and row.failed_at is None:
+            if _whose(row) not in unbound or parts or row.address is not None:
+                wrong.append(f"{what}: still pending")
+        elif row.failed_at is not None and not too_long(row.last_error):
+            wrong.append(f"{what}: failed, not on a 400 Telegram gave")
+        elif row.sent_at is not None and row.last_error == "skipped":
+            wrong += [f"{what}: skipped, yet {len(parts)} parts sent"] if parts else []
+        elif row.sent_at is not None and (not parts or len(parts) != row.parts_sent):
+            wrong.append(f"{what}: sent, {row.parts_sent} parts recorded, {len(parts)} taken")
+    took, sent = telegram_took(api), deliveries.taken()
+    for key, count in sent.items():
+        if took[key] != count:
+            wrong.append(f"chat {key[0]}: {took[key]} messages {key[1][:60]!r}, {count} sent")
+    return wrong
+
+
+def too_long(text: object) -> bool:
+    """Whether an error's text is Telegram's 400 "message is too long" (PTB words it so)."""
+    return "message is too long" in str(text).lower()
+
+
+def unexplained(errors: Errors) -> list[logging.LogRecord]:
+    """Records at ERROR not caused by an injected 400 "message is too long" (a 400 other than
+    a message gone is a bug of ours to the bot: logged at ERROR, the admins told, the person
+    apologised to; a row that meets it fails for good)."""
+    found = []
+    for record, _uid in errors.records:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not too_long(f"{record.getMessage()} {exc or ''}"):
+            found.append(record)
+    return found
+
+
+async def test_fuzz_with_telegram_failing_a_share_of_the_calls(chat: Chat, world: World) -> None:
+    """The fuzz with the fake Telegram failing 10 % of sendMessage, answerCallbackQuery and
+    sendDocument and every editMessageText (429, 500, 502, a timeout, 403, 400 edit gone, 400
+    too long) for its first updates: no update stuck, none handled out of order, no ERROR but
+    the "too long" ones; after the faults every rule of the fuzz holds for each update; every
+    outbox row ends sent once, or failed for good on a 400."""
+    deliveries = Deliveries(chat)
+    categories, agent = itertools.cycle(Category), world.actor("r1-agent-a")
+
+    async def report_two() -> None:  # notices for the dispatcher to deliver under the faults
+        async with session_scope(chat.engine) as session:
+            p1 = (await session.exec(select(Project).where(Project.code == "P1"))).one()
+            for category in (next(categories), next(categories)):
+                await make_issue(  # an agent logs a call: the contacts' daily limit stays
+                    session, chat.rules, world, p1, chat.now, category=category, actor=agent
+                )
+        assert chat.app is not None
+        ztc_application(chat.app).runtime.wake_dispatcher()
+
+    faults = Faults(FAULTY_UPDATES, SEED + 1, during=report_two)
+    run, cast, errors = await fuzz(chat, world, FAULTY_UPDATES + CALM_UPDATES, SEED, faults=faults)
+    calm = run.since(run.calm_from)
+    broken = undone(calm, cast, chat.api)
+    for uid in out_of_order(run.spans):  # (undone sees only the calm ones' order)
+        broken.setdefault("handled out of order while Telegram failed", []).append((uid, "-"))
+    leaked = leaks(chat.api, cast, await secret_names(chat))
+    late = Errors()
+    logging.getLogger().addHandler(late)
+    try:
+        rows, unbound = await outbox_settles(chat)
+    finally:
+        logging.getLogger().removeHandler(late)
+    errors.records += late.records
+    wrong = outbox_verdict(rows, unbound, deliveries, chat.api)
+    strange = unexplained(errors)
+    kinds = Counter[str]()
+    for (_method, kind), n in faults.injected.items():
+        kinds[kind] += n
+    outcomes = Counter(
+        "failed" if r.failed_at else "held (unbound)" if not r.sent_at else _sent_how(r)
+        for r in rows
+    )
+    verdict = report(run, Errors(), broken, leaked)
+    verdict += (
+        f"\nfaults injected in the first {run.calm_from - min(run.updates)} updates: "
+        f"{sum(kinds.values())} ({', '.join(f'{k} {n}' for k, n in kinds.most_common())}); "
+        f"by method: {dict(Counter(m for (m, _k) in faults.injected.elements()))}"
+        f"\noutbox: {len(rows)} rows, {dict(outcomes)}; ERROR records: {len(errors.records)}, "
+        f"unexplained {len(strange)}; outbox failures: {len(wrong)}"
+    )
+    verdict += "".join(f"\n  {line}" for line in wrong[:20])
+    verdict += "\n" + "\n".join(exception_groups(_only(strange), run))
+    print(verdict)
+    assert not (strange or broken or leaked or run.stuck or wrong), verdict
+    assert {"429", "500", "502", "timeout", "403", "edit gone", "too long"} <= set(kinds)
+    assert len(calm.updates) == CALM_UPDATES
+
+
+def _sent_how(row: Outbox) -> str:
+    if row.last_error == "skipped":
+        return "skipped"
+    return "sent after a failed attempt" if row.last_error else "sent"
+
+
+def _only(records: list[logging.LogRecord]) -> Errors:
+    errors = Errors()
+    errors.records = [(record, None) for record in records]
+    return errors
 
 
 def says(chat: Json, user: Json, text: str, date: int) -> Json:

@@ -21,10 +21,19 @@ from telegram import (
     ReplyKeyboardMarkup,
     Update,
 )
-from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
 from telegram.ext import Application, CallbackContext, CommandHandler, ContextTypes
 
 from bot.sandbox import FakeBotAPI
+from bot.sandbox.driver import Trouble
 
 # PTB 22 warns whenever it builds a RetryAfter (int vs timedelta); that is PTB's concern, not ours.
 pytestmark = pytest.mark.filterwarnings(
@@ -190,6 +199,41 @@ async def test_fail_next_can_target_one_chat(api: FakeBotAPI, bot: Bot) -> None:
     await bot.send_message(USER, "fine")
     with pytest.raises(BadRequest, match=r"(?i)oops"):
         await bot.send_message(43, "refused")
+
+
+async def test_a_hang_outlasts_the_clients_timeout_and_does_nothing(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    api.fail_next("sendMessage", code=504, hang=1.0)
+
+    with pytest.raises(TimedOut):
+        await bot.send_message(USER, "一", read_timeout=0.3)
+    await bot.send_message(USER, "二")
+    assert [m["text"] for m in api.sent(USER)] == ["二"]
+    assert [p["text"] for p in api.delivered_of("sendMessage")] == ["二"]
+    assert len(api.calls_of("sendMessage")) == 2
+
+
+async def test_random_failures_take_the_kinds_in_turn_until_calm(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    troubles = [
+        Trouble("gone", 400, "Bad Request: message to edit not found", methods=frozenset({"x"})),
+        Trouble("busy", 429, retry_after=1),
+        Trouble("down", 502, "Bad Gateway"),
+    ]
+    injected = api.fail_randomly({"sendMessage": 1.0}, troubles=troubles, seed=1)
+    with pytest.raises(RetryAfter):
+        await bot.send_message(USER, "一")
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await bot.send_message(USER, "二")
+    with pytest.raises(RetryAfter):
+        await bot.send_message(USER, "三")
+    assert injected == {("sendMessage", "busy"): 2, ("sendMessage", "down"): 1}
+    await bot.get_me()  # a method with no share: never fails
+    api.calm()
+    await bot.send_message(USER, "四")
+    assert [m["text"] for m in api.sent(USER)] == ["四"]
 
 
 async def test_a_blocked_user_is_forbidden(api: FakeBotAPI, bot: Bot) -> None:
