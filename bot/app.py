@@ -226,6 +226,8 @@ def build_application(
     )
     assert isinstance(app, ZtcApplication)  # application_class above
     handlers.register(app)
+    if runtime.lock is not None:  # another bot took the database while this one was cut off
+        runtime.lock.on_lost = app.stop_running
     if runtime.turns is not None:
         runtime.turns.bind(app)
     if app.job_queue is not None and scheduler:

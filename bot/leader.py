@@ -15,20 +15,13 @@ import logging
 import zlib
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.instance import hold_advisory_lock, let_go
+from bot.instance import hold_advisory_lock, holds, let_go
 from bot.logctx import first_line
 
 log = logging.getLogger(__name__)
 LEADER_KEY = zlib.crc32(b"ztc:scheduler-leader")  # apart from the bot-process lock's key
-# This session holds the lock: a one-number key is stored as classid (its high half, 0 here),
-# objid (its low half) and objsubid 1.
-_MINE = text(
-    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 0"
-    " AND objid::bigint = :key AND objsubid = 1 AND granted AND pid = pg_backend_pid())"
-)
 
 
 class Leadership:
@@ -88,13 +81,7 @@ class Leadership:
         connection that died, even one SQLAlchemy has quietly replaced since)."""
         if self._connection is None:
             return
-        try:
-            held = (await self._connection.execute(_MINE, {"key": LEADER_KEY})).scalar()
-            await self._connection.commit()
-        except Exception as exc:
-            log.warning("scheduler leader: lost its connection (%s)", first_line(exc))
-            held = False
-        if not held:
+        if not await holds(self._connection, LEADER_KEY):
             log.warning("scheduler leader: this process no longer leads")
             await self._drop(unlock=False)
 

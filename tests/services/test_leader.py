@@ -52,6 +52,7 @@ async def test_one_leads_and_another_takes_over_when_it_dies(database_url: str) 
         assert [second.held, third.held].count(True) == 1  # exactly one new leader
         assert len(caught_up) == 2 and caught_up[-1] in (1, 2)
         await until(lambda: not first.held)  # the old one sees it lost the lead
+        await first.stop()  # and is gone (a dead process tries no more: else it may lead again)
 
         # the new leader stops cleanly: the last one leads
         new, last = (second, third) if second.held else (third, second)
