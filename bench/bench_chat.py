@@ -71,7 +71,8 @@ from bot.sandbox import FakeBotAPI  # noqa: E402
 from bot.sandbox.state import ChatLog  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from jobs.channels.telegram_limits import TelegramRateLimiter  # noqa: E402
-from models.codes import Stage  # noqa: E402
+from locales.labels import label  # noqa: E402
+from models.codes import Category, Stage  # noqa: E402
 from models.db import make_engine, session_scope  # noqa: E402
 from models.migrate import recreate  # noqa: E402
 from models.tables.org import Contact, Enterprise  # noqa: E402
@@ -97,7 +98,7 @@ class Step:
 
 ZTC_STEPS = (
     Step("say", "/report", "message"),
-    Step("press", "土地", "message"),
+    Step("press", "土地", "message"),  # another category for each report (another_problem)
     Step("say", DESCRIPTION, "message"),
     Step("press", "普通", "edit"),
     Step("press", "确认提交", "message"),
@@ -179,6 +180,14 @@ def _edited(chat: ChatLog, message_id: int, before: int) -> bool | None:
     return chat.edits.get(message_id, 0) > before or None
 
 
+def another_problem(steps: tuple[Step, ...], k: int) -> tuple[Step, ...]:
+    """The k-th conversation's steps: ztc's k-th report is of another category (the same one
+    again while the first is open would be offered as a repeat), the echo bot's unchanged."""
+    land = label(Category.LAND, "zh_CN")
+    other = label(list(Category)[k % len(Category)], "zh_CN")
+    return tuple(Step(s.action, other, s.answer) if s.arg == land else s for s in steps)
+
+
 async def load(api: FakeBotAPI, uids: list[int], steps: tuple[Step, ...], reports: int) -> Tally:
     """Every user at once (but the last, who warms the bot up first), each walking `reports`
     conversations back to back."""
@@ -186,8 +195,8 @@ async def load(api: FakeBotAPI, uids: list[int], steps: tuple[Step, ...], report
     uids, tally = uids[:-1], Tally()
 
     async def user(uid: int) -> None:
-        for _ in range(reports):
-            await converse(api, uid, steps, tally)
+        for k in range(reports):
+            await converse(api, uid, another_problem(steps, k), tally)
 
     started = time.perf_counter()
     await asyncio.gather(*(user(uid) for uid in uids))
