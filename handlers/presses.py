@@ -18,7 +18,16 @@ from telegram.ext import ConversationHandler
 from handlers import material
 from handlers.callbacks import CB, State, pack, parse_id, unpack
 from handlers.cards import render_card, stamp
-from handlers.common import Turn, not_valid, redraw, redraw_buttons, refuse_press, reply, speaker
+from handlers.common import (
+    Turn,
+    not_valid,
+    point_to_buttons,
+    redraw,
+    redraw_buttons,
+    refuse_press,
+    reply,
+    speaker,
+)
 from handlers.context import ZtcContext
 from locales import N_
 from locales.formats import department_name, error_text
@@ -292,6 +301,9 @@ async def note_received(update: Update, context: ZtcContext, turn: Turn) -> int:
     pending = context.user_data.pop("pending", None)
     number = parse_id(str(pending.get("issue"))) if isinstance(pending, dict) else None
     if not isinstance(pending, dict) or number is None or pending.get("action") not in ACTIONS:
+        # The step's action is gone (its prompt failed to send, or a crash came between the
+        # two writes): the words fit no step, and the person is told so, never left unanswered.
+        await point_to_buttons(update, context, turn)
         return ConversationHandler.END
     action = Action(pending["action"])
     given: dict[str, Any] = {"note": update.message.text}

@@ -234,6 +234,27 @@ async def test_a_note_for_an_issue_that_moved_on_says_nothing_was_recorded(
     assert [e.kind.value for e in events] == ["created"]
 
 
+async def test_words_awaited_by_a_step_whose_action_is_gone_still_get_an_answer(
+    chat: Chat, world: World, engine: AsyncEngine
+) -> None:
+    """The step waits for a note but its action is gone (the prompt's send failed after the
+    state moved on, a crash between the two writes): the words are answered, nothing is
+    recorded (found by the fuzz under Telegram faults: the text went unanswered)."""
+    await chat.bind(world.contact, CONTACT)
+    await chat.bind(world.officials["r1-head"], HEAD)
+    await chat.report("C1", category="土地", urgency="普通", submit="确认提交", text="缺电")
+    notice = await chat.next("r1-head")
+    await chat.press("r1-head", notice, "回复")
+    assert "2026-00001" in (await chat.next("r1-head"))["text"]  # the prompt for the note
+    assert chat.app is not None
+    chat.app.user_data[HEAD].pop("pending")  # what the step was for is lost
+    answer = await chat.say("r1-head", "我们正在协调")
+    assert "按钮" in answer["text"]  # "请使用上方按钮或 /help"
+    async with session_scope(engine) as session:
+        events = (await session.exec(select(IssueEvent).where(IssueEvent.issue_id == 1))).all()
+    assert [e.kind.value for e in events] == ["created"]
+
+
 # --- 8 and 10. bad input, and no oracle of other enterprises' projects --------------------
 
 
