@@ -98,8 +98,7 @@ def _today(turn: Turn) -> date:
 
 async def _lost(update: Update, context: ZtcContext, turn: Turn) -> int:
     """A step arrived for a draft that is gone."""
-    if update.callback_query is not None:
-        await update.callback_query.answer()
+    if update.callback_query is not None:  # answered by the caller (a second answer fails)
         await redraw_buttons(update)
     await reply(
         update, context, turn._("That report was interrupted. Please start again: /progress")
@@ -170,6 +169,7 @@ async def project_chosen(update: Update, context: ZtcContext, turn: Turn) -> int
     query = update.callback_query
     assert query is not None
     if (draft := Draft.of(context)) is None:
+        await query.answer()
         return await _lost(update, context, turn)
     draft.project = parse_id((unpack(query.data) or [""])[0])
     if (project := await _draft_project(turn, draft)) is None:

@@ -75,8 +75,7 @@ def _rows(buttons: list[InlineKeyboardButton], width: int) -> InlineKeyboardMark
 
 async def _lost(update: Update, context: ZtcContext, turn: Turn) -> int:
     """A step arrived for a draft that is gone: say so, and end the conversation."""
-    if update.callback_query is not None:
-        await update.callback_query.answer()
+    if update.callback_query is not None:  # answered by the caller (a second answer fails)
         await redraw_buttons(update)
     await reply(
         update, context, turn._("That report was interrupted. Please start again: /report")
@@ -98,6 +97,7 @@ async def begin(update: Update, context: ZtcContext, turn: Turn) -> int:
         assert isinstance(turn.person, Official) and turn.person.id is not None
         projects = await team_projects(session=session, official_id=turn.person.id)
     if isinstance(turn.person, Contact) and not projects:
+        (context.user_data or {}).pop("report", None)  # nothing is under way
         await reply(
             update,
             context,
